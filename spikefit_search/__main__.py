@@ -1,0 +1,3 @@
+from spikefit_search.cli import main
+
+main()

@@ -1,0 +1,249 @@
+"""Dataset loaders. Nothing is downloaded: data come from installed packages or user files."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from spikefit_search._registry import Registry
+from spikefit_search.data.idx import read_idx
+from spikefit_search.exceptions import DataError
+
+FASHION_MNIST_SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
+"""Where Debian's ``dataset-fashion-mnist`` package installs the IDX files."""
+
+_IDX_FILES = {
+    "x_train": "train-images-idx3-ubyte",
+    "y_train": "train-labels-idx1-ubyte",
+    "x_test": "t10k-images-idx3-ubyte",
+    "y_test": "t10k-labels-idx1-ubyte",
+}
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Image classification data split four ways.
+
+    ``train`` fits the weights, ``val`` selects candidates in the search, ``calib`` (a small
+    held-out part of the training data) scores neurons for pruning, and ``test`` is only
+    reported. Inputs are float32 in [0, 1] with shape ``(N, C, H, W)``; labels are int64.
+    """
+
+    name: str
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_val: torch.Tensor
+    y_val: torch.Tensor
+    x_calib: torch.Tensor
+    y_calib: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+    n_classes: int
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        c, h, w = self.x_train.shape[1:]
+        return (int(c), int(h), int(w))
+
+    def sizes(self) -> dict[str, int]:
+        return {
+            split: int(getattr(self, f"y_{split}").shape[0])
+            for split in ("train", "val", "calib", "test")
+        }
+
+    def to(self, device: torch.device | str) -> Dataset:
+        fields = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in vars(self).items()}
+        return Dataset(**fields)
+
+
+Arrays = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+Loader = Callable[[Path | None], Arrays]
+DATASETS: Registry[Loader] = Registry("dataset")
+
+
+@DATASETS.register("digits")
+def _digits(data_dir: Path | None) -> Arrays:
+    """scikit-learn's 8x8 handwritten digits (1797 samples, shipped inside scikit-learn)."""
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    del data_dir
+    x, y = load_digits(return_X_y=True)
+    x = (x / 16.0).reshape(-1, 1, 8, 8)
+    x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=0.2, stratify=y, random_state=0)
+    return x_tr, y_tr, x_te, y_te
+
+
+@DATASETS.register("fashion-mnist")
+def _fashion_mnist(data_dir: Path | None) -> Arrays:
+    """Fashion-MNIST IDX files: ``--data-dir``, else Debian's ``dataset-fashion-mnist``."""
+    if data_dir is None:
+        if not FASHION_MNIST_SYSTEM_DIR.is_dir():
+            raise DataError(
+                "fashion-mnist needs its IDX files: install the Debian package "
+                "dataset-fashion-mnist or pass --data-dir, but "
+                f"{FASHION_MNIST_SYSTEM_DIR} does not exist."
+            )
+        data_dir = FASHION_MNIST_SYSTEM_DIR
+    return _read_idx_dir(data_dir, "FashionMNIST")
+
+
+@DATASETS.register("mnist")
+def _mnist(data_dir: Path | None) -> Arrays:
+    """MNIST-format IDX files from ``--data-dir`` (flat, ``raw/`` or ``MNIST/raw/``)."""
+    if data_dir is None:
+        raise DataError("mnist needs --data-dir pointing at its IDX files, but got none.")
+    return _read_idx_dir(data_dir, "MNIST")
+
+
+@DATASETS.register("npz")
+def _npz(data_dir: Path | None) -> Arrays:
+    """A ``.npz`` file holding ``x_train, y_train, x_test, y_test``."""
+    if data_dir is None:
+        raise DataError("npz needs --data-dir pointing at a .npz file, but got none.")
+    return _read_npz(data_dir)
+
+
+def _resolve_idx(folder: Path, stem: str, class_name: str) -> Path:
+    candidates = []
+    for sub in (folder, folder / "raw", folder / class_name / "raw"):
+        for name in (stem, stem.replace("-idx", ".idx")):
+            candidates += [sub / name, sub / f"{name}.gz"]
+    for c in candidates:
+        if c.is_file():
+            return c
+    raise DataError(
+        f"{folder} must hold {stem} (or {stem}.gz, also under raw/ or {class_name}/raw/), "
+        "but it was not found."
+    )
+
+
+def _read_idx_dir(folder: Path, class_name: str) -> Arrays:
+    if not folder.is_dir():
+        raise DataError(f"--data-dir must be an existing folder, but {folder} is not.")
+    arrays = [read_idx(_resolve_idx(folder, stem, class_name)) for stem in _IDX_FILES.values()]
+    return arrays[0], arrays[1], arrays[2], arrays[3]
+
+
+def _read_npz(path: Path) -> Arrays:
+    if not path.is_file():
+        raise DataError(f"npz data must be an existing .npz file, but {path} is not.")
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            missing = [k for k in _IDX_FILES if k not in f.files]
+            if missing:
+                raise DataError(
+                    f"{path} must hold arrays x_train, y_train, x_test, y_test, "
+                    f"but lacks {', '.join(missing)}."
+                )
+            return f["x_train"], f["y_train"], f["x_test"], f["y_test"]
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{path} must be a readable .npz file, but got {exc}.") from None
+
+
+def _images(x: np.ndarray, y: np.ndarray, where: str) -> tuple[torch.Tensor, torch.Tensor]:
+    if x.ndim == 2:
+        x = x.reshape(x.shape[0], 1, 1, x.shape[1])
+    elif x.ndim == 3:
+        x = x[:, None]
+    if x.ndim != 4 or x.shape[0] == 0:
+        raise DataError(
+            f"{where} images must have shape (N, H, W), (N, C, H, W) or (N, D), "
+            f"but got {tuple(x.shape)}."
+        )
+    if y.ndim != 1 or y.shape[0] != x.shape[0]:
+        raise DataError(
+            f"{where} must have one label per sample, but got {x.shape[0]} samples and labels "
+            f"of shape {tuple(y.shape)}."
+        )
+    if not np.issubdtype(y.dtype, np.integer) or y.min() < 0:
+        raise DataError(f"{where} labels must be non-negative integers, but got {y.dtype}.")
+    xf = x.astype(np.float32)
+    if np.issubdtype(x.dtype, np.integer):
+        xf /= 255.0 if xf.max() > 1 else 1.0
+    elif xf.size and (xf.min() < 0 or xf.max() > 1):
+        lo, hi = float(xf.min()), float(xf.max())
+        xf = (xf - lo) / (hi - lo if hi > lo else 1.0)
+    return torch.from_numpy(np.ascontiguousarray(xf)), torch.from_numpy(y.astype(np.int64))
+
+
+def _stratified_take(y: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Indices of ``n`` samples drawn class by class in proportion to the class counts."""
+    classes, counts = np.unique(y, return_counts=True)
+    quota = np.floor(counts / counts.sum() * n).astype(int)
+    quota[np.argsort(-counts)[: n - quota.sum()]] += 1
+    picked = [rng.permutation(np.flatnonzero(y == c))[:q] for c, q in zip(classes, quota)]
+    return np.sort(np.concatenate(picked))
+
+
+def load_dataset(
+    name: str,
+    *,
+    data_dir: str | Path | None = None,
+    val_fraction: float = 0.15,
+    calib_fraction: float = 0.05,
+    max_calib: int = 2000,
+    limit_train: int | None = None,
+    seed: int = 0,
+) -> Dataset:
+    """Load a dataset by name and carve validation and calibration splits from its training part.
+
+    Args:
+        name: ``digits`` (default, embedded), ``fashion-mnist``, ``mnist``, ``npz``, or a path
+            to a ``.npz`` file.
+        data_dir: folder with IDX files, or the ``.npz`` file.
+        val_fraction, calib_fraction: shares of the training data held out (stratified, seeded).
+        max_calib: cap on the calibration split.
+        limit_train: keep at most this many training samples (stratified), for quick runs.
+        seed: seeds the splits.
+    """
+    path = Path(data_dir) if data_dir is not None else None
+    if name.endswith(".npz"):
+        name, path = "npz", Path(name)
+    loader = DATASETS.get(name)
+    if not 0.0 < val_fraction < 0.5 or not 0.0 < calib_fraction < 0.5:
+        raise DataError(
+            "val_fraction and calib_fraction must be in (0, 0.5), but got "
+            f"{val_fraction} and {calib_fraction}."
+        )
+    x_tr, y_tr, x_te, y_te = loader(path)
+    where = str(path) if path is not None else name
+    xt, yt = _images(np.asarray(x_tr), np.asarray(y_tr), f"{where} (train)")
+    xe, ye = _images(np.asarray(x_te), np.asarray(y_te), f"{where} (test)")
+    if xt.shape[1:] != xe.shape[1:]:
+        raise DataError(
+            f"{where} train and test images must have the same shape, but got "
+            f"{tuple(xt.shape[1:])} and {tuple(xe.shape[1:])}."
+        )
+    n_classes = int(max(yt.max(), ye.max())) + 1
+    if n_classes < 2:
+        raise DataError(f"{where} must have at least 2 classes, but got {n_classes}.")
+    rng = np.random.default_rng(seed)
+    y_np = yt.numpy()
+    n = len(y_np)
+    n_val = max(n_classes, round(n * val_fraction))
+    n_cal = max(n_classes, min(max_calib, round(n * calib_fraction)))
+    if n_val + n_cal >= n:
+        raise DataError(f"{where} needs more training samples to split, but has only {n}.")
+    held = _stratified_take(y_np, n_val + n_cal, rng)
+    rest = np.setdiff1d(np.arange(n), held)
+    held = rng.permutation(held)
+    val_idx, cal_idx = np.sort(held[:n_val]), np.sort(held[n_val:])
+    if limit_train is not None and limit_train < len(rest):
+        rest = rest[_stratified_take(y_np[rest], limit_train, rng)]
+    return Dataset(
+        name=name,
+        x_train=xt[rest],
+        y_train=yt[rest],
+        x_val=xt[val_idx],
+        y_val=yt[val_idx],
+        x_calib=xt[cal_idx],
+        y_calib=yt[cal_idx],
+        x_test=xe,
+        y_test=ye,
+        n_classes=n_classes,
+    )

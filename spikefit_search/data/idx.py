@@ -1,0 +1,45 @@
+"""Reader for the IDX format of MNIST-family files (optionally gzip-compressed)."""
+
+from __future__ import annotations
+
+import gzip
+import struct
+from pathlib import Path
+
+import numpy as np
+
+from spikefit_search.exceptions import DataError
+
+_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+def read_idx(path: str | Path) -> np.ndarray:
+    """Read an IDX file (``.gz`` or not) into a numpy array.
+
+    Raises:
+        DataError: the file is missing, truncated or not IDX.
+    """
+    path = Path(path)
+    try:
+        raw = gzip.open(path).read() if path.suffix == ".gz" else path.read_bytes()
+    except FileNotFoundError:
+        raise DataError(f"IDX file must exist, but {path} was not found.") from None
+    except (OSError, EOFError) as exc:
+        raise DataError(f"IDX file {path} must be readable, but got {exc}.") from None
+    if len(raw) < 4:
+        raise DataError(f"IDX file {path} must start with a 4-byte header, but has {len(raw)} bytes.")
+    zero, code, ndim = struct.unpack(">HBB", raw[:4])
+    if zero != 0 or code not in _DTYPES or ndim < 1:
+        raise DataError(f"IDX file {path} must start with the IDX magic number, but does not.")
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise DataError(f"IDX file {path} is truncated in its header.")
+    shape = struct.unpack(f">{ndim}I", raw[4:header])
+    dtype = np.dtype(_DTYPES[code])
+    expected = int(np.prod(shape)) * dtype.itemsize
+    if len(raw) - header != expected:
+        raise DataError(
+            f"IDX file {path} must hold {expected} data bytes for shape {shape}, "
+            f"but holds {len(raw) - header}."
+        )
+    return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)

@@ -1,0 +1,256 @@
+"""One config object describes a spiking network; search trials, exports and retrains share it."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Literal
+
+from spikefit_search.exceptions import ConfigError
+
+Kind = Literal["mlp", "conv"]
+Reset = Literal["subtract", "zero"]
+Encoder = Literal["rate", "direct"]
+Readout = Literal["membrane", "spikes"]
+PoolMode = Literal["sum", "max", "avg"]
+
+KINDS = ("mlp", "conv")
+RESETS = ("subtract", "zero")
+ENCODERS = ("rate", "direct")
+READOUTS = ("membrane", "spikes")
+POOL_MODES = ("sum", "max", "avg")
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """Architecture and neuron settings of a spiking network.
+
+    Args:
+        kind: ``"mlp"`` (fully connected hidden layers) or ``"conv"`` (conv front end, then
+            fully connected ``hidden`` layers).
+        input_shape: ``(channels, height, width)`` of one static sample.
+        n_classes: output neurons.
+        hidden: widths of the fully connected hidden layers.
+        channels: output channels of each conv layer (``kind="conv"`` only).
+        kernel, stride, padding: conv geometry, shared by all conv layers.
+        pool: pooling window after each conv layer (1 = none); ``pool_mode`` is Speck's ``sum``
+            by default.
+        beta: membrane leak per step (1.0 = integrate-and-fire).
+        threshold: firing threshold.
+        reset: ``"subtract"`` (reset by subtraction) or ``"zero"``.
+        surrogate: name in :data:`spikefit_search.snn.SURROGATES`.
+        timesteps: simulation steps ``T`` per sample.
+        encoder: ``"rate"`` (Bernoulli events) or ``"direct"`` (the value as input current).
+        readout: ``"membrane"`` (mean membrane of a non-spiking leaky output layer) or
+            ``"spikes"`` (spike counts of a spiking output layer).
+        bias: whether synaptic layers have a bias.
+    """
+
+    kind: Kind = "mlp"
+    input_shape: tuple[int, int, int] = (1, 8, 8)
+    n_classes: int = 10
+    hidden: tuple[int, ...] = (128,)
+    channels: tuple[int, ...] = ()
+    kernel: int = 3
+    stride: int = 1
+    padding: int = 1
+    pool: int = 1
+    pool_mode: PoolMode = "sum"
+    beta: float = 0.9
+    threshold: float = 1.0
+    reset: Reset = "subtract"
+    surrogate: str = "fast_sigmoid"
+    timesteps: int = 10
+    encoder: Encoder = "rate"
+    readout: Readout = "membrane"
+    bias: bool = False
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "input_shape", tuple(int(v) for v in self.input_shape))
+        object.__setattr__(self, "hidden", tuple(int(v) for v in self.hidden))
+        object.__setattr__(self, "channels", tuple(int(v) for v in self.channels))
+        _one_of("kind", self.kind, KINDS)
+        _one_of("reset", self.reset, RESETS)
+        _one_of("encoder", self.encoder, ENCODERS)
+        _one_of("readout", self.readout, READOUTS)
+        _one_of("pool_mode", self.pool_mode, POOL_MODES)
+        if len(self.input_shape) != 3 or min(self.input_shape) < 1:
+            raise ConfigError(
+                "input_shape must be three positive integers (channels, height, width), "
+                f"but got input_shape={self.input_shape}."
+            )
+        if self.n_classes < 2:
+            raise ConfigError(f"n_classes must be at least 2, but got n_classes={self.n_classes}.")
+        if any(w < 1 for w in self.hidden):
+            raise ConfigError(f"hidden widths must be positive, but got hidden={self.hidden}.")
+        if self.kind == "mlp" and self.channels:
+            raise ConfigError(f"channels apply to kind='conv' only, but got {self.channels}.")
+        if self.kind == "conv" and not self.channels:
+            raise ConfigError("kind='conv' needs at least one conv layer in channels, but got ().")
+        if any(c < 1 for c in self.channels):
+            raise ConfigError(f"channels must be positive, but got channels={self.channels}.")
+        for name in ("kernel", "stride", "pool", "timesteps"):
+            value = getattr(self, name)
+            if int(value) < 1:
+                raise ConfigError(f"{name} must be at least 1, but got {name}={value}.")
+        if self.padding < 0:
+            raise ConfigError(f"padding must be non-negative, but got padding={self.padding}.")
+        if not 0.0 < self.beta <= 1.0:
+            raise ConfigError(f"beta must be in (0, 1], but got beta={self.beta}.")
+        if not self.threshold > 0.0:
+            raise ConfigError(f"threshold must be positive, but got threshold={self.threshold}.")
+        from spikefit_search.snn.surrogates import SURROGATES
+
+        SURROGATES.get(self.surrogate)
+        if self.kind == "conv":
+            self.layer_specs()  # raises when the geometry collapses to nothing
+
+    @property
+    def neuron_model(self) -> str:
+        """``"IF"`` when ``beta == 1`` else ``"LIF"``: the name profiles list."""
+        return "IF" if self.beta == 1.0 else "LIF"
+
+    def layer_specs(self) -> list[LayerSpec]:
+        """Describe every synaptic layer (what a hardware checker needs), input to output."""
+        specs: list[LayerSpec] = []
+        c, h, w = self.input_shape
+        for i, out_c in enumerate(self.channels):
+            oh = (h + 2 * self.padding - self.kernel) // self.stride + 1
+            ow = (w + 2 * self.padding - self.kernel) // self.stride + 1
+            if oh < 1 or ow < 1:
+                raise ConfigError(
+                    f"conv layer {i} must keep a positive output size, but got {oh}x{ow} "
+                    f"from a {h}x{w} input."
+                )
+            ph, pw = oh // self.pool, ow // self.pool
+            if ph < 1 or pw < 1:
+                raise ConfigError(
+                    f"pool={self.pool} after conv layer {i} must fit its {oh}x{ow} output."
+                )
+            specs.append(
+                LayerSpec(
+                    index=len(specs),
+                    kind="conv",
+                    in_channels=c,
+                    out_channels=out_c,
+                    in_size=(h, w),
+                    out_size=(oh, ow),
+                    kernel=(self.kernel, self.kernel),
+                    stride=self.stride,
+                    padding=self.padding,
+                    pool=self.pool,
+                    spiking=True,
+                )
+            )
+            c, h, w = out_c, ph, pw
+        widths = [*self.hidden, self.n_classes]
+        for j, out_n in enumerate(widths):
+            is_out = j == len(widths) - 1
+            specs.append(
+                LayerSpec(
+                    index=len(specs),
+                    kind="linear",
+                    in_channels=c,
+                    out_channels=out_n,
+                    in_size=(h, w),
+                    out_size=(1, 1),
+                    kernel=(h, w),
+                    stride=1,
+                    padding=0,
+                    pool=1,
+                    spiking=not is_out or self.readout == "spikes",
+                )
+            )
+            c, h, w = out_n, 1, 1
+        return specs
+
+    def with_widths(self, widths: list[int] | tuple[int, ...]) -> NetworkConfig:
+        """The same network with new hidden sizes, conv channels first then fc widths."""
+        n_conv = len(self.channels)
+        widths = tuple(int(v) for v in widths)
+        return replace(self, channels=widths[:n_conv], hidden=widths[n_conv:])
+
+    @property
+    def hidden_sizes(self) -> tuple[int, ...]:
+        """Conv channels followed by fc widths: the prunable units of each hidden layer."""
+        return (*self.channels, *self.hidden)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out.pop("extra")
+        for key in ("input_shape", "hidden", "channels"):
+            out[key] = list(out[key])
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> NetworkConfig:
+        known = {f for f in cls.__dataclass_fields__ if f != "extra"}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(
+                f"network keys must be among {', '.join(sorted(known))}, but got {unknown}."
+            )
+        try:
+            return cls(**data)
+        except TypeError as exc:
+            raise ConfigError(f"network config is malformed: {exc}") from None
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """Geometry of one synaptic layer as a chip sees it.
+
+    A linear layer is described as a convolution over its full input map (``kernel == in_size``),
+    which is how Speck maps it.
+    """
+
+    index: int
+    kind: Literal["conv", "linear"]
+    in_channels: int
+    out_channels: int
+    in_size: tuple[int, int]
+    out_size: tuple[int, int]
+    kernel: tuple[int, int]
+    stride: int
+    padding: int
+    pool: int
+    spiking: bool
+
+    @property
+    def n_inputs(self) -> int:
+        return self.in_channels * self.in_size[0] * self.in_size[1]
+
+    @property
+    def n_neurons(self) -> int:
+        return self.out_channels * self.out_size[0] * self.out_size[1]
+
+    @property
+    def fan_in(self) -> int:
+        """Synapses into one neuron (dense)."""
+        return self.in_channels * self.kernel[0] * self.kernel[1]
+
+    @property
+    def n_weights(self) -> int:
+        """Stored weights (conv kernels are shared across positions)."""
+        return self.out_channels * self.fan_in
+
+    @property
+    def n_synapses(self) -> int:
+        """Connections (dense): every neuron times its fan-in, ignoring padding."""
+        if self.kind == "linear":
+            return self.n_weights
+        return self.n_neurons * self.fan_in
+
+    @property
+    def fan_out(self) -> int:
+        """Largest number of neurons one input drives (dense)."""
+        if self.kind == "linear":
+            return self.out_channels
+        per_axis = [math.ceil(k / self.stride) for k in self.kernel]
+        return self.out_channels * per_axis[0] * per_axis[1]
+
+
+def _one_of(name: str, value: object, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ConfigError(f"{name} must be one of {', '.join(allowed)}, but got {value!r}.")

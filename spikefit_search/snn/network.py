@@ -1,0 +1,221 @@
+"""Spiking networks built from a :class:`NetworkConfig`, simulated layer by layer.
+
+Each synaptic layer computes its input current for all ``T`` steps as one batched product over
+``T*B`` rows; only the element-wise membrane recurrence loops over time
+(:func:`lif_multistep`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from spikefit_search.snn.config import LayerSpec, NetworkConfig
+from spikefit_search.snn.encoding import encode
+from spikefit_search.snn.functional import LIFParameters, leaky_readout, lif_multistep
+from spikefit_search.snn.surrogates import SURROGATES
+
+
+class SynapticLayer(nn.Module):
+    """One synaptic layer (linear or conv) with its neurons.
+
+    ``weight_transform`` (set by compression) maps the latent weight to the weight the layer
+    computes with, e.g. the nearest codebook value; ``mask`` zeroes pruned synapses.
+    """
+
+    def __init__(self, spec: LayerSpec, *, bias: bool) -> None:
+        super().__init__()
+        self.spec = spec
+        self.synapse: nn.Linear | nn.Conv2d
+        if spec.kind == "conv":
+            self.synapse = nn.Conv2d(
+                spec.in_channels,
+                spec.out_channels,
+                spec.kernel,
+                stride=spec.stride,
+                padding=spec.padding,
+                bias=bias,
+            )
+        else:
+            self.synapse = nn.Linear(spec.n_inputs, spec.out_channels, bias=bias)
+        self.weight_transform: nn.Module | None = None
+        self.register_buffer("mask", None)
+
+    @property
+    def latent_weight(self) -> nn.Parameter:
+        return self.synapse.weight
+
+    def effective_weight(self) -> torch.Tensor:
+        """The weight the layer computes with (after quantization and pruning masks)."""
+        w = self.synapse.weight
+        if self.mask is not None:
+            w = w * self.mask
+        if self.weight_transform is not None:
+            w = self.weight_transform(w)
+            if self.mask is not None:
+                w = w * self.mask
+        return w
+
+    def current(self, x: torch.Tensor) -> torch.Tensor:
+        """Synaptic input for all steps. Shape: ``(T, B, ...)`` -> ``(T, B, ...)``."""
+        steps, batch = x.shape[:2]
+        flat = x.reshape(steps * batch, *x.shape[2:])
+        w = self.effective_weight()
+        if self.spec.kind == "conv":
+            y = F.conv2d(flat, w, self.synapse.bias, self.spec.stride, self.spec.padding)
+        else:
+            y = F.linear(flat.reshape(steps * batch, -1), w, self.synapse.bias)
+        return y.reshape(steps, batch, *y.shape[1:])
+
+    def synaptic_ops(self, events: torch.Tensor) -> torch.Tensor:
+        """Synaptic operations caused by ``events`` (``(T, B, ...)``, counts of input spikes):
+        every event times the non-zero synapses it drives."""
+        with torch.no_grad():
+            total = events.sum(dim=0)
+            nonzero = (self.effective_weight() != 0).to(total.dtype)
+            if self.spec.kind == "conv":
+                return F.conv2d(total, nonzero, None, self.spec.stride, self.spec.padding).sum()
+            return (total.reshape(total.shape[0], -1) @ nonzero.sum(dim=0)).sum()
+
+
+class LayerActivity(NamedTuple):
+    """Events of one layer, per sample."""
+
+    neurons: int
+    input_events: float
+    sops: float
+    spikes: float
+
+
+@dataclass
+class Activity:
+    """What a network did on a set of samples: per layer, events per sample.
+
+    ``sops`` counts, for every input event of a layer (input events included for the first
+    layer), the non-zero synapses it drives; ``spikes`` are the layer's output spikes.
+    """
+
+    timesteps: int
+    samples: int
+    layers: list[LayerActivity] = field(default_factory=list)
+
+    @property
+    def total_sops(self) -> float:
+        return sum(layer.sops for layer in self.layers)
+
+    @property
+    def total_spikes(self) -> float:
+        return sum(layer.spikes for layer in self.layers)
+
+    @property
+    def total_neurons(self) -> int:
+        return sum(layer.neurons for layer in self.layers)
+
+    @property
+    def input_events(self) -> float:
+        return self.layers[0].input_events if self.layers else 0.0
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "timesteps": self.timesteps,
+            "samples": self.samples,
+            "sops": self.total_sops,
+            "spikes": self.total_spikes,
+            "layers": [layer._asdict() for layer in self.layers],
+        }
+
+
+class ForwardResult(NamedTuple):
+    logits: torch.Tensor
+    spikes: list[torch.Tensor]
+    """Output spikes ``(T, B, ...)`` of each spiking layer (before pooling), graph attached."""
+    sums: list[tuple[float, float, float]] | None
+    """Per layer (input events, SOPs, spikes) summed over the batch, when recorded."""
+
+
+class SpikingNetwork(nn.Module):
+    """A feed-forward spiking network: encoder, synaptic layers, readout.
+
+    Shape:
+        input: ``(B, C, H, W)`` static samples in [0, 1]; output: ``(B, n_classes)`` logits.
+
+    Example:
+        >>> net = SpikingNetwork(NetworkConfig(hidden=(32,), timesteps=4))
+        >>> net(torch.rand(2, 1, 8, 8)).shape
+        torch.Size([2, 10])
+    """
+
+    def __init__(self, config: NetworkConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.specs = config.layer_specs()
+        self.layers = nn.ModuleList(SynapticLayer(s, bias=config.bias) for s in self.specs)
+        self.params = LIFParameters(config.beta, config.threshold, config.reset)
+        self.surrogate = SURROGATES.get(config.surrogate)
+
+    @property
+    def synaptic_layers(self) -> list[SynapticLayer]:
+        return [layer for layer in self.layers if isinstance(layer, SynapticLayer)]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.run(x).logits
+
+    def run(
+        self,
+        x: torch.Tensor,
+        *,
+        record: bool = False,
+        generator: torch.Generator | None = None,
+    ) -> ForwardResult:
+        """Simulate the network on static samples ``x``; optionally count events."""
+        cfg = self.config
+        h = encode(cfg.encoder, x, cfg.timesteps, generator=generator)
+        if cfg.kind == "mlp":
+            h = h.reshape(h.shape[0], h.shape[1], -1)
+        spikes: list[torch.Tensor] = []
+        sums: list[tuple[float, float, float]] | None = [] if record else None
+        for i, layer in enumerate(self.synaptic_layers):
+            spec = layer.spec
+            if spec.kind == "linear" and h.dim() > 3:
+                h = h.reshape(h.shape[0], h.shape[1], -1)
+            current = layer.current(h)
+            if spec.spiking:
+                s = lif_multistep(current, self.params, self.surrogate)
+                spikes.append(s)
+                out = self._pool(s) if spec.pool > 1 else s
+            else:
+                s = None
+                out = current
+            if sums is not None:
+                events = h.detach()
+                if i == 0 and cfg.encoder == "direct":
+                    events = events.ne(0).to(events.dtype)  # each non-zero current is an event
+                n_spikes = float(s.detach().sum()) if s is not None else 0.0
+                sums.append((float(events.sum()), float(layer.synaptic_ops(events)), n_spikes))
+            h = out
+        if self.specs[-1].spiking:
+            logits = h.mean(dim=0)
+        else:
+            logits = leaky_readout(h, cfg.beta)
+        return ForwardResult(logits, spikes, sums)
+
+    def _pool(self, s: torch.Tensor) -> torch.Tensor:
+        k = self.config.pool
+        steps, batch = s.shape[:2]
+        flat = s.reshape(steps * batch, *s.shape[2:])
+        if self.config.pool_mode == "max":
+            y = F.max_pool2d(flat, k)
+        elif self.config.pool_mode == "avg":
+            y = F.avg_pool2d(flat, k)
+        else:
+            y = F.avg_pool2d(flat, k, divisor_override=1)
+        return y.reshape(steps, batch, *y.shape[1:])
+
+
+def build_network(config: NetworkConfig) -> SpikingNetwork:
+    """Build a freshly initialised network (uses the global torch RNG for the weights)."""
+    return SpikingNetwork(config)

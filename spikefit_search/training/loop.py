@@ -1,0 +1,195 @@
+"""Adam training with cross-entropy, and evaluation with activity recording."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+
+from spikefit_search.data import Dataset
+from spikefit_search.exceptions import ConfigError, TrialFailedError
+from spikefit_search.snn import Activity, LayerActivity, NetworkConfig, SpikingNetwork
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train.
+
+    Args:
+        epochs: passes over the training split.
+        batch_size: samples per step.
+        lr: Adam learning rate.
+        seed: seeds weight initialisation, shuffling and rate coding.
+        eval_batch_size: samples per step when evaluating.
+    """
+
+    epochs: int = 20
+    batch_size: int = 64
+    lr: float = 3e-3
+    seed: int = 0
+    eval_batch_size: int = 1024
+
+    def __post_init__(self) -> None:
+        if self.epochs < 0:
+            raise ConfigError(f"epochs must be non-negative, but got epochs={self.epochs}.")
+        if self.batch_size < 1:
+            raise ConfigError(f"batch_size must be at least 1, but got {self.batch_size}.")
+        if not self.lr > 0 or not math.isfinite(self.lr):
+            raise ConfigError(f"lr must be a positive number, but got lr={self.lr}.")
+
+
+@dataclass
+class EvalResult:
+    accuracy: float
+    loss: float
+    activity: Activity
+
+
+@dataclass
+class TrainResult:
+    """What a training run produced."""
+
+    model: SpikingNetwork
+    losses: list[float] = field(default_factory=list)
+    """Mean training loss of each epoch."""
+    val: EvalResult | None = None
+    test: EvalResult | None = None
+    seconds: float = 0.0
+
+    @property
+    def val_accuracy(self) -> float:
+        return self.val.accuracy if self.val else float("nan")
+
+    @property
+    def test_accuracy(self) -> float:
+        return self.test.accuracy if self.test else float("nan")
+
+
+def _batches(
+    n: int, batch_size: int, generator: torch.Generator | None
+) -> Iterator[torch.Tensor]:
+    order = torch.randperm(n, generator=generator) if generator is not None else torch.arange(n)
+    for start in range(0, n, batch_size):
+        yield order[start : start + batch_size]
+
+
+def fit(
+    model: SpikingNetwork,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    epochs: int,
+    batch_size: int,
+    optimizer: torch.optim.Optimizer,
+    seed: int,
+    after_step: Callable[[], None] | None = None,
+    stop: Callable[[int, float], bool] | None = None,
+) -> list[float]:
+    """Train ``model`` in place; returns the mean loss of each epoch.
+
+    ``after_step`` runs after every optimizer step (compression uses it to keep pruned weights
+    at zero). ``stop(epoch, loss)`` may end training early.
+
+    Raises:
+        TrialFailedError: the loss became NaN or infinite.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    device = x.device
+    losses: list[float] = []
+    model.train()
+    for epoch in range(epochs):
+        total = torch.zeros((), device=device)
+        for idx in _batches(len(y), batch_size, gen):
+            idx = idx.to(device)
+            logits = model(x[idx])
+            loss = F.cross_entropy(logits, y[idx])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            if after_step is not None:
+                after_step()
+            total += loss.detach() * len(idx)
+        mean = float(total) / len(y)
+        if not math.isfinite(mean):
+            raise TrialFailedError(f"training loss must stay finite, but got {mean} in epoch {epoch + 1}.")
+        losses.append(mean)
+        if stop is not None and stop(epoch, mean):
+            break
+    return losses
+
+
+@torch.no_grad()
+def evaluate(
+    model: SpikingNetwork,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    batch_size: int = 1024,
+    seed: int = 1234,
+) -> EvalResult:
+    """Accuracy, loss and per-layer activity (events per sample) on ``x, y``.
+
+    Rate coding is drawn from a generator seeded with ``seed``, so the same model gives the
+    same figures every time.
+    """
+    model.eval()
+    gen = torch.Generator(device=x.device).manual_seed(seed)
+    n_layers = len(model.synaptic_layers)
+    sums = torch.zeros(n_layers, 3, dtype=torch.float64)
+    correct = 0
+    loss_total = 0.0
+    for start in range(0, len(y), batch_size):
+        xb, yb = x[start : start + batch_size], y[start : start + batch_size]
+        out = model.run(xb, record=True, generator=gen)
+        correct += int((out.logits.argmax(dim=1) == yb).sum())
+        loss_total += float(F.cross_entropy(out.logits, yb, reduction="sum"))
+        assert out.sums is not None
+        sums += torch.tensor(out.sums, dtype=torch.float64)
+    n = max(len(y), 1)
+    per = (sums / n).tolist()
+    activity = Activity(
+        timesteps=model.config.timesteps,
+        samples=len(y),
+        layers=[
+            LayerActivity(spec.n_neurons, ev, sops, spk)
+            for spec, (ev, sops, spk) in zip(model.specs, per)
+        ],
+    )
+    model.train()
+    return EvalResult(correct / n, loss_total / n, activity)
+
+
+def train_network(
+    config: NetworkConfig,
+    data: Dataset,
+    train: TrainConfig,
+    *,
+    device: torch.device | str = "cpu",
+) -> TrainResult:
+    """Build a network from ``config`` and train it from scratch on ``data``.
+
+    Same config, data and seed on CPU give the same result.
+    """
+    start = time.perf_counter()
+    torch.manual_seed(train.seed)
+    model = SpikingNetwork(config).to(device)
+    data = data.to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=train.lr)
+    losses = fit(
+        model,
+        data.x_train,
+        data.y_train,
+        epochs=train.epochs,
+        batch_size=train.batch_size,
+        optimizer=opt,
+        seed=train.seed,
+    )
+    result = TrainResult(model=model, losses=losses)
+    result.val = evaluate(model, data.x_val, data.y_val, batch_size=train.eval_batch_size)
+    result.test = evaluate(model, data.x_test, data.y_test, batch_size=train.eval_batch_size)
+    result.seconds = time.perf_counter() - start
+    return result
