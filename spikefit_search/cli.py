@@ -1,0 +1,125 @@
+"""Command line: ``spikefit-search [search] ...``, ``report``, ``export``, ``retrain``, ``check``,
+``devices``, ``train``.
+
+Commands parse options, call one library function and render what it returns. Every
+:class:`SpikefitError` becomes one red line on stderr and exit code 1, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from spikefit_search import __version__
+from spikefit_search.exceptions import SpikefitError
+
+app = typer.Typer(
+    name="spikefit-search",
+    help="Find spiking networks that fit a neuromorphic chip and trade accuracy against energy.",
+    no_args_is_help=False,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def fail(message: str) -> typer.Exit:
+    """Print one red error line and return the exit to raise."""
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code=1)
+
+
+def guarded(fn: F) -> F:
+    """Turn library errors into one line and exit code 1."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except SpikefitError as exc:
+            raise fail(str(exc)) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"spikefit-search {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """Find spiking networks that fit a neuromorphic chip."""
+
+
+@app.command()
+@guarded
+def train(
+    dataset: Annotated[str, typer.Option(help="digits, fashion-mnist, mnist, npz or a .npz path.")] = "digits",
+    data_dir: Annotated[Path | None, typer.Option(help="Folder with IDX files, or a .npz file.")] = None,
+    hidden: Annotated[str, typer.Option(help="Hidden widths, comma-separated.")] = "128",
+    timesteps: Annotated[int, typer.Option(help="Simulation steps per sample.")] = 10,
+    epochs: Annotated[int, typer.Option(help="Training epochs.")] = 20,
+    lr: Annotated[float, typer.Option(help="Adam learning rate.")] = 3e-3,
+    batch_size: Annotated[int, typer.Option(help="Samples per step.")] = 64,
+    seed: Annotated[int, typer.Option(help="Seed for weights, shuffling and rate coding.")] = 0,
+    accelerator: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+) -> None:
+    """Train one float spiking MLP (no compression) and print its accuracy."""
+    from spikefit_search.data import load_dataset
+    from spikefit_search.snn import NetworkConfig
+    from spikefit_search.training import TrainConfig, resolve_device, train_network
+
+    device = resolve_device(accelerator)
+    data = load_dataset(dataset, data_dir=data_dir, seed=seed)
+    widths = _parse_ints("hidden", hidden)
+    net = NetworkConfig(
+        input_shape=data.input_shape, n_classes=data.n_classes, hidden=widths, timesteps=timesteps
+    )
+    result = train_network(
+        net, data, TrainConfig(epochs=epochs, lr=lr, batch_size=batch_size, seed=seed), device=device
+    )
+    assert result.test is not None
+    console.print(
+        f"{dataset}: {'-'.join(str(s.n_inputs) for s in net.layer_specs())}-{data.n_classes} "
+        f"T={timesteps}, {epochs} epochs on {device.type}: validation accuracy "
+        f"{result.val_accuracy:.2%}, test accuracy {result.test_accuracy:.2%}, "
+        f"{result.test.activity.total_sops:,.0f} SOPs/sample, {result.seconds:.1f} s"
+    )
+
+
+def _parse_ints(name: str, text: str) -> tuple[int, ...]:
+    from spikefit_search.exceptions import ConfigError
+
+    try:
+        values = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise ConfigError(
+            f"{name} must be comma-separated integers, but got {text!r}."
+        ) from None
+    if not values:
+        raise ConfigError(f"{name} must list at least one integer, but got {text!r}.")
+    return values
+
+
+def main() -> None:
+    """Entry point of the ``spikefit-search`` console script."""
+    app(prog_name="spikefit-search")
+
+
+if __name__ == "__main__":
+    main()
