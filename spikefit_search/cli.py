@@ -7,7 +7,6 @@ Commands parse options, call one library function and render what it returns. Ev
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
@@ -69,8 +68,12 @@ def _root(
 @app.command()
 @guarded
 def train(
-    dataset: Annotated[str, typer.Option(help="digits, fashion-mnist, mnist, npz or a .npz path.")] = "digits",
-    data_dir: Annotated[Path | None, typer.Option(help="Folder with IDX files, or a .npz file.")] = None,
+    dataset: Annotated[
+        str, typer.Option(help="digits, fashion-mnist, mnist, npz or a .npz path.")
+    ] = "digits",
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Folder with IDX files, or a .npz file.")
+    ] = None,
     hidden: Annotated[str, typer.Option(help="Hidden widths, comma-separated.")] = "128",
     timesteps: Annotated[int, typer.Option(help="Simulation steps per sample.")] = 10,
     epochs: Annotated[int, typer.Option(help="Training epochs.")] = 20,
@@ -91,7 +94,10 @@ def train(
         input_shape=data.input_shape, n_classes=data.n_classes, hidden=widths, timesteps=timesteps
     )
     result = train_network(
-        net, data, TrainConfig(epochs=epochs, lr=lr, batch_size=batch_size, seed=seed), device=device
+        net,
+        data,
+        TrainConfig(epochs=epochs, lr=lr, batch_size=batch_size, seed=seed),
+        device=device,
     )
     assert result.test is not None
     console.print(
@@ -108,9 +114,7 @@ def _parse_ints(name: str, text: str) -> tuple[int, ...]:
     try:
         values = tuple(int(v) for v in text.split(",") if v.strip())
     except ValueError:
-        raise ConfigError(
-            f"{name} must be comma-separated integers, but got {text!r}."
-        ) from None
+        raise ConfigError(f"{name} must be comma-separated integers, but got {text!r}.") from None
     if not values:
         raise ConfigError(f"{name} must list at least one integer, but got {text!r}.")
     return values

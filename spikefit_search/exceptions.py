@@ -25,9 +25,7 @@ class UnknownNameError(SpikefitError, KeyError):
         self.kind = kind
         self.name = name
         self.known = sorted(known)
-        super().__init__(
-            f"{kind} must be one of {', '.join(self.known)}, but got {name!r}."
-        )
+        super().__init__(f"{kind} must be one of {', '.join(self.known)}, but got {name!r}.")
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0])

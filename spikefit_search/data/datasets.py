@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -56,8 +57,10 @@ class Dataset:
         }
 
     def to(self, device: torch.device | str) -> Dataset:
-        fields = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in vars(self).items()}
-        return Dataset(**fields)
+        moved: dict[str, Any] = {
+            k: v.to(device) for k, v in vars(self).items() if isinstance(v, torch.Tensor)
+        }
+        return replace(self, **moved)
 
 
 Arrays = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
@@ -229,10 +232,10 @@ def load_dataset(
     n_cal = max(n_classes, min(max_calib, round(n * calib_fraction)))
     if n_val + n_cal >= n:
         raise DataError(f"{where} needs more training samples to split, but has only {n}.")
-    held = _stratified_take(y_np, n_val + n_cal, rng)
-    rest = np.setdiff1d(np.arange(n), held)
-    held = rng.permutation(held)
-    val_idx, cal_idx = np.sort(held[:n_val]), np.sort(held[n_val:])
+    val_idx = _stratified_take(y_np, n_val, rng)
+    rest = np.setdiff1d(np.arange(n), val_idx)
+    cal_idx = rest[_stratified_take(y_np[rest], n_cal, rng)]
+    rest = np.setdiff1d(rest, cal_idx)
     if limit_train is not None and limit_train < len(rest):
         rest = rest[_stratified_take(y_np[rest], limit_train, rng)]
     return Dataset(

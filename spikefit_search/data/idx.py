@@ -10,7 +10,7 @@ import numpy as np
 
 from spikefit_search.exceptions import DataError
 
-_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+_DTYPES: dict[int, str] = {0x08: "u1", 0x09: "i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
 def read_idx(path: str | Path) -> np.ndarray:
@@ -21,13 +21,19 @@ def read_idx(path: str | Path) -> np.ndarray:
     """
     path = Path(path)
     try:
-        raw = gzip.open(path).read() if path.suffix == ".gz" else path.read_bytes()
+        if path.suffix == ".gz":
+            with gzip.open(path) as f:
+                raw = f.read()
+        else:
+            raw = path.read_bytes()
     except FileNotFoundError:
         raise DataError(f"IDX file must exist, but {path} was not found.") from None
     except (OSError, EOFError) as exc:
         raise DataError(f"IDX file {path} must be readable, but got {exc}.") from None
     if len(raw) < 4:
-        raise DataError(f"IDX file {path} must start with a 4-byte header, but has {len(raw)} bytes.")
+        raise DataError(
+            f"IDX file {path} must start with a 4-byte header, but has {len(raw)} bytes."
+        )
     zero, code, ndim = struct.unpack(">HBB", raw[:4])
     if zero != 0 or code not in _DTYPES or ndim < 1:
         raise DataError(f"IDX file {path} must start with the IDX magic number, but does not.")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from collections.abc import Callable
+
 from spikefit_search._registry import Registry
 from spikefit_search.exceptions import ConfigError
 
@@ -28,7 +30,8 @@ def direct_encode(
     return x.unsqueeze(0).expand(steps, *x.shape)
 
 
-ENCODERS = Registry("encoder")
+Encoder = Callable[..., torch.Tensor]
+ENCODERS: Registry[Encoder] = Registry("encoder")
 ENCODERS.add("rate", rate_encode)
 ENCODERS.add("direct", direct_encode)
 

@@ -43,10 +43,11 @@ class SynapticLayer(nn.Module):
         else:
             self.synapse = nn.Linear(spec.n_inputs, spec.out_channels, bias=bias)
         self.weight_transform: nn.Module | None = None
+        self.mask: torch.Tensor | None
         self.register_buffer("mask", None)
 
     @property
-    def latent_weight(self) -> nn.Parameter:
+    def latent_weight(self) -> torch.Tensor:
         return self.synapse.weight
 
     def effective_weight(self) -> torch.Tensor:

@@ -17,7 +17,8 @@ from spikefit_search._registry import Registry
 
 
 class Surrogate(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def derivative(self, x: torch.Tensor) -> torch.Tensor: ...
 

@@ -69,9 +69,7 @@ class TrainResult:
         return self.test.accuracy if self.test else float("nan")
 
 
-def _batches(
-    n: int, batch_size: int, generator: torch.Generator | None
-) -> Iterator[torch.Tensor]:
+def _batches(n: int, batch_size: int, generator: torch.Generator | None) -> Iterator[torch.Tensor]:
     order = torch.randperm(n, generator=generator) if generator is not None else torch.arange(n)
     for start in range(0, n, batch_size):
         yield order[start : start + batch_size]
@@ -115,7 +113,9 @@ def fit(
             total += loss.detach() * len(idx)
         mean = float(total) / len(y)
         if not math.isfinite(mean):
-            raise TrialFailedError(f"training loss must stay finite, but got {mean} in epoch {epoch + 1}.")
+            raise TrialFailedError(
+                f"training loss must stay finite, but got {mean} in epoch {epoch + 1}."
+            )
         losses.append(mean)
         if stop is not None and stop(epoch, mean):
             break
