@@ -1,0 +1,70 @@
+"""Hardware profiles, exact constraint checks and an energy model for neuromorphic chips.
+
+Example:
+    >>> from spikefit_search.hardware import load_profile, static_check
+    >>> from spikefit_search.snn import NetworkConfig
+    >>> result = static_check(load_profile("xylo-audio2"), NetworkConfig(), n_values=16, bits=8)
+    >>> sorted(result.margins())[:3]
+    ['fan_in', 'fan_out', 'inputs']
+"""
+
+from __future__ import annotations
+
+from spikefit_search.hardware.checks import (
+    constraint_names,
+    measured_check,
+    static_check,
+)
+from spikefit_search.hardware.energy import EnergyReport, estimate_energy
+from spikefit_search.hardware.loader import (
+    list_profiles,
+    load_profile,
+    parse_profile,
+    resolve_profile_path,
+)
+from spikefit_search.hardware.mapping import (
+    MAPPING_MODELS,
+    BaseMappingModel,
+    BudgetMappingModel,
+    CrossbarMappingModel,
+    SpeckCoresMappingModel,
+    SpeckMemory,
+    match_cores,
+    speck_layer_memory,
+)
+from spikefit_search.hardware.profile import (
+    EnergyConstants,
+    HardwareProfile,
+    Sourced,
+    UniqueWeights,
+)
+from spikefit_search.hardware.result import CheckResult, ConstraintUsage
+from spikefit_search.hardware.usage import LayerUsage, layer_bits
+
+__all__ = [
+    "MAPPING_MODELS",
+    "BaseMappingModel",
+    "BudgetMappingModel",
+    "CheckResult",
+    "ConstraintUsage",
+    "CrossbarMappingModel",
+    "EnergyConstants",
+    "EnergyReport",
+    "HardwareProfile",
+    "LayerUsage",
+    "Sourced",
+    "SpeckCoresMappingModel",
+    "SpeckMemory",
+    "UniqueWeights",
+    "constraint_names",
+    "estimate_energy",
+    "layer_bits",
+    "list_profiles",
+    "load_profile",
+    "match_cores",
+    "measured_check",
+    "parse_profile",
+    "resolve_profile_path",
+    "speck_layer_memory",
+    "static_check",
+]

@@ -1,0 +1,195 @@
+"""The static check (from a config) and the measured check (from a trained model).
+
+Both return a :class:`CheckResult` with every constraint the profile defines, never raise for
+"does not fit", and share all constraint code, so they agree wherever a config determines the
+network (dense layers, declared bit-width and codebook size reached).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from spikefit_search.hardware.loader import load_profile
+from spikefit_search.hardware.profile import HardwareProfile
+from spikefit_search.hardware.result import CheckKind, CheckResult, ConstraintUsage
+from spikefit_search.hardware.usage import (
+    LayerUsage,
+    measured_layer_usage,
+    measured_unique_usage,
+    static_layer_usage,
+    static_unique_usage,
+)
+
+if TYPE_CHECKING:
+    from spikefit_search.snn.config import NetworkConfig
+    from spikefit_search.snn.network import SpikingNetwork
+
+ProfileLike = HardwareProfile | str | Path
+
+_LIMIT_ORDER = ("neurons", "synapses", "fan_in", "fan_out", "layers", "inputs", "outputs")
+
+
+def _profile(profile: ProfileLike) -> HardwareProfile:
+    return profile if isinstance(profile, HardwareProfile) else load_profile(profile)
+
+
+def constraint_names(profile: ProfileLike) -> tuple[str, ...]:
+    """Every constraint name ``profile`` evaluates, in report order (same for any network)."""
+    p = _profile(profile)
+    names = ["neuron_model", "layer_type", "weight_bits", "unique_weights"]
+    if not p.signed.value:
+        names.append("weight_sign")
+    names += [n for n in _LIMIT_ORDER if p.limit(n) is not None]
+    names += [n for n in p.mapping.constraint_names(p) if n not in names]
+    return tuple(names)
+
+
+def _common(
+    p: HardwareProfile,
+    network: NetworkConfig,
+    layers: Sequence[LayerUsage],
+    unique: list[ConstraintUsage],
+    negative_layers: Sequence[bool],
+) -> list[ConstraintUsage]:
+    out: list[ConstraintUsage] = []
+    model = network.neuron_model
+    supported = p.neuron_models.value
+    out.append(
+        ConstraintUsage(
+            "neuron_model",
+            int(model not in supported),
+            0,
+            "network",
+            label="neuron model",
+            note=f"{model} neurons (beta={network.beta:g}), chip runs {'/'.join(supported)} only",
+        )
+    )
+    allowed = p.layer_types.value
+    bad = [u.spec for u in layers if u.spec.kind not in allowed]
+    out.append(
+        ConstraintUsage(
+            "layer_type",
+            len(bad),
+            0,
+            "network",
+            label="layer type",
+            note=(
+                f"{', '.join(f'layer {s.index} is {s.kind}' for s in bad)}; chip runs "
+                f"{'/'.join(allowed)} only"
+            ),
+        )
+    )
+    for u in layers:
+        out.append(
+            ConstraintUsage(
+                "weight_bits",
+                u.bits,
+                p.weight_bits.value,
+                f"layer {u.spec.index}",
+                label="weight bits",
+                note=u.bits_note,
+            )
+        )
+    out += unique
+    if not p.signed.value:
+        for u, neg in zip(layers, negative_layers):
+            out.append(
+                ConstraintUsage(
+                    "weight_sign",
+                    int(neg),
+                    0,
+                    f"layer {u.spec.index}",
+                    note="negative weights on a chip with unsigned weights",
+                )
+            )
+    limit = p.limit
+    if (n := limit("neurons")) is not None:
+        counted = layers[:-1] if limit("outputs") is not None else layers
+        what = "hidden neurons" if limit("outputs") is not None else "neurons"
+        usage = sum(u.spec.n_neurons for u in counted)
+        out.append(ConstraintUsage("neurons", usage, n, "network", label=what))
+    if (n := limit("synapses")) is not None:
+        out.append(ConstraintUsage("synapses", sum(u.synapses for u in layers), n, "network"))
+    if (n := limit("fan_in")) is not None:
+        for u in layers:
+            out.append(ConstraintUsage("fan_in", u.fan_in, n, f"layer {u.spec.index}"))
+    if (n := limit("fan_out")) is not None:
+        # outgoing synapses of the chip's own neurons (network inputs are not chip neurons)
+        for u in layers[1:]:
+            out.append(ConstraintUsage("fan_out", u.fan_out, n, f"layer {u.spec.index}"))
+    if (n := limit("layers")) is not None:
+        out.append(ConstraintUsage("layers", len(layers), n, "network"))
+    if (n := limit("inputs")) is not None:
+        out.append(ConstraintUsage("inputs", layers[0].spec.n_inputs, n, "network"))
+    if (n := limit("outputs")) is not None:
+        out.append(ConstraintUsage("outputs", layers[-1].spec.n_neurons, n, "network"))
+    return out
+
+
+def _result(
+    p: HardwareProfile,
+    kind: CheckKind,
+    network: NetworkConfig,
+    layers: Sequence[LayerUsage],
+    unique: list[ConstraintUsage],
+    negative_layers: Sequence[bool],
+) -> CheckResult:
+    usages = _common(p, network, layers, unique, negative_layers)
+    mapped, details = p.mapping.evaluate(p, layers, network)
+    usages += mapped
+    return CheckResult(p.name, kind, constraint_names(p), tuple(usages), details)
+
+
+def static_check(
+    profile: ProfileLike,
+    network: NetworkConfig,
+    *,
+    n_values: int | None = None,
+    bits: int | None = None,
+    scope: str = "layer",
+    zero_code: bool = False,
+) -> CheckResult:
+    """Check a candidate from its config alone, before any training (typically < 1 ms).
+
+    Args:
+        profile: a profile, a device name or a profile path.
+        network: the architecture after pruning.
+        n_values: codebook size ``M`` (non-zero values per codebook scope); None = float.
+        bits: weight bits ``b``; None = 32-bit float.
+        scope: the codebook scope, ``"layer"`` or ``"neuron"``.
+        zero_code: the codebook also holds an exact zero (pruned synapses).
+
+    Returns:
+        Every constraint of the profile with its usage, limit and margin.
+
+    Example:
+        >>> from spikefit_search.snn import NetworkConfig
+        >>> static_check("loihi", NetworkConfig(), n_values=16, bits=8).fits
+        True
+    """
+    p = _profile(profile)
+    layers = static_layer_usage(network, bits)
+    unique = static_unique_usage(
+        p, network, n_values=n_values, bits=bits, scope=scope, zero_code=zero_code
+    )
+    return _result(p, "static", network, layers, unique, [True] * len(layers))
+
+
+def measured_check(profile: ProfileLike, model: SpikingNetwork) -> CheckResult:
+    """Check a trained model on what its weights really are.
+
+    Counts non-zero synapses (``effective_weight() != 0``), distinct values per the profile's
+    scope, and the bit-width declared by each layer's ``weight_transform`` (``bits``,
+    ``scale``), verified by checking that every weight is ``scale * k`` with ``k`` a ``bits``-bit
+    signed integer; a layer without it counts as 32-bit float.
+    """
+    import torch
+
+    p = _profile(profile)
+    layers = measured_layer_usage(model)
+    unique = measured_unique_usage(p, model)
+    with torch.no_grad():
+        negative = [bool((layer.effective_weight() < 0).any()) for layer in model.synaptic_layers]
+    return _result(p, "measured", model.config, layers, unique, negative)

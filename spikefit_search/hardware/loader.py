@@ -1,0 +1,252 @@
+"""Read hardware profiles from YAML and validate every field on load.
+
+A profile is named by a shipped file's stem (``speck``) or given as a path to the user's own
+YAML file (anything ending in ``.yaml``/``.yml`` or containing a path separator).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from spikefit_search._resources import list_yaml
+from spikefit_search.exceptions import ProfileError, UnknownNameError
+from spikefit_search.hardware.mapping import MAPPING_MODELS
+from spikefit_search.hardware.profile import (
+    LAYER_TYPES,
+    LIMIT_NAMES,
+    NEURON_MODELS,
+    SCOPES,
+    STATUSES,
+    EnergyConstants,
+    HardwareProfile,
+    Sourced,
+    UniqueWeights,
+)
+
+PROFILE_DIR = "hardware_profiles"
+_TEMPLATE = "generic"
+
+
+def list_profiles() -> list[str]:
+    """Names of the shipped chip profiles (the ``generic`` template is not a chip)."""
+    return [name for name in list_yaml(PROFILE_DIR) if name != _TEMPLATE]
+
+
+def resolve_profile_path(name_or_path: str | Path) -> Path:
+    """The file behind a device name or a user's profile path."""
+    text = str(name_or_path)
+    if isinstance(name_or_path, Path) or text.endswith((".yaml", ".yml")) or "/" in text:
+        path = Path(text)
+        if not path.is_file():
+            raise ProfileError(path, "", "must be an existing YAML file, but it does not exist.")
+        return path
+    shipped = list_yaml(PROFILE_DIR)
+    if text not in shipped:
+        raise UnknownNameError("device", text, [n for n in shipped if n != _TEMPLATE])
+    return shipped[text]
+
+
+def load_profile(name_or_path: str | Path) -> HardwareProfile:
+    """Load and validate a profile by device name or by path.
+
+    Args:
+        name_or_path: a shipped device name (see :func:`list_profiles`) or a YAML file path.
+
+    Returns:
+        The validated, frozen profile.
+
+    Raises:
+        UnknownNameError: the name is not a shipped device.
+        ProfileError: the file is missing, not YAML, or a field breaks a rule (the message
+            names the file, the field and the rule).
+
+    Example:
+        >>> load_profile("speck").weight_bits.value
+        8
+    """
+    path = resolve_profile_path(name_or_path)
+    return _load_cached(str(path.resolve()), path.stat().st_mtime_ns)
+
+
+@lru_cache(maxsize=64)
+def _load_cached(path: str, _mtime: int) -> HardwareProfile:
+    return parse_profile(Path(path).read_text(encoding="utf-8"), path)
+
+
+def parse_profile(text: str, path: str | Path) -> HardwareProfile:
+    """Validate YAML ``text`` (read from ``path``, used in error messages) into a profile."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or type(exc).__name__
+        raise ProfileError(path, "", f"must be valid YAML, but got {problem}{where}.") from None
+    return _Parser(path, data).profile()
+
+
+class _Parser:
+    """Walks the YAML tree, raising one-line :class:`ProfileError` on the first bad field."""
+
+    def __init__(self, path: str | Path, data: Any) -> None:
+        self.path = path
+        if not isinstance(data, dict):
+            raise ProfileError(path, "", f"must be a YAML mapping, but got {type(data).__name__}.")
+        self.data = data
+        sources = data.get("sources", {})
+        if not isinstance(sources, dict):
+            raise ProfileError(path, "sources", "must map short keys to citations.")
+        self.sources: dict[str, str] = {str(k): str(v) for k, v in sources.items()}
+
+    def error(self, field: str, reason: str) -> ProfileError:
+        return ProfileError(self.path, field, reason)
+
+    def section(self, key: str, parent: Mapping[str, Any] | None = None, prefix: str = "") -> Any:
+        container = self.data if parent is None else parent
+        name = f"{prefix}{key}"
+        if key not in container:
+            raise self.error(name, "is required, but it is missing.")
+        return container[key]
+
+    def mapping(self, key: str, parent: Mapping[str, Any] | None = None, prefix: str = "") -> dict:
+        value = self.section(key, parent, prefix)
+        if not isinstance(value, dict):
+            raise self.error(f"{prefix}{key}", f"must be a mapping, but got {value!r}.")
+        return value
+
+    def sourced(self, key: str, parent: Mapping[str, Any], prefix: str) -> Sourced[Any]:
+        field = f"{prefix}{key}"
+        raw = self.section(key, parent, prefix)
+        if not isinstance(raw, dict) or "value" not in raw:
+            raise self.error(
+                field, f"must be a mapping with value, source and status, but got {raw!r}."
+            )
+        for part in ("source", "status"):
+            if part not in raw:
+                raise self.error(f"{field}.{part}", "is required, but it is missing.")
+        source = str(raw["source"]).strip()
+        if not source:
+            raise self.error(f"{field}.source", "must name where the value comes from.")
+        if raw["status"] not in STATUSES:
+            raise self.error(
+                f"{field}.status",
+                f"must be one of {', '.join(STATUSES)}, but got {raw['status']!r}.",
+            )
+        return Sourced(raw["value"], self.sources.get(source, source), raw["status"])
+
+    def number(
+        self, key: str, parent: Mapping[str, Any], prefix: str, *, integer: bool, positive: bool
+    ) -> Sourced[Any]:
+        entry = self.sourced(key, parent, prefix)
+        value = entry.value
+        ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
+        if isinstance(value, bool) or not ok_type:
+            kind = "an integer" if integer else "a number"
+            raise self.error(f"{prefix}{key}", f"must be {kind}, but got {value!r}.")
+        if value < 0 or (positive and value == 0):
+            rule = "positive" if positive else "non-negative"
+            raise self.error(f"{prefix}{key}", f"must be {rule}, but got {value!r}.")
+        return Sourced(int(value) if integer else float(value), entry.source, entry.status)
+
+    def flag(self, key: str, parent: Mapping[str, Any], prefix: str) -> Sourced[bool]:
+        entry = self.sourced(key, parent, prefix)
+        if not isinstance(entry.value, bool):
+            raise self.error(f"{prefix}{key}", f"must be true or false, but got {entry.value!r}.")
+        return Sourced(entry.value, entry.source, entry.status)
+
+    def names(
+        self, key: str, parent: Mapping[str, Any], prefix: str, allowed: tuple[str, ...]
+    ) -> Sourced[tuple[str, ...]]:
+        entry = self.sourced(key, parent, prefix)
+        value = entry.value
+        if not isinstance(value, list) or not value or any(v not in allowed for v in value):
+            raise self.error(
+                f"{prefix}{key}",
+                f"must be a non-empty list drawn from {', '.join(allowed)}, but got {value!r}.",
+            )
+        return Sourced(tuple(value), entry.source, entry.status)
+
+    def profile(self) -> HardwareProfile:
+        d = self.data
+        name = self.section("name")
+        if not isinstance(name, str) or not name:
+            raise self.error("name", f"must be a non-empty string, but got {name!r}.")
+        title = str(d.get("title", name))
+        weights = self.mapping("weights")
+        unique = self.mapping("unique_weights")
+        scope = self.sourced("scope", unique, "unique_weights.")
+        if scope.value not in SCOPES:
+            raise self.error(
+                "unique_weights.scope",
+                f"must be one of {', '.join(SCOPES)}, but got {scope.value!r}.",
+            )
+        limits_raw = self.mapping("limits")
+        limits: dict[str, Sourced[int]] = {}
+        for key in limits_raw:
+            if key not in LIMIT_NAMES:
+                raise self.error(
+                    f"limits.{key}",
+                    f"must be one of {', '.join(LIMIT_NAMES)}, but got {key!r}.",
+                )
+            limits[key] = self.number(key, limits_raw, "limits.", integer=True, positive=True)
+        if scope.value == "core" and "neurons_per_core" not in limits:
+            raise self.error(
+                "limits.neurons_per_core",
+                "is required when unique_weights.scope is core, but it is missing.",
+            )
+        mapping = self.mapping("mapping")
+        model_name = self.section("model", mapping, "mapping.")
+        if model_name not in MAPPING_MODELS:
+            raise self.error(
+                "mapping.model",
+                f"must be one of {', '.join(MAPPING_MODELS.names())}, but got {model_name!r}.",
+            )
+        for part in ("source", "status"):
+            if part not in mapping:
+                raise self.error(f"mapping.{part}", "is required, but it is missing.")
+        if mapping["status"] not in STATUSES:
+            raise self.error(
+                "mapping.status",
+                f"must be one of {', '.join(STATUSES)}, but got {mapping['status']!r}.",
+            )
+        params = {k: v for k, v in mapping.items() if k not in ("model", "source", "status")}
+        model = MAPPING_MODELS.get(model_name).from_params(params, self.error)
+        source = str(mapping["source"])
+        energy = self.mapping("energy")
+        e = "energy."
+        return HardwareProfile(
+            name=name,
+            title=title,
+            path=str(self.path),
+            description=str(d.get("description", "")).strip(),
+            neuron_models=self.names("neuron_models", d, "", NEURON_MODELS),
+            layer_types=self.names("layer_types", d, "", LAYER_TYPES),
+            weight_bits=self.number("bits", weights, "weights.", integer=True, positive=True),
+            signed=self.flag("signed", weights, "weights."),
+            unique_weights=UniqueWeights(
+                max=self.number("max", unique, "unique_weights.", integer=True, positive=True),
+                scope=Sourced(str(scope.value), scope.source, scope.status),
+                zero_is_free=self.flag("zero_is_free", unique, "unique_weights."),
+            ),
+            limits=limits,
+            mapping=model,
+            mapping_source=Sourced(
+                str(model_name), self.sources.get(source, source), mapping["status"]
+            ),
+            energy=EnergyConstants(
+                e_sop_pj=self.number("e_sop_pj", energy, e, integer=False, positive=False),
+                e_update_pj=self.number("e_update_pj", energy, e, integer=False, positive=False),
+                e_spike_pj=self.number("e_spike_pj", energy, e, integer=False, positive=False),
+                static_power_mw=self.number(
+                    "static_power_mw", energy, e, integer=False, positive=False
+                ),
+                dt_ms=self.number("dt_ms", energy, e, integer=False, positive=True),
+                clocked=self.flag("clocked", energy, e),
+            ),
+            sources=self.sources,
+        )

@@ -1,0 +1,27 @@
+"""Mapping models: how a network is laid out on a chip, chosen by a profile's ``mapping.model``."""
+
+from __future__ import annotations
+
+from spikefit_search.hardware.mapping._base import MAPPING_MODELS, BaseMappingModel, MappingModel
+from spikefit_search.hardware.mapping.budget import BudgetMappingModel
+from spikefit_search.hardware.mapping.crossbar import CrossbarMappingModel
+from spikefit_search.hardware.mapping.speck import (
+    SpeckCore,
+    SpeckCoresMappingModel,
+    SpeckMemory,
+    match_cores,
+    speck_layer_memory,
+)
+
+__all__ = [
+    "MAPPING_MODELS",
+    "BaseMappingModel",
+    "BudgetMappingModel",
+    "CrossbarMappingModel",
+    "MappingModel",
+    "SpeckCore",
+    "SpeckCoresMappingModel",
+    "SpeckMemory",
+    "match_cores",
+    "speck_layer_memory",
+]

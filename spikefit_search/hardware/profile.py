@@ -1,0 +1,131 @@
+"""What a chip offers, as frozen dataclasses; every number keeps its source and status."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Generic, Literal, TypeVar
+
+if TYPE_CHECKING:
+    from spikefit_search.hardware.mapping._base import MappingModel
+
+T = TypeVar("T")
+
+Status = Literal["measured", "published", "estimated"]
+STATUSES: tuple[str, ...] = ("measured", "published", "estimated")
+SCOPES: tuple[str, ...] = ("layer", "neuron", "core", "chip")
+NEURON_MODELS: tuple[str, ...] = ("IF", "LIF")
+LAYER_TYPES: tuple[str, ...] = ("conv", "linear")
+LIMIT_NAMES: tuple[str, ...] = (
+    "neurons",
+    "synapses",
+    "fan_in",
+    "fan_out",
+    "layers",
+    "inputs",
+    "outputs",
+    "cores",
+    "neurons_per_core",
+)
+"""Keys allowed under ``limits``; a missing key means unlimited."""
+
+
+@dataclass(frozen=True)
+class Sourced(Generic[T]):
+    """A profile value with where it comes from.
+
+    Args:
+        value: the value itself.
+        source: citation (paper, repository file at a commit, documentation page).
+        status: ``"measured"`` (by us or on silicon), ``"published"`` (stated by a source) or
+            ``"estimated"`` (our placeholder where no public figure exists).
+    """
+
+    value: T
+    source: str
+    status: Status
+
+    @property
+    def estimated(self) -> bool:
+        return self.status == "estimated"
+
+
+@dataclass(frozen=True)
+class UniqueWeights:
+    """How many distinct weight values the chip can hold, and over which scope.
+
+    Args:
+        max: distinct values allowed in one scope.
+        scope: ``"layer"``, ``"neuron"`` (per output neuron), ``"core"`` (neurons packed
+            ``limits.neurons_per_core`` at a time) or ``"chip"``.
+        zero_is_free: a zero weight is an absent synapse and does not count as a value.
+    """
+
+    max: Sourced[int]
+    scope: Sourced[str]
+    zero_is_free: Sourced[bool]
+
+
+@dataclass(frozen=True)
+class EnergyConstants:
+    """Constants of ``E = N_sop*e_sop + N_update*e_update + N_spike*e_spike + P_static*T*dt``.
+
+    Args:
+        e_sop_pj: energy per synaptic operation, in pJ.
+        e_update_pj: energy per neuron update, in pJ.
+        e_spike_pj: energy per emitted spike (routing included), in pJ.
+        static_power_mw: static (resting) power, in mW.
+        dt_ms: wall-clock duration of one simulation step on the chip, in ms.
+        clocked: True when every neuron is updated every step (Loihi, Xylo), False when only
+            neurons receiving input are (event-driven chips such as Speck).
+    """
+
+    e_sop_pj: Sourced[float]
+    e_update_pj: Sourced[float]
+    e_spike_pj: Sourced[float]
+    static_power_mw: Sourced[float]
+    dt_ms: Sourced[float]
+    clocked: Sourced[bool]
+
+    def items(self) -> list[tuple[str, Sourced[float] | Sourced[bool]]]:
+        """``(name, value)`` for every constant, in formula order."""
+        return [
+            ("e_sop_pj", self.e_sop_pj),
+            ("e_update_pj", self.e_update_pj),
+            ("e_spike_pj", self.e_spike_pj),
+            ("static_power_mw", self.static_power_mw),
+            ("dt_ms", self.dt_ms),
+            ("clocked", self.clocked),
+        ]
+
+    @property
+    def estimated(self) -> tuple[str, ...]:
+        """Names of the constants that are our estimates rather than published figures."""
+        return tuple(name for name, v in self.items() if v.estimated)
+
+
+@dataclass(frozen=True)
+class HardwareProfile:
+    """One chip: its limits, its mapping model and its energy constants.
+
+    Build one with :func:`spikefit_search.hardware.load_profile`.
+    """
+
+    name: str
+    title: str
+    path: str
+    description: str
+    neuron_models: Sourced[tuple[str, ...]]
+    layer_types: Sourced[tuple[str, ...]]
+    weight_bits: Sourced[int]
+    signed: Sourced[bool]
+    unique_weights: UniqueWeights
+    limits: dict[str, Sourced[int]]
+    mapping: MappingModel
+    mapping_source: Sourced[str]
+    energy: EnergyConstants
+    sources: dict[str, str] = field(default_factory=dict, compare=False)
+
+    def limit(self, name: str) -> int | None:
+        """The limit ``name`` or None when the chip sets none."""
+        entry = self.limits.get(name)
+        return None if entry is None else entry.value
