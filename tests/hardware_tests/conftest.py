@@ -20,13 +20,22 @@ class FakeQuantizer(nn.Module):
         return (self.codes * self.scale).reshape(w.shape).to(w.dtype)
 
 
-def quantize_cyclic(model: SpikingNetwork, n_values: int, bits: int, scale: float = 0.01) -> None:
-    """Give every layer exactly ``n_values`` non-zero codes, cycled along each neuron's row."""
-    for layer in model.synaptic_layers:
+def quantize_cyclic(
+    model: SpikingNetwork,
+    n_values: int,
+    bits: int,
+    scale: float = 0.01,
+    *,
+    distinct_layers: bool = False,
+) -> None:
+    """Give every layer exactly ``n_values`` non-zero codes, cycled along each neuron's row
+    (codes of different layers do not overlap when ``distinct_layers``)."""
+    for i, layer in enumerate(model.synaptic_layers):
         w = layer.synapse.weight
         rows = w.shape[0]
         per_row = w[0].numel()
-        ramp = torch.arange(per_row) % n_values + 1  # codes 1..n_values, never zero
+        offset = i * n_values if distinct_layers else 0
+        ramp = torch.arange(per_row) % n_values + 1 + offset  # never zero
         codes = ramp.repeat(rows, 1).reshape(w.shape)
         layer.weight_transform = FakeQuantizer(codes, scale, bits)
 

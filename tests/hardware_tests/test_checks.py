@@ -1,0 +1,163 @@
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import torch
+
+from spikefit_search._resources import data_dir
+from spikefit_search.hardware import (
+    constraint_names,
+    layer_bits,
+    list_profiles,
+    load_profile,
+    measured_check,
+    static_check,
+)
+from spikefit_search.snn import NetworkConfig, SpikingNetwork
+
+
+def _set_codes(layer: object, codes: torch.Tensor, fake: type, bits: int = 4) -> None:
+    layer.weight_transform = fake(codes, 0.125, bits)  # type: ignore[attr-defined]
+
+
+def test_truenorth_four_weights_per_neuron_pass_five_fail(
+    make_net: Callable[..., SpikingNetwork], fake_quantizer: type
+) -> None:
+    net = make_net(hidden=(6,), n_classes=3)  # 16 -> 6 -> 3
+    first, second = net.synaptic_layers
+    four = torch.tensor([3, -1, 1, -2] * 4).repeat(6, 1)
+    _set_codes(first, four, fake_quantizer)
+    _set_codes(second, torch.tensor([1, 2, 3, -1, 0, 0]).repeat(3, 1), fake_quantizer)
+    ok = measured_check("truenorth", net)
+    assert ok.worst("unique_weights").usage == 4  # type: ignore[union-attr]
+    assert ok.fits, ok.messages()
+
+    five = four.clone()
+    five[4, 7] = 2  # neuron 4 of layer 0 now holds a fifth distinct weight
+    _set_codes(first, five, fake_quantizer)
+    bad = measured_check("truenorth", net)
+    assert not bad.fits
+    (violation,) = bad.violations
+    assert violation.name == "unique_weights"
+    assert (violation.usage, violation.limit) == (5, 4)
+    assert violation.where == "layer 0 (neuron 4)"
+    assert bad.margins()["unique_weights"] == pytest.approx(0.25)
+
+
+def _layer0(result: object, name: str) -> float:
+    (usage,) = [u for u in result.usages if u.name == name and u.where.startswith("layer 0")]  # type: ignore[attr-defined]
+    return float(usage.usage)
+
+
+def test_zero_is_free_or_counted(
+    make_net: Callable[..., SpikingNetwork], fake_quantizer: type, tmp_path: Path
+) -> None:
+    net = make_net()
+    codes = torch.tensor([1, 0] * 8).repeat(8, 1)
+    _set_codes(net.synaptic_layers[0], codes, fake_quantizer)
+    result = measured_check("loihi", net)
+    assert _layer0(result, "unique_weights") == 1
+    assert _layer0(result, "fan_in") == 8
+    # half of layer 0's synapses are zero: 8*8 live + 8*3 dense readout
+    assert result.worst("synapses").usage == 64 + 24  # type: ignore[union-attr]
+    text = (data_dir("hardware_profiles") / "generic.yaml").read_text()
+    strict = tmp_path / "strict.yaml"
+    strict.write_text(text.replace("zero_is_free: {value: true", "zero_is_free: {value: false"))
+    counted = measured_check(strict, net)
+    assert _layer0(counted, "unique_weights") == 2
+    static = static_check(strict, net.config, n_values=1, bits=4, zero_code=True)
+    assert _layer0(static, "unique_weights") == 2
+
+
+def test_bit_width_is_verified(
+    make_net: Callable[..., SpikingNetwork], fake_quantizer: type
+) -> None:
+    net = make_net()
+    layer = net.synaptic_layers[0]
+    weight = layer.effective_weight()
+    assert layer_bits(layer, weight) == (32, "")  # float layer
+    _set_codes(layer, torch.full((8, 16), 7), fake_quantizer, bits=4)
+    assert layer_bits(layer, layer.effective_weight()) == (4, "")
+    _set_codes(layer, torch.full((8, 16), 8), fake_quantizer, bits=4)  # 8 > 2^3 - 1
+    bits, note = layer_bits(layer, layer.effective_weight())
+    assert bits == 32 and "outside [-8, 7]" in note
+    _set_codes(layer, torch.full((8, 16), 2.5), fake_quantizer, bits=4)  # not an integer code
+    bits, note = layer_bits(layer, layer.effective_weight())
+    assert bits == 32 and "not scale*k" in note
+    result = measured_check("speck", net)
+    assert any(u.name == "weight_bits" and u.usage == 32 for u in result.violations)
+
+
+AGREE_CASES = {
+    "mlp": NetworkConfig(input_shape=(1, 4, 4), hidden=(8, 6), n_classes=3, beta=1.0),
+    "conv": NetworkConfig(
+        kind="conv",
+        input_shape=(2, 8, 8),
+        channels=(4, 4),
+        stride=2,
+        padding=1,
+        hidden=(6,),
+        n_classes=3,
+        beta=1.0,
+    ),
+    "conv-pool": NetworkConfig(
+        kind="conv", input_shape=(1, 8, 8), channels=(3,), pool=2, hidden=(), beta=0.9
+    ),
+}
+
+
+@pytest.mark.parametrize("profile", list_profiles())
+@pytest.mark.parametrize("case", sorted(AGREE_CASES))
+def test_static_and_measured_agree(profile: str, case: str, quantize: Callable[..., None]) -> None:
+    config = AGREE_CASES[case]
+    model = SpikingNetwork(config)
+    quantize(model, 3, 5, distinct_layers=True)
+    n_layers = len(config.layer_specs())
+    static = static_check(profile, config, n_values=3, bits=5)
+    measured = measured_check(profile, model)
+    assert static.names == measured.names
+    chip_scope = load_profile(profile).unique_weights.scope.value in ("core", "chip")
+    values = 3 * n_layers if chip_scope else 3
+    assert max(u.usage for u in measured.usages if u.name == "unique_weights") <= values
+    assert static.margins() == pytest.approx(measured.margins())
+    assert [(u.name, u.where, u.usage) for u in static.usages if u.name != "unique_weights"] == [
+        (u.name, u.where, u.usage) for u in measured.usages if u.name != "unique_weights"
+    ]
+    assert static.fits == measured.fits
+
+
+@pytest.mark.parametrize("profile", list_profiles())
+def test_margin_names_do_not_depend_on_the_network(profile: str) -> None:
+    small = static_check(profile, NetworkConfig(hidden=(4,)), n_values=4, bits=4)
+    big = static_check(
+        profile,
+        NetworkConfig(kind="conv", input_shape=(3, 32, 32), channels=(64, 64), hidden=(512, 256)),
+    )
+    assert set(small.margins()) == set(big.margins()) == set(constraint_names(profile))
+    assert all(isinstance(m, float) for m in big.margins().values())
+    for usage in big.usages:
+        assert usage.name in big.names
+
+
+def test_violation_iff_positive_margin() -> None:
+    result = static_check("xylo-audio2", NetworkConfig(input_shape=(1, 8, 8), n_classes=10))
+    assert not result.fits
+    for usage in result.usages:
+        assert usage.violated == (usage.margin > 0)
+    names = {u.name for u in result.violations}
+    assert {"inputs", "outputs", "weight_bits"} <= names
+    assert "inputs on network: 64 > 16" in result.messages()
+
+
+def test_static_check_is_fast() -> None:
+    profiles = [load_profile(n) for n in list_profiles()]
+    config = NetworkConfig(kind="conv", input_shape=(2, 64, 64), channels=(16, 32), hidden=(128,))
+    start = time.perf_counter()
+    for _ in range(20):
+        for p in profiles:
+            static_check(p, config, n_values=16, bits=8)
+    each = (time.perf_counter() - start) / (20 * len(profiles))
+    assert each < 0.05
