@@ -108,6 +108,55 @@ def train(
     )
 
 
+@app.command()
+@guarded
+def devices(
+    name: Annotated[
+        str | None, typer.Argument(help="A device name or a profile YAML path; omit for all.")
+    ] = None,
+) -> None:
+    """List the hardware profiles, or show everything in one of them with its sources."""
+    from spikefit_search.hardware import list_profiles, load_profile
+    from spikefit_search.hardware.render import devices_table, profile_table
+
+    if name is None:
+        console.print(devices_table([load_profile(n) for n in list_profiles()]))
+        return
+    profile = load_profile(name)
+    if profile.description:
+        console.print(profile.description, highlight=False)
+    console.print(profile_table(profile))
+
+
+@app.command()
+@guarded
+def check(
+    target: Annotated[Path, typer.Argument(help="A YAML run config (network + compression).")],
+    device: Annotated[
+        str | None,
+        typer.Option(help="Check one chip (name or profile path); exit 1 if it does not fit."),
+    ] = None,
+) -> None:
+    """Check a network against every chip's constraints (or one chip with --device)."""
+    from spikefit_search.hardware import list_profiles, load_profile
+    from spikefit_search.hardware.render import check_matrix
+    from spikefit_search.hardware.target import load_target
+
+    checked = load_target(target)
+    names = [device] if device is not None else list_profiles()
+    results = [checked.check(load_profile(n)) for n in names]
+    console.print(check_matrix(results))
+    kind = "measured on the trained weights" if checked.model is not None else "static check"
+    console.print(f"[dim]{kind}[/]")
+    if device is None:
+        return
+    (result,) = results
+    for line in result.messages():
+        console.print(f"[red]- {line}[/]", highlight=False)
+    if not result.fits:
+        raise typer.Exit(code=1)
+
+
 def _parse_ints(name: str, text: str) -> tuple[int, ...]:
     from spikefit_search.exceptions import ConfigError
 

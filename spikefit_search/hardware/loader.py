@@ -103,6 +103,13 @@ class _Parser:
             raise ProfileError(path, "sources", "must map short keys to citations.")
         self.sources: dict[str, str] = {str(k): str(v) for k, v in sources.items()}
 
+    def cite(self, source: str) -> str:
+        """Expand a leading key of the ``sources`` table into its citation."""
+        key, _, rest = source.partition(" ")
+        if key in self.sources:
+            return f"{self.sources[key]} {rest}".strip()
+        return source
+
     def error(self, field: str, reason: str) -> ProfileError:
         return ProfileError(self.path, field, reason)
 
@@ -137,7 +144,7 @@ class _Parser:
                 f"{field}.status",
                 f"must be one of {', '.join(STATUSES)}, but got {raw['status']!r}.",
             )
-        return Sourced(raw["value"], self.sources.get(source, source), raw["status"])
+        return Sourced(raw["value"], self.cite(source), raw["status"])
 
     def number(
         self, key: str, parent: Mapping[str, Any], prefix: str, *, integer: bool, positive: bool
@@ -235,9 +242,7 @@ class _Parser:
             ),
             limits=limits,
             mapping=model,
-            mapping_source=Sourced(
-                str(model_name), self.sources.get(source, source), mapping["status"]
-            ),
+            mapping_source=Sourced(str(model_name), self.cite(source), mapping["status"]),
             energy=EnergyConstants(
                 e_sop_pj=self.number("e_sop_pj", energy, e, integer=False, positive=False),
                 e_update_pj=self.number("e_update_pj", energy, e, integer=False, positive=False),

@@ -1,0 +1,108 @@
+"""What ``spikefit-search check`` checks: a run config (and, later, a trained checkpoint)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from spikefit_search.exceptions import ConfigError
+from spikefit_search.hardware.checks import ProfileLike, measured_check, static_check
+from spikefit_search.hardware.result import CheckResult
+
+if TYPE_CHECKING:
+    from spikefit_search.snn.config import NetworkConfig
+    from spikefit_search.snn.network import SpikingNetwork
+
+CONFIG_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(frozen=True)
+class Target:
+    """A network to check, with its compression settings.
+
+    Unpacks as ``network, n_values, bits, model = target``; ``model`` is None for a config,
+    which is then checked statically.
+    """
+
+    network: NetworkConfig
+    n_values: int | None
+    bits: int | None
+    model: SpikingNetwork | None = None
+    scope: str = "layer"
+    zero_code: bool = False
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter((self.network, self.n_values, self.bits, self.model))
+
+    def check(self, profile: ProfileLike) -> CheckResult:
+        """Measured check when a trained model is known, else the static check."""
+        if self.model is not None:
+            return measured_check(profile, self.model)
+        return static_check(
+            profile,
+            self.network,
+            n_values=self.n_values,
+            bits=self.bits,
+            scope=self.scope,
+            zero_code=self.zero_code,
+        )
+
+
+def _optional_int(section: dict[str, Any], key: str, path: Path) -> int | None:
+    value = section.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(
+            f"{path}: compression.{key} must be a positive integer or null, but got {value!r}."
+        )
+    return value
+
+
+def load_target(path: str | Path) -> Target:
+    """Read a check target: the single place to add new target kinds (e.g. ``.pt``).
+
+    A YAML run config has a ``network`` mapping (``NetworkConfig.to_dict()``, the architecture
+    after pruning) and an optional ``compression`` mapping (``n_values``, ``bits``, ``scope``,
+    ``zero_is_free``; ``rho`` is ignored, pruning is already in the widths). Other top-level
+    keys (``training``, ``dataset``, ``device``, ``seed``, ``spikefit_version``) are ignored.
+
+    Raises:
+        ConfigError: the file is missing, of an unsupported kind or malformed.
+    """
+    from spikefit_search.snn.config import NetworkConfig
+
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"TARGET must be an existing file, but got {str(path)!r}.")
+    if path.suffix not in CONFIG_SUFFIXES:
+        raise ConfigError(
+            f"TARGET must be a YAML run config ({', '.join(CONFIG_SUFFIXES)}), "
+            f"but got {path.name!r}."
+        )
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path} must be valid YAML, but got {type(exc).__name__}.") from None
+    if not isinstance(data, dict) or not isinstance(data.get("network"), dict):
+        raise ConfigError(f"{path} must have a 'network' mapping, but it has none.")
+    network = NetworkConfig.from_dict(data["network"])
+    compression = data.get("compression") or {}
+    if not isinstance(compression, dict):
+        raise ConfigError(f"{path}: compression must be a mapping, but got {compression!r}.")
+    scope = compression.get("scope", "layer")
+    if scope not in ("layer", "neuron"):
+        raise ConfigError(
+            f"{path}: compression.scope must be one of layer, neuron, but got {scope!r}."
+        )
+    return Target(
+        network=network,
+        n_values=_optional_int(compression, "n_values", path),
+        bits=_optional_int(compression, "bits", path),
+        scope=scope,
+        zero_code=bool(compression.get("zero_is_free", False)),
+    )
