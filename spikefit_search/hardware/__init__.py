@@ -5,7 +5,7 @@ Example:
     >>> from spikefit_search.snn import NetworkConfig
     >>> result = static_check(load_profile("xylo-audio2"), NetworkConfig(), n_values=16, bits=8)
     >>> sorted(result.margins())[:3]
-    ['fan_in', 'fan_out', 'inputs']
+    ['fan_out', 'inputs', 'layer_type']
 """
 
 from __future__ import annotations
