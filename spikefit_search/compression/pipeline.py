@@ -1,0 +1,295 @@
+"""SpikeFit in one call: float warm-up -> neuron pruning -> quantized fine-tune -> evaluation."""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import torch
+
+from spikefit_search.compression._base import check_bits, check_n_values, check_rho, check_scope
+from spikefit_search.compression.methods import attach_quantizers, check_quantization
+from spikefit_search.compression.neurons import NEURON_SCORES, prune_neurons
+from spikefit_search.compression.quantization import ClusterQuantizer
+from spikefit_search.compression.weight_pruning import FisherWeightPruner
+from spikefit_search.data import Dataset
+from spikefit_search.exceptions import ConfigError, SpikefitError
+from spikefit_search.snn import Activity, NetworkConfig, SpikingNetwork
+from spikefit_search.training import evaluate, fit
+
+
+class CandidateStopped(SpikefitError):
+    """A candidate's validation accuracy after warm-up fell below the stop threshold."""
+
+    def __init__(self, accuracy: float, threshold: float) -> None:
+        self.accuracy = accuracy
+        self.threshold = threshold
+        super().__init__(
+            f"validation accuracy after warm-up must reach stop_below={threshold:.4f}, "
+            f"but got {accuracy:.4f}."
+        )
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """Everything :func:`run_pipeline` needs; ``to_dict`` is YAML-friendly.
+
+    Args:
+        network: the architecture before pruning.
+        quantization: ``"cat"`` (default), ``"uniform"``, ``"kmeans"`` or ``"none"``.
+        neuron_pruning: neuron score used for pruning: ``"fsc"`` (default), ``"magnitude"``,
+            ``"random"``.
+        n_values: distinct weight values ``M`` per scope (``cat``, ``kmeans``), at least 2.
+        bits: signed weight bits ``b`` in 2..8.
+        rho: fraction of every hidden layer's neurons to remove, in [0, 1).
+        scope: ``"layer"`` or ``"neuron"`` codebooks.
+        zero_is_free: zero is a fixed extra code not counted in ``n_values``.
+        fan_in_cap: synapses allowed into one neuron (Fisher synapse pruning), or None.
+        warmup_epochs: float training epochs before pruning.
+        finetune_epochs: epochs after pruning (quantization-aware for cat/uniform, float for
+            none/kmeans; kmeans clusters afterwards).
+        batch_size: training samples per step.
+        lr: Adam learning rate of the float warm-up.
+        finetune_lr: Adam learning rate of the latent weights during fine-tuning.
+        codebook_lr: Adam learning rate of the CAT codebook values.
+        seed: seeds initialisation, shuffling, rate coding and random pruning.
+    """
+
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    quantization: str = "cat"
+    neuron_pruning: str = "fsc"
+    n_values: int = 4
+    bits: int = 4
+    rho: float = 0.0
+    scope: str = "layer"
+    zero_is_free: bool = False
+    fan_in_cap: int | None = None
+    warmup_epochs: int = 10
+    finetune_epochs: int = 5
+    batch_size: int = 128
+    lr: float = 3e-3
+    finetune_lr: float = 3e-4
+    codebook_lr: float = 1e-4
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.network, NetworkConfig):
+            raise TypeError(f"network must be a NetworkConfig, but got {type(self.network)}.")
+        check_quantization(self.quantization)
+        NEURON_SCORES.get(self.neuron_pruning)
+        check_n_values(self.n_values)
+        check_bits(self.bits)
+        check_rho(self.rho)
+        check_scope(self.scope)
+        if self.quantization in ("cat", "kmeans"):
+            grid = 2**self.bits - (1 if self.zero_is_free else 0)
+            if self.n_values > grid:
+                raise ConfigError(
+                    f"n_values must be at most the {grid} levels of a {self.bits}-bit grid, "
+                    f"but got n_values={self.n_values}."
+                )
+        if self.fan_in_cap is not None and (
+            isinstance(self.fan_in_cap, bool) or int(self.fan_in_cap) < 1
+        ):
+            raise ConfigError(
+                f"fan_in_cap must be None or at least 1, but got fan_in_cap={self.fan_in_cap}."
+            )
+        for name in ("warmup_epochs", "finetune_epochs"):
+            if int(getattr(self, name)) < 0:
+                raise ConfigError(f"{name} must be non-negative, but got {getattr(self, name)}.")
+        if self.batch_size < 1:
+            raise ConfigError(f"batch_size must be at least 1, but got {self.batch_size}.")
+        for name in ("lr", "finetune_lr", "codebook_lr"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and value > 0 and math.isfinite(value)):
+                raise ConfigError(f"{name} must be a positive number, but got {name}={value}.")
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["network"] = self.network.to_dict()
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PipelineConfig:
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(
+                f"pipeline keys must be among {', '.join(sorted(known))}, but got {unknown}."
+            )
+        values = dict(data)
+        if "network" in values and not isinstance(values["network"], NetworkConfig):
+            values["network"] = NetworkConfig.from_dict(dict(values["network"]))
+        try:
+            return cls(**values)
+        except TypeError as exc:
+            raise ConfigError(f"pipeline config is malformed: {exc}") from None
+
+
+@dataclass
+class PipelineResult:
+    """What :func:`run_pipeline` produced.
+
+    ``losses`` are the mean training losses per epoch, warm-up first (none when a warm start
+    was given), then fine-tune. ``network`` is the architecture after pruning.
+    """
+
+    model: SpikingNetwork
+    network: NetworkConfig
+    val_accuracy: float
+    test_accuracy: float
+    warmup_val_accuracy: float
+    activity: Activity
+    val_activity: Activity
+    losses: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def _check_data(cfg: PipelineConfig, data: Dataset) -> None:
+    net = cfg.network
+    if tuple(net.input_shape) != data.input_shape or net.n_classes != data.n_classes:
+        raise ConfigError(
+            f"network must match the data ({data.input_shape}, {data.n_classes} classes), "
+            f"but got input_shape={net.input_shape}, n_classes={net.n_classes}."
+        )
+
+
+def finetune_optimizer(model: SpikingNetwork, cfg: PipelineConfig) -> torch.optim.Optimizer:
+    """Adam with two groups: latent weights/biases at ``finetune_lr``, codebooks at
+    ``codebook_lr`` (frozen codebooks left out)."""
+    codebooks = [
+        p
+        for layer in model.synaptic_layers
+        if layer.weight_transform is not None
+        for p in layer.weight_transform.parameters()
+        if p.requires_grad
+    ]
+    ids = {id(p) for p in codebooks}
+    latent = [p for p in model.parameters() if id(p) not in ids and p.requires_grad]
+    groups: list[dict[str, Any]] = [{"params": latent, "lr": cfg.finetune_lr}]
+    if codebooks:
+        groups.append({"params": codebooks, "lr": cfg.codebook_lr})
+    return torch.optim.Adam(groups)
+
+
+def _quantize(model: SpikingNetwork, cfg: PipelineConfig, method: str) -> None:
+    attach_quantizers(
+        model,
+        method,
+        n_values=cfg.n_values,
+        bits=cfg.bits,
+        scope=cfg.scope,
+        zero_is_free=cfg.zero_is_free,
+    )
+
+
+def warm_up(
+    cfg: PipelineConfig, data: Dataset, *, device: torch.device | str = "cpu"
+) -> tuple[SpikingNetwork, list[float]]:
+    """Build the network from ``cfg.network`` and train it in float for ``warmup_epochs``."""
+    _check_data(cfg, data)
+    data = data.to(device)
+    torch.manual_seed(cfg.seed)
+    model = SpikingNetwork(cfg.network).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    losses = fit(
+        model,
+        data.x_train,
+        data.y_train,
+        epochs=cfg.warmup_epochs,
+        batch_size=cfg.batch_size,
+        optimizer=opt,
+        seed=cfg.seed,
+    )
+    return model, losses
+
+
+def run_pipeline(
+    cfg: PipelineConfig,
+    data: Dataset,
+    *,
+    device: torch.device | str = "cpu",
+    stop_below: float | None = None,
+    warm_start: SpikingNetwork | None = None,
+) -> PipelineResult:
+    """Float warm-up -> prune ``rho`` of the hidden neurons (scored on ``data.x_calib``) ->
+    optional fan-in cap -> quantized fine-tune -> validation and test evaluation.
+
+    Deterministic on CPU for a given ``cfg.seed``.
+
+    Args:
+        cfg: the pipeline settings.
+        data: train/val/calib/test splits.
+        device: where to train.
+        stop_below: stop a hopeless candidate whose validation accuracy after warm-up is
+            below this.
+        warm_start: a float network already warmed up from ``cfg.network`` (e.g. by
+            :func:`warm_up`, shared between methods); it is copied, not changed.
+
+    Raises:
+        CandidateStopped: the warm-up validation accuracy is below ``stop_below``.
+        TrialFailedError: training diverged.
+        ConfigError: the network does not match the data.
+    """
+    start = time.perf_counter()
+    _check_data(cfg, data)
+    data = data.to(device)
+    if warm_start is None:
+        model, losses = warm_up(cfg, data, device=device)
+    else:
+        if warm_start.config != cfg.network:
+            raise ConfigError(
+                "warm_start must be built from cfg.network, but got a network with "
+                f"hidden_sizes={warm_start.config.hidden_sizes}."
+            )
+        model, losses = copy.deepcopy(warm_start).to(device), []
+    warm_val = evaluate(model, data.x_val, data.y_val).accuracy
+    if stop_below is not None and warm_val < stop_below:
+        raise CandidateStopped(warm_val, stop_below)
+    if cfg.rho > 0:
+        model = prune_neurons(
+            model, cfg.rho, method=cfg.neuron_pruning, x=data.x_calib, y=data.y_calib, seed=cfg.seed
+        )
+    if cfg.fan_in_cap is not None:
+        FisherWeightPruner(int(cfg.fan_in_cap), seed=cfg.seed).apply(
+            model, data.x_calib, data.y_calib
+        )
+    if cfg.quantization in ("cat", "uniform"):
+        _quantize(model, cfg, cfg.quantization)
+    torch.manual_seed(cfg.seed + 1)
+    losses += fit(
+        model,
+        data.x_train,
+        data.y_train,
+        epochs=cfg.finetune_epochs,
+        batch_size=cfg.batch_size,
+        optimizer=finetune_optimizer(model, cfg),
+        seed=cfg.seed + 1,
+    )
+    if cfg.quantization == "kmeans":
+        _quantize(model, cfg, "kmeans")
+    val = evaluate(model, data.x_val, data.y_val)
+    test = evaluate(model, data.x_test, data.y_test)
+    return PipelineResult(
+        model=model,
+        network=model.config,
+        val_accuracy=val.accuracy,
+        test_accuracy=test.accuracy,
+        warmup_val_accuracy=warm_val,
+        activity=test.activity,
+        val_activity=val.activity,
+        losses=losses,
+        seconds=time.perf_counter() - start,
+    )
+
+
+def codebook_parameters(model: SpikingNetwork) -> list[torch.nn.Parameter]:
+    """The learnable codebooks of a CAT-quantized network, input layer first."""
+    return [
+        layer.weight_transform.codebook
+        for layer in model.synaptic_layers
+        if isinstance(layer.weight_transform, ClusterQuantizer)
+    ]

@@ -1,0 +1,179 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from spikefit_search.compression import (
+    CandidateStopped,
+    ClusterQuantizer,
+    PipelineConfig,
+    UniformQuantizer,
+    integer_export,
+    load_checkpoint,
+    run_pipeline,
+    save_checkpoint,
+    warm_up,
+)
+from spikefit_search.data import Dataset, load_dataset
+from spikefit_search.exceptions import ConfigError, SpikefitError, UnknownNameError
+from spikefit_search.snn import NetworkConfig
+from spikefit_search.training import evaluate
+
+
+@pytest.fixture(scope="module")
+def digits() -> Dataset:
+    return load_dataset("digits", limit_train=400)
+
+
+def _cfg(**kw: object) -> PipelineConfig:
+    base: dict[str, object] = dict(
+        network=NetworkConfig(hidden=(24,), timesteps=3),
+        warmup_epochs=2,
+        finetune_epochs=1,
+        batch_size=64,
+        rho=0.25,
+        n_values=3,
+        bits=4,
+        seed=1,
+    )
+    base.update(kw)
+    return PipelineConfig(**base)  # type: ignore[arg-type]
+
+
+def test_pipeline_runs_end_to_end_and_holds_invariants(digits: Dataset) -> None:
+    cfg = _cfg(scope="neuron", zero_is_free=True, fan_in_cap=40)
+    r = run_pipeline(cfg, digits)
+    assert r.network.hidden == (18,)  # 24 - round(0.25 * 24)
+    assert r.model.config == r.network
+    assert 0.0 <= r.test_accuracy <= 1.0 and 0.0 <= r.val_accuracy <= 1.0
+    assert len(r.losses) == 3 and r.seconds > 0
+    assert r.activity.samples == len(digits.y_test) and r.val_activity.samples == len(digits.y_val)
+    for layer in r.model.synaptic_layers:
+        q = layer.weight_transform
+        assert isinstance(q, ClusterQuantizer) and q.scope == "neuron" and q.zero_is_free
+        w = layer.effective_weight()
+        assert int((w != 0).reshape(w.shape[0], -1).sum(1).max()) <= 40
+        for row in w.reshape(w.shape[0], -1):
+            assert torch.unique(row[row != 0]).numel() <= 3
+        assert torch.equal(integer_export(layer).weights(), w)
+    again = evaluate(r.model, digits.x_test, digits.y_test)
+    assert again.accuracy == r.test_accuracy
+
+
+def test_pipeline_is_deterministic_and_warm_start_matches(digits: Dataset) -> None:
+    cfg = _cfg()
+    a, b = run_pipeline(cfg, digits), run_pipeline(cfg, digits)
+    assert a.test_accuracy == b.test_accuracy and a.losses == b.losses
+    warm, _ = warm_up(cfg, digits)
+    c = run_pipeline(cfg, digits, warm_start=warm)
+    assert c.test_accuracy == a.test_accuracy and c.losses == a.losses[cfg.warmup_epochs :]
+    for pa, pc in zip(a.model.state_dict().values(), c.model.state_dict().values()):
+        assert torch.equal(pa, pc)
+
+
+@pytest.mark.parametrize("method", ["uniform", "kmeans", "none"])
+def test_baselines_run_in_the_same_pipeline(digits: Dataset, method: str) -> None:
+    r = run_pipeline(_cfg(quantization=method, neuron_pruning="magnitude"), digits)
+    q = r.model.synaptic_layers[0].weight_transform
+    expected = {"uniform": UniformQuantizer, "kmeans": ClusterQuantizer, "none": type(None)}
+    assert isinstance(q, expected[method])
+    if method == "kmeans":
+        assert isinstance(q, ClusterQuantizer) and not q.codebook.requires_grad
+
+
+def test_stop_below_raises_candidate_stopped(digits: Dataset) -> None:
+    with pytest.raises(CandidateStopped) as info:
+        run_pipeline(_cfg(warmup_epochs=0), digits, stop_below=0.99)
+    assert isinstance(info.value, SpikefitError)
+    assert 0.0 <= info.value.accuracy < 0.99 and info.value.threshold == 0.99
+    assert "stop_below=0.9900, but got" in str(info.value)
+
+
+def test_checkpoint_round_trip(digits: Dataset, tmp_path: Path) -> None:
+    cfg = _cfg(fan_in_cap=30)
+    r = run_pipeline(cfg, digits)
+    path = save_checkpoint(tmp_path / "ck" / "model.pt", r, cfg)
+    model, loaded = load_checkpoint(path)
+    assert loaded == cfg
+    assert model.config == r.network
+    for a, b in zip(model.synaptic_layers, r.model.synaptic_layers):
+        assert torch.equal(a.effective_weight(), b.effective_weight())
+        assert isinstance(a.weight_transform, ClusterQuantizer)
+    assert evaluate(model, digits.x_test, digits.y_test).accuracy == r.test_accuracy
+
+
+def test_checkpoint_errors(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="checkpoint must be an existing file"):
+        load_checkpoint(tmp_path / "missing.pt")
+    torch.save({"hello": 1}, tmp_path / "other.pt")
+    with pytest.raises(ConfigError, match="must be a spikefit checkpoint"):
+        load_checkpoint(tmp_path / "other.pt")
+
+
+def test_config_round_trips_through_yaml() -> None:
+    cfg = _cfg(scope="neuron", zero_is_free=True, fan_in_cap=12, quantization="uniform")
+    text = yaml.safe_dump(cfg.to_dict())
+    assert PipelineConfig.from_dict(yaml.safe_load(text)) == cfg
+    assert set(cfg.to_dict()) == {
+        "network",
+        "quantization",
+        "neuron_pruning",
+        "n_values",
+        "bits",
+        "rho",
+        "scope",
+        "zero_is_free",
+        "fan_in_cap",
+        "warmup_epochs",
+        "finetune_epochs",
+        "batch_size",
+        "lr",
+        "finetune_lr",
+        "codebook_lr",
+        "seed",
+    }
+
+
+@pytest.mark.parametrize(
+    ("kw", "error", "message"),
+    [
+        ({"n_values": 1}, ConfigError, "n_values must be at least 2, but got n_values=1."),
+        ({"bits": 1}, ConfigError, "bits must be in 2..8, but got bits=1."),
+        ({"bits": 9}, ConfigError, "bits must be in 2..8, but got bits=9."),
+        ({"rho": 1.0}, ConfigError, "rho must be in [0, 1), but got rho=1.0."),
+        ({"rho": -0.5}, ConfigError, "rho must be in [0, 1), but got rho=-0.5."),
+        (
+            {"scope": "core"},
+            ConfigError,
+            "scope must be one of layer, neuron, but got scope='core'.",
+        ),
+        (
+            {"quantization": "lsq"},
+            ConfigError,
+            "quantization must be one of cat, kmeans, none, uniform",
+        ),
+        ({"neuron_pruning": "taylor"}, UnknownNameError, "neuron_pruning must be one of fsc"),
+        ({"n_values": 20}, ConfigError, "n_values must be at most the 16 levels of a 4-bit grid"),
+        ({"fan_in_cap": 0}, ConfigError, "fan_in_cap must be None or at least 1"),
+        ({"finetune_lr": 0.0}, ConfigError, "finetune_lr must be a positive number"),
+        ({"warmup_epochs": -1}, ConfigError, "warmup_epochs must be non-negative"),
+    ],
+)
+def test_config_validation(kw: dict[str, object], error: type[Exception], message: str) -> None:
+    with pytest.raises(error) as info:
+        _cfg(**kw)
+    assert message in str(info.value)
+
+
+def test_from_dict_rejects_unknown_keys() -> None:
+    with pytest.raises(ConfigError, match="pipeline keys must be among"):
+        PipelineConfig.from_dict({"n_value": 4})
+
+
+def test_network_must_match_data(digits: Dataset) -> None:
+    cfg = _cfg(network=NetworkConfig(input_shape=(1, 28, 28), hidden=(4,), timesteps=2))
+    with pytest.raises(ConfigError, match="network must match the data"):
+        run_pipeline(cfg, digits)
