@@ -7,6 +7,7 @@ Commands parse options, call one library function and render what it returns. Ev
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
@@ -110,6 +111,122 @@ def train(
 
 @app.command()
 @guarded
+def search(
+    device: Annotated[
+        str, typer.Option(help="Chip name or profile YAML path; comma-separated for several.")
+    ] = "speck",
+    budget: Annotated[int, typer.Option(help="Trained candidates (rejected ones are free).")] = 50,
+    dataset: Annotated[
+        str, typer.Option(help="digits, fashion-mnist, mnist, npz or a .npz path.")
+    ] = "digits",
+    data_dir: Annotated[str | None, typer.Option(help="Folder with IDX files, or a .npz.")] = None,
+    space: Annotated[str, typer.Option(help="Search space name (mlp, conv) or YAML path.")] = "mlp",
+    epochs: Annotated[
+        int | None, typer.Option(help="Epochs per candidate (2/3 warm-up, 1/3 fine-tune).")
+    ] = None,
+    timesteps: Annotated[int | None, typer.Option(help="Fix the timesteps T.")] = None,
+    accelerator: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    out: Annotated[str, typer.Option(help="Folder that holds run folders.")] = "runs",
+    study: Annotated[
+        str | None, typer.Option(help="Study name (default DEVICE-SPACE-DATA).")
+    ] = None,
+    storage: Annotated[
+        str | None, typer.Option(help="Optuna RDB URL (e.g. PostgreSQL) instead of a journal.")
+    ] = None,
+    workers: Annotated[int, typer.Option(help="Worker processes on this machine.")] = 1,
+    seed: Annotated[int, typer.Option(help="Seed of the sampler and of every trial.")] = 0,
+    sampler: Annotated[str, typer.Option(help="tpe, gp, nsga2 or random.")] = "tpe",
+    limit_train: Annotated[
+        int | None, typer.Option(help="Use at most this many training samples.", hidden=True)
+    ] = None,
+) -> None:
+    """Search for networks that fit the chip: accuracy up, energy per inference down."""
+    from rich.live import Live
+
+    from spikefit_search.reporting.live import SearchDisplay, front_table
+    from spikefit_search.search import SearchOptions, run_search
+    from spikefit_search.search.driver import prepare
+
+    devices = [d.strip() for d in device.split(",") if d.strip()]
+    if not devices:
+        raise fail(f"--device must name at least one chip, but got {device!r}.")
+    all_options = [
+        SearchOptions(
+            device=d,
+            budget=budget,
+            dataset=dataset,
+            data_dir=data_dir,
+            space=space,
+            epochs=epochs,
+            timesteps=timesteps,
+            accelerator=accelerator,
+            out=out,
+            study=(f"{study}-{d}" if study and len(devices) > 1 else study),
+            storage=storage,
+            workers=workers,
+            seed=seed,
+            sampler=sampler,
+            limit_train=limit_train,
+        )
+        for d in devices
+    ]
+    for options in all_options:
+        prepare(options)  # every input is checked before any study starts
+    for options in all_options:
+        display = SearchDisplay(options.budget)
+        resume = "spikefit-search " + " ".join(_shell_quote(a) for a in sys.argv[1:])
+        try:
+            with Live(display, console=console, refresh_per_second=2, transient=True) as live:
+
+                def on_update(st: Any, d: SearchDisplay = display, lv: Live = live) -> None:
+                    d.update(st)
+                    lv.refresh()
+
+                def on_start(_: Any, st: Any, d: SearchDisplay = display) -> None:
+                    d.update(st)
+
+                result = run_search(options, on_update=on_update, on_start=on_start)
+        except KeyboardInterrupt:
+            err_console.print(
+                "[yellow]interrupted:[/] every finished trial is kept; resume with: " + resume
+            )
+            raise typer.Exit(code=130) from None
+        trials = (
+            __import__("optuna")
+            .load_study(
+                study_name=result.study_name,
+                storage=_storage_for(result.run_dir, options.storage),
+            )
+            .get_trials(deepcopy=False)
+        )
+        console.print(front_table(trials))
+        for note in result.notes:
+            console.print(f"[dim]- {note}[/]")
+        c = result.counts
+        console.print(
+            f"{options.device}: {c['budget_used']} trained, {c['rejected']} rejected before "
+            f"training, {c['failed']} failed. Run folder: [bold]{result.run_dir}[/]"
+        )
+        if options.storage is None:
+            console.print(f"[dim]optuna-dashboard {result.run_dir / 'study.journal'}[/]")
+        if result.stop_reason != "budget":
+            raise typer.Exit(code=2)
+
+
+def _storage_for(run_dir: Path, url: str | None) -> Any:
+    from spikefit_search.search.storage import open_storage
+
+    return open_storage(run_dir, url)
+
+
+def _shell_quote(arg: str) -> str:
+    import shlex
+
+    return shlex.quote(arg)
+
+
+@app.command()
+@guarded
 def devices(
     name: Annotated[
         str | None, typer.Argument(help="A device name or a profile YAML path; omit for all.")
@@ -169,9 +286,20 @@ def _parse_ints(name: str, text: str) -> tuple[int, ...]:
     return values
 
 
+def _with_default_command(argv: list[str]) -> list[str]:
+    """``spikefit-search --device x`` means ``spikefit-search search --device x``."""
+    commands = {
+        c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands
+    }
+    if argv and argv[0] not in commands and argv[0] not in ("--help", "-h", "--version"):
+        return ["search", *argv]
+    return argv
+
+
 def main() -> None:
     """Entry point of the ``spikefit-search`` console script."""
-    app(prog_name="spikefit-search")
+    argv = _with_default_command(sys.argv[1:])
+    app(args=argv, prog_name="spikefit-search")
 
 
 if __name__ == "__main__":

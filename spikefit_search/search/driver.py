@@ -1,0 +1,509 @@
+"""Run a search: an Optuna multi-objective study over a space, on one chip, up to a budget of
+trained candidates, resumable, with several local workers or several machines on one RDB."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import multiprocessing as mp
+import os
+import platform
+import shutil
+import time
+import warnings
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import optuna
+import torch
+from optuna.trial import TrialState
+
+from spikefit_search import __version__
+from spikefit_search._io import atomic_write_csv, atomic_write_json
+from spikefit_search.compression import run_pipeline
+from spikefit_search.data import Dataset, load_dataset
+from spikefit_search.exceptions import ConfigError, RunError
+from spikefit_search.hardware import HardwareProfile, load_profile, static_check
+from spikefit_search.search.objective import (
+    REASON,
+    RESERVED,
+    SEED,
+    STAGE,
+    PipelineFn,
+    TrialSettings,
+    run_trial,
+)
+from spikefit_search.search.records import pareto_frame, trials_frame
+from spikefit_search.search.samplers import SAMPLERS, make_sampler
+from spikefit_search.search.space import Param, SearchSpace, load_search_space
+from spikefit_search.search.storage import mask_url, open_storage, recover_orphans
+from spikefit_search.training import resolve_device
+
+optuna.logging.set_verbosity(optuna.logging.ERROR)
+
+MANIFEST = "manifest.json"
+METRIC_NAMES = ["accuracy", "energy_uj"]
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    """Everything ``spikefit-search --device ... --budget ...`` takes."""
+
+    device: str = "speck"
+    budget: int = 50
+    dataset: str = "digits"
+    data_dir: str | None = None
+    space: str = "mlp"
+    epochs: int | None = None
+    timesteps: int | None = None
+    accelerator: str = "auto"
+    out: str = "runs"
+    study: str | None = None
+    storage: str | None = None
+    workers: int = 1
+    seed: int = 0
+    sampler: str = "tpe"
+    max_rejections: int | None = None
+    max_failures: int = 5
+    limit_train: int | None = None
+
+    def validate(self) -> None:
+        for name in ("budget", "workers"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"--{name} must be a positive integer, but got {value!r}.")
+        if self.epochs is not None and self.epochs < 2:
+            raise ConfigError(f"--epochs must be at least 2, but got {self.epochs}.")
+        if self.timesteps is not None and self.timesteps < 1:
+            raise ConfigError(f"--timesteps must be at least 1, but got {self.timesteps}.")
+        if self.max_failures < 0:
+            raise ConfigError(f"max_failures must be non-negative, but got {self.max_failures}.")
+        SAMPLERS.get(self.sampler)
+        resolve_device(self.accelerator)
+
+    @property
+    def rejection_cap(self) -> int:
+        return self.max_rejections if self.max_rejections is not None else 20 * self.budget + 100
+
+
+@dataclass
+class SearchResult:
+    """What a search left behind."""
+
+    run_dir: Path
+    study_name: str
+    counts: dict[str, int]
+    stop_reason: str
+    notes: list[str] = field(default_factory=list)
+    pareto: Any = None
+
+
+@dataclass(frozen=True)
+class Prepared:
+    options: SearchOptions
+    profile: HardwareProfile
+    space: SearchSpace
+    data: Dataset
+    study_name: str
+    run_dir: Path
+
+
+def prepare(options: SearchOptions) -> Prepared:
+    """Validate every input before anything is written."""
+    options.validate()
+    profile = load_profile(options.device)
+    space = load_search_space(options.space).narrow(profile)
+    if options.timesteps is not None:
+        params = dict(space.params)
+        params["timesteps"] = Param("timesteps", choices=(options.timesteps,))
+        space = replace(space, params=params)
+    data = load_dataset(
+        options.dataset, data_dir=options.data_dir, seed=0, limit_train=options.limit_train
+    )
+    _check_something_fits(profile, space, data)
+    dataset_tag = (
+        Path(options.dataset).stem if options.dataset.endswith(".npz") else options.dataset
+    )
+    name = options.study or f"{profile.name}-{space.name}-{dataset_tag}"
+    if not name or "/" in name or name.startswith("."):
+        raise ConfigError(f"--study must be a plain folder name, but got {name!r}.")
+    return Prepared(options, profile, space, data, name, Path(options.out) / name)
+
+
+def _check_something_fits(profile: HardwareProfile, space: SearchSpace, data: Dataset) -> None:
+    """Refuse at once when even the smallest candidate of the space breaks the chip's limits."""
+    smallest = space.smallest(input_shape=data.input_shape, n_classes=data.n_classes)
+    try:
+        cfg_check = static_check(
+            profile,
+            smallest.pruned_network(),
+            n_values=smallest.n_values,
+            bits=smallest.bits,
+            scope="neuron" if profile.unique_weights.scope.value == "neuron" else "layer",
+            zero_code=bool(profile.unique_weights.zero_is_free.value),
+        )
+    except ConfigError:
+        return
+    if not cfg_check.fits:
+        raise ConfigError(
+            f"a candidate must fit {profile.name}, but even the smallest in space {space.name} "
+            f"on {data.name} does not: {'; '.join(cfg_check.messages())}."
+        )
+
+
+def _manifest(prep: Prepared) -> dict[str, Any]:
+    o = prep.options
+    profile_path = Path(prep.profile.path)
+    return {
+        "spikefit_version": __version__,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "study": prep.study_name,
+        "options": {**asdict(o), "storage": mask_url(o.storage) if o.storage else None},
+        "storage": mask_url(o.storage) if o.storage else "study.journal",
+        "device": {
+            "name": prep.profile.name,
+            "path": str(profile_path),
+            "sha256": hashlib.sha256(profile_path.read_bytes()).hexdigest(),
+        },
+        "space": prep.space.to_dict(),
+        "dataset": {"name": o.dataset, "data_dir": o.data_dir, "sizes": prep.data.sizes()},
+        "seed": o.seed,
+        "versions": {
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "optuna": optuna.__version__,
+        },
+    }
+
+
+IDENTITY_KEYS = ("device", "space", "dataset")
+
+
+def _check_same_run(run_dir: Path, manifest: dict[str, Any]) -> None:
+    import json
+
+    old = json.loads((run_dir / MANIFEST).read_text())
+    for key, new_value, old_value in (
+        ("device", manifest["device"]["name"], old.get("device", {}).get("name")),
+        ("space", manifest["space"]["name"], old.get("space", {}).get("name")),
+        ("dataset", manifest["dataset"]["name"], old.get("dataset", {}).get("name")),
+    ):
+        if new_value != old_value:
+            raise RunError(
+                f"study {manifest['study']} was created with {key} {old_value!r}, but this "
+                f"command asks for {new_value!r}; use --study NEW_NAME for a new study."
+            )
+
+
+@contextlib.contextmanager
+def _run_lock(run_dir: Path) -> Iterator[None]:
+    """One search at a time per run folder (``report`` reads without the lock)."""
+    with open(run_dir / ".lock", "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RunError(
+                f"a search is already running in {run_dir}; wait for it or use --study NEW_NAME."
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def open_run(prep: Prepared) -> tuple[optuna.Study, bool]:
+    """Create or reopen the run folder and its study. Returns the study and whether it is new."""
+    run_dir = prep.run_dir
+    manifest = _manifest(prep)
+    existed = (run_dir / MANIFEST).is_file()
+    if existed:
+        _check_same_run(run_dir, manifest)
+    else:
+        if run_dir.exists() and any(run_dir.iterdir()):
+            raise RunError(
+                f"{run_dir} exists but is not a spikefit-search run (no {MANIFEST}); "
+                "choose another --out or --study."
+            )
+        try:
+            run_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise RunError(
+                f"the output folder must be writable, but {run_dir.parent} is not ({exc.strerror})."
+            ) from None
+        if not os.access(run_dir, os.W_OK):
+            raise RunError(f"the output folder must be writable, but {run_dir} is not.")
+    try:
+        storage = open_storage(run_dir, prep.options.storage)
+        study = optuna.create_study(
+            study_name=prep.study_name,
+            storage=storage,
+            directions=["maximize", "minimize"],
+            load_if_exists=True,
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            study.set_metric_names(METRIC_NAMES)
+        if not existed:
+            atomic_write_json(run_dir / MANIFEST, manifest)
+    except BaseException:
+        if not existed:
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise
+    return study, not existed
+
+
+def _settings(prep: Prepared, device: str) -> TrialSettings:
+    o = prep.options
+    warmup = finetune = None
+    if o.epochs is not None:
+        warmup = max(1, round(o.epochs * 2 / 3))
+        finetune = max(1, o.epochs - warmup)
+    return TrialSettings(
+        space=prep.space,
+        profile=prep.profile,
+        data=prep.data,
+        budget=o.budget,
+        seed=o.seed,
+        device=device,
+        checkpoint_dir=prep.run_dir / "checkpoints",
+        warmup_epochs=warmup,
+        finetune_epochs=finetune,
+    )
+
+
+def count_trials(trials: list[optuna.trial.FrozenTrial]) -> dict[str, int]:
+    """trained (the budget), rejected, stopped early, failed, surplus, running."""
+    c: Counter[str] = Counter()
+    for t in trials:
+        stage = t.user_attrs.get(STAGE)
+        if t.state == TrialState.RUNNING:
+            c["running"] += 1
+        elif t.state == TrialState.FAIL:
+            c["failed"] += 1
+        elif t.state == TrialState.WAITING:
+            c["queued"] += 1
+        elif stage in ("trained", "stopped", "rejected", "surplus"):
+            c[stage] += 1
+    c["budget_used"] = c["trained"] + c["stopped"]
+    return {
+        k: c[k]
+        for k in (
+            "budget_used",
+            "trained",
+            "stopped",
+            "rejected",
+            "failed",
+            "surplus",
+            "running",
+            "queued",
+        )
+    }
+
+
+def most_rejecting(trials: list[optuna.trial.FrozenTrial]) -> list[tuple[str, int]]:
+    c: Counter[str] = Counter()
+    for t in trials:
+        if t.user_attrs.get(STAGE) == "rejected":
+            c.update(t.user_attrs.get("rejected_by", []))
+    return c.most_common()
+
+
+class _Interrupted(Exception):
+    pass
+
+
+def worker_loop(
+    study: optuna.Study,
+    settings: TrialSettings,
+    options: SearchOptions,
+    *,
+    pipeline: PipelineFn = run_pipeline,
+    on_trial: Callable[[], None] | None = None,
+) -> str:
+    """Ask, evaluate and tell trials until the budget of trained candidates is reached.
+
+    Returns why it stopped: ``"budget"``, ``"rejections"`` or ``"failures"``.
+    Raises KeyboardInterrupt after recording the interrupted trial as failed and queueing its
+    parameters again.
+    """
+    failures = 0
+    while True:
+        trials = study.get_trials(deepcopy=False)
+        counts = count_trials(trials)
+        if counts["budget_used"] >= options.budget:
+            return "budget"
+        active = sum(
+            1 for t in trials if t.state == TrialState.RUNNING and t.user_attrs.get(RESERVED)
+        )
+        if counts["budget_used"] + active >= options.budget:
+            return "budget"
+        if counts["rejected"] >= options.rejection_cap:
+            return "rejections"
+        last: dict[str, Any] = {}
+
+        def objective(trial: optuna.Trial, last: dict[str, Any] = last) -> tuple[float, float]:
+            last["trial"] = trial
+            try:
+                outcome = run_trial(study, trial, settings, pipeline=pipeline)
+            except KeyboardInterrupt:
+                trial.set_user_attr("fail_reason", "interrupted (Ctrl-C)")
+                raise
+            except Exception as exc:
+                trial.set_user_attr(STAGE, "failed")
+                trial.set_user_attr("fail_reason", f"{type(exc).__name__}: {exc}"[:500])
+                raise
+            if outcome.state == TrialState.PRUNED:
+                raise optuna.TrialPruned(trial.user_attrs.get(REASON, ""))
+            assert outcome.values is not None
+            return outcome.values
+
+        try:
+            study.optimize(objective, n_trials=1, catch=(Exception,), gc_after_trial=False)
+        except KeyboardInterrupt:
+            trial = last.get("trial")
+            if trial is not None and trial.params:
+                study.enqueue_trial(
+                    trial.params,
+                    user_attrs={"retry_of": trial.number, SEED: trial.user_attrs.get(SEED)},
+                )
+            raise
+        trial = last.get("trial")
+        if trial is not None:
+            frozen = study._storage.get_trial(trial._trial_id)
+            if frozen.state == TrialState.FAIL:
+                failures += 1
+                if failures > options.max_failures:
+                    return "failures"
+            elif frozen.user_attrs.get(STAGE) in ("trained", "stopped"):
+                failures = 0
+        if on_trial is not None:
+            on_trial()
+
+
+def write_tables(study: optuna.Study, run_dir: Path) -> None:
+    atomic_write_csv(run_dir / "trials.csv", trials_frame(study))
+    atomic_write_csv(run_dir / "pareto.csv", pareto_frame(study))
+
+
+def _threads(workers: int) -> int:
+    return max(1, (os.cpu_count() or 1) // workers)
+
+
+def _worker_main(options: SearchOptions, index: int) -> None:
+    torch.set_num_threads(_threads(options.workers))
+    prep = prepare(options)
+    device = str(resolve_device(options.accelerator))
+    storage = open_storage(prep.run_dir, options.storage)
+    study = optuna.load_study(
+        study_name=prep.study_name,
+        storage=storage,
+        sampler=make_sampler(options.sampler, seed=options.seed + index, budget=options.budget),
+    )
+    with contextlib.suppress(KeyboardInterrupt):
+        worker_loop(study, _settings(prep, device), options)
+
+
+def stop_message(reason: str, study: optuna.Study, options: SearchOptions) -> str:
+    trials = study.get_trials(deepcopy=False)
+    counts = count_trials(trials)
+    if reason == "rejections":
+        top = most_rejecting(trials)
+        worst = f"; most rejected by {top[0][0]} ({top[0][1]})" if top else ""
+        return (
+            f"stopped: {counts['rejected']} candidates did not fit {options.device} "
+            f"(cap {options.rejection_cap}){worst}. Narrow the search space."
+        )
+    if reason == "failures":
+        return f"stopped: more than {options.max_failures} trials failed in a row; see trials.csv."
+    if counts["budget_used"] < options.budget:
+        return (
+            f"{counts['budget_used']} of {options.budget} trained; the rest is running or was "
+            "interrupted elsewhere: run the same command again to finish."
+        )
+    return f"budget of {options.budget} trained candidates reached"
+
+
+def run_search(
+    options: SearchOptions,
+    *,
+    pipeline: PipelineFn = run_pipeline,
+    on_update: Callable[[optuna.Study], None] | None = None,
+    on_start: Callable[[Prepared, optuna.Study], None] | None = None,
+) -> SearchResult:
+    """Run (or continue) the study up to ``options.budget`` trained candidates.
+
+    Raises:
+        SpikefitError: bad options, device, space or data (nothing written), or an unusable
+            run folder or storage.
+        KeyboardInterrupt: after keeping every finished trial and the tables.
+    """
+    prep = prepare(options)
+    study, _ = open_run(prep)
+    device = str(resolve_device(options.accelerator))
+    with _run_lock(prep.run_dir):
+        notes = list(prep.space.notes)
+        if options.storage is None:
+            recovered = recover_orphans(study)
+            if recovered:
+                notes.append(f"re-queued interrupted trials {recovered}")
+        if on_start is not None:
+            on_start(prep, study)
+        reason = "budget"
+        try:
+            if options.workers == 1:
+                torch.set_num_threads(_threads(1))
+                study.sampler = make_sampler(
+                    options.sampler, seed=options.seed, budget=options.budget
+                )
+
+                def refresh() -> None:
+                    write_tables(study, prep.run_dir)
+                    if on_update is not None:
+                        on_update(study)
+
+                reason = worker_loop(
+                    study, _settings(prep, device), options, pipeline=pipeline, on_trial=refresh
+                )
+            else:
+                reason = _run_workers(options, study, on_update)
+        finally:
+            write_tables(study, prep.run_dir)
+        counts = count_trials(study.get_trials(deepcopy=False))
+        notes.append(stop_message(reason, study, options))
+        return SearchResult(prep.run_dir, prep.study_name, counts, reason, notes)
+
+
+def _run_workers(
+    options: SearchOptions, study: optuna.Study, on_update: Callable[[optuna.Study], None] | None
+) -> str:
+    ctx = mp.get_context("spawn")
+    procs = [
+        ctx.Process(target=_worker_main, args=(options, i), daemon=False)
+        for i in range(options.workers)
+    ]
+    for p in procs:
+        p.start()
+    try:
+        while any(p.is_alive() for p in procs):
+            time.sleep(1.0)
+            if on_update is not None:
+                on_update(study)
+    except KeyboardInterrupt:
+        for p in procs:
+            p.join(timeout=60)
+        raise
+    for p in procs:
+        p.join()
+    trials = study.get_trials(deepcopy=False)
+    counts = count_trials(trials)
+    if counts["rejected"] >= options.rejection_cap and counts["budget_used"] < options.budget:
+        return "rejections"
+    failed = [t for t in trials if t.state == TrialState.FAIL]
+    if counts["budget_used"] < options.budget and len(failed) > options.max_failures:
+        return "failures"
+    return "budget"

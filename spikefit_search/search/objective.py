@@ -1,0 +1,205 @@
+"""One trial of the search: sample, check statically, train with SpikeFit, check what was trained.
+
+A statically infeasible candidate is recorded with its constraint margins and never trained.
+A feasible one runs the SpikeFit pipeline, then the measured check; its objectives are the
+validation accuracy and the energy per inference on the chip. Test accuracy is recorded for
+reporting only.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.trial import TrialState
+
+from spikefit_search.compression import (
+    CandidateStopped,
+    PipelineConfig,
+    PipelineResult,
+    run_pipeline,
+    save_checkpoint,
+)
+from spikefit_search.data import Dataset
+from spikefit_search.exceptions import ConfigError
+from spikefit_search.hardware import HardwareProfile, estimate_energy, measured_check, static_check
+from spikefit_search.search.space import Candidate, SearchSpace
+
+PipelineFn = Callable[..., PipelineResult]
+
+# Trial user attributes
+STAGE = "stage"  # rejected | surplus | stopped | trained | failed
+RESERVED = "reserved"  # True once a trial has passed the static check and claims a budget slot
+REASON = "rejected_reason"
+SEED = "seed"
+CODEBOOK_LEVELS = "codebook_levels"
+"""Constraint of the method itself: M must not exceed the levels of a b-bit grid."""
+
+
+@dataclass(frozen=True)
+class TrialSettings:
+    """What every trial of a study shares."""
+
+    space: SearchSpace
+    profile: HardwareProfile
+    data: Dataset
+    budget: int
+    seed: int
+    device: str = "cpu"
+    checkpoint_dir: Path | None = None
+    warmup_epochs: int | None = None
+    finetune_epochs: int | None = None
+    stop_margin: float = 0.5
+    """Stop a candidate whose validation accuracy after warm-up is below
+    ``(1 + stop_margin) / n_classes`` (chance plus half of it)."""
+
+
+@dataclass(frozen=True)
+class TrialOutcome:
+    state: TrialState
+    values: tuple[float, float] | None = None
+
+
+def trial_seed(study_seed: int, number: int) -> int:
+    return (study_seed * 1_000_003 + number * 7919) % (2**31 - 1)
+
+
+def pipeline_config(candidate: Candidate, settings: TrialSettings, seed: int) -> PipelineConfig:
+    """The SpikeFit configuration a candidate is trained with (also what ``export`` writes)."""
+    training = settings.space.training
+    unique = settings.profile.unique_weights
+    return PipelineConfig(
+        network=candidate.network,
+        n_values=candidate.n_values,
+        bits=candidate.bits,
+        rho=candidate.rho,
+        scope="neuron" if unique.scope.value == "neuron" else "layer",
+        zero_is_free=bool(unique.zero_is_free.value),
+        warmup_epochs=settings.warmup_epochs or int(training.get("warmup_epochs", 10)),
+        finetune_epochs=settings.finetune_epochs or int(training.get("finetune_epochs", 5)),
+        batch_size=int(training.get("batch_size", 64)),
+        lr=candidate.lr,
+        finetune_lr=float(training.get("finetune_lr", 3e-4)),
+        codebook_lr=float(training.get("codebook_lr", 1e-4)),
+        seed=seed,
+    )
+
+
+def _reserved_numbers(study: optuna.Study) -> list[int]:
+    """Trials holding a budget slot: trained or training, in trial-number order."""
+    holders = []
+    for t in study.get_trials(deepcopy=False):
+        if not t.user_attrs.get(RESERVED):
+            continue
+        if t.state == TrialState.RUNNING or t.user_attrs.get(STAGE) in ("trained", "stopped"):
+            holders.append(t.number)
+    return sorted(holders)
+
+
+def _over_budget(study: optuna.Study, trial: optuna.Trial, budget: int) -> bool:
+    holders = _reserved_numbers(study)
+    return trial.number in holders and holders.index(trial.number) >= budget
+
+
+def run_trial(
+    study: optuna.Study,
+    trial: optuna.Trial,
+    settings: TrialSettings,
+    *,
+    pipeline: PipelineFn = run_pipeline,
+) -> TrialOutcome:
+    """Evaluate one asked trial; the caller tells the study the outcome.
+
+    Constraint margins and user attributes are written to the trial as it goes, so the storage
+    holds the why of every outcome.
+    """
+    data = settings.data
+    candidate = settings.space.sample(trial, input_shape=data.input_shape, n_classes=data.n_classes)
+    seed = int(trial.user_attrs.get(SEED, trial_seed(settings.seed, trial.number)))
+    trial.set_user_attr(SEED, seed)
+    pruned = candidate.pruned_network()
+    trial.set_user_attr("widths", list(pruned.hidden_sizes))
+    zero_free = bool(settings.profile.unique_weights.zero_is_free.value)
+    levels = 2**candidate.bits - (1 if zero_free else 0)
+    codebook_margin = candidate.n_values / levels - 1.0
+    try:
+        cfg = pipeline_config(candidate, settings, seed)
+    except ConfigError as exc:  # a combination the method cannot build, e.g. M above 2^b levels
+        trial.set_constraint(CODEBOOK_LEVELS, codebook_margin)
+        trial.set_user_attr(STAGE, "rejected")
+        trial.set_user_attr(REASON, str(exc))
+        trial.set_user_attr("rejected_by", ["invalid_combination"])
+        return TrialOutcome(TrialState.PRUNED)
+    trial.set_user_attr("pipeline", cfg.to_dict())
+    static = static_check(
+        settings.profile,
+        pruned,
+        n_values=candidate.n_values,
+        bits=candidate.bits,
+        scope=cfg.scope,
+        zero_code=cfg.zero_is_free,
+    )
+    if not static.fits:
+        trial.set_constraint(CODEBOOK_LEVELS, codebook_margin)
+        for name, margin in static.margins().items():
+            trial.set_constraint(name, margin)
+        trial.set_user_attr(STAGE, "rejected")
+        trial.set_user_attr(REASON, "; ".join(static.messages()))
+        trial.set_user_attr("rejected_by", sorted({u.name for u in static.violations}))
+        return TrialOutcome(TrialState.PRUNED)
+
+    trial.set_user_attr(RESERVED, True)
+    if _over_budget(study, trial, settings.budget):
+        trial.set_user_attr(RESERVED, False)
+        trial.set_user_attr(STAGE, "surplus")
+        trial.set_user_attr(REASON, "budget reached by other workers")
+        return TrialOutcome(TrialState.PRUNED)
+
+    start = time.perf_counter()
+    stop_below = (1.0 + settings.stop_margin) / data.n_classes
+    try:
+        result = pipeline(cfg, data, device=settings.device, stop_below=stop_below)
+    except CandidateStopped as exc:
+        trial.set_constraint(CODEBOOK_LEVELS, codebook_margin)
+        for name, margin in static.margins().items():
+            trial.set_constraint(name, margin)
+        trial.set_user_attr(STAGE, "stopped")
+        trial.set_user_attr(REASON, f"stopped after warm-up: {exc}")
+        trial.set_user_attr("seconds", time.perf_counter() - start)
+        return TrialOutcome(TrialState.PRUNED)
+
+    measured = measured_check(settings.profile, result.model)
+    margins = measured.margins()
+    trial.set_constraint(CODEBOOK_LEVELS, codebook_margin)
+    for name, margin in margins.items():
+        trial.set_constraint(name, margin)
+    energy = estimate_energy(settings.profile, result.val_activity)
+    attrs: dict[str, Any] = {
+        "test_accuracy": result.test_accuracy,
+        "warmup_accuracy": result.warmup_val_accuracy,
+        "energy_uj": energy.total_uj,
+        "sops": energy.sops,
+        "spikes": energy.spikes,
+        "updates": energy.updates,
+        "neurons": result.val_activity.total_neurons,
+        "seconds": result.seconds,
+        "feasible": measured.fits,
+    }
+    if not measured.fits:
+        attrs[REASON] = "measured: " + "; ".join(measured.messages())
+    for key, value in attrs.items():
+        trial.set_user_attr(key, value)
+    if settings.checkpoint_dir is not None:
+        settings.checkpoint_dir.mkdir(parents=True, exist_ok=True)
+        save_checkpoint(settings.checkpoint_dir / f"trial_{trial.number}.pt", result, cfg)
+    if _over_budget(study, trial, settings.budget):
+        trial.set_user_attr(RESERVED, False)
+        trial.set_user_attr(STAGE, "surplus")
+        trial.set_user_attr(REASON, "budget reached by other workers")
+        return TrialOutcome(TrialState.PRUNED)
+    trial.set_user_attr(STAGE, "trained")
+    return TrialOutcome(TrialState.COMPLETE, (result.val_accuracy, energy.total_uj))

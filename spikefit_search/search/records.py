@@ -1,0 +1,103 @@
+"""Tables of a study: every trial (trials.csv) and the feasible Pareto front (pareto.csv)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import optuna
+import pandas as pd
+from optuna.trial import FrozenTrial, TrialState
+
+from spikefit_search.search.objective import REASON, STAGE
+
+BASE_COLUMNS = [
+    "number",
+    "state",
+    "stage",
+    "accuracy",
+    "test_accuracy",
+    "energy_uj",
+    "sops",
+    "spikes",
+    "neurons",
+    "widths",
+    "feasible",
+    "rejected_reason",
+    "seconds",
+]
+
+
+def is_feasible(trial: FrozenTrial) -> bool:
+    """Completed, and every constraint value <= 0."""
+    if trial.state != TrialState.COMPLETE:
+        return False
+    return all(v <= 0 for v in (trial.constraints or {}).values())
+
+
+def trial_row(trial: FrozenTrial) -> dict[str, Any]:
+    ua = trial.user_attrs
+    values = trial.values if trial.state == TrialState.COMPLETE and trial.values else None
+    stage = ua.get(STAGE) or (
+        "failed" if trial.state == TrialState.FAIL else trial.state.name.lower()
+    )
+    reason = ua.get(REASON, "")
+    if trial.state == TrialState.FAIL and not reason:
+        reason = ua.get("fail_reason", "")
+    row: dict[str, Any] = {
+        "number": trial.number,
+        "state": trial.state.name,
+        "stage": stage,
+        "accuracy": values[0] if values else math.nan,
+        "test_accuracy": ua.get("test_accuracy", math.nan),
+        "energy_uj": values[1] if values else math.nan,
+        "sops": ua.get("sops", math.nan),
+        "spikes": ua.get("spikes", math.nan),
+        "neurons": ua.get("neurons", math.nan),
+        "widths": "-".join(str(w) for w in ua.get("widths", [])),
+        "feasible": is_feasible(trial),
+        "rejected_reason": reason,
+        "seconds": ua.get("seconds", math.nan),
+    }
+    for name, value in sorted(trial.params.items()):
+        row[f"param_{name}"] = value
+    for name, value in sorted((trial.constraints or {}).items()):
+        row[f"constraint_{name}"] = value
+    return row
+
+
+def trials_frame(study: optuna.Study) -> pd.DataFrame:
+    """One row per trial: number, state, params, objectives, constraint margins, why rejected."""
+    rows = [trial_row(t) for t in study.get_trials(deepcopy=False)]
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return pd.DataFrame(columns=BASE_COLUMNS)
+    extra = sorted(c for c in frame.columns if c not in BASE_COLUMNS)
+    params = [c for c in extra if c.startswith("param_")]
+    constraints = [c for c in extra if c.startswith("constraint_")]
+    return frame[BASE_COLUMNS[:3] + params + BASE_COLUMNS[3:] + constraints]
+
+
+def pareto_trials(trials: list[FrozenTrial]) -> list[FrozenTrial]:
+    """Feasible trials not dominated in (accuracy up, energy down), by energy then number."""
+    feasible = [t for t in trials if is_feasible(t)]
+    front = []
+    for t in feasible:
+        acc, energy = t.values
+        dominated = any(
+            (o.values[0] >= acc and o.values[1] <= energy)
+            and (o.values[0] > acc or o.values[1] < energy)
+            for o in feasible
+        )
+        if not dominated:
+            front.append(t)
+    return sorted(front, key=lambda t: (t.values[1], -t.values[0], t.number))
+
+
+def pareto_frame(study: optuna.Study) -> pd.DataFrame:
+    front = pareto_trials(study.get_trials(deepcopy=False))
+    frame = trials_frame(study)
+    if frame.empty:
+        return frame
+    numbers = [t.number for t in front]
+    return frame.set_index("number").loc[numbers].reset_index()

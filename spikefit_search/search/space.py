@@ -1,0 +1,416 @@
+"""Search spaces: YAML files of parameter ranges and choices, narrowed by the target chip."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from spikefit_search._resources import list_yaml
+from spikefit_search.exceptions import ConfigError, SearchSpaceError, UnknownNameError
+from spikefit_search.snn import NetworkConfig
+
+if TYPE_CHECKING:
+    import optuna
+
+    from spikefit_search.hardware import HardwareProfile
+
+KNOWN_PARAMS = {
+    "n_values": int,
+    "bits": int,
+    "rho": float,
+    "hidden_layers": int,
+    "width": int,
+    "conv_layers": int,
+    "channels": int,
+    "timesteps": int,
+    "lr": float,
+}
+"""Parameters a space may search, with their type."""
+
+TRAINING_KEYS = {
+    "warmup_epochs": int,
+    "finetune_epochs": int,
+    "batch_size": int,
+    "lr": float,
+    "finetune_lr": float,
+    "codebook_lr": float,
+}
+
+
+@dataclass(frozen=True)
+class Param:
+    """One searched parameter: ``choices`` or a ``low``..``high`` range (``log`` or ``step``)."""
+
+    name: str
+    choices: tuple[Any, ...] | None = None
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    step: float | None = None
+
+    def suggest(
+        self, trial: optuna.Trial | optuna.trial.FixedTrial, name: str | None = None
+    ) -> Any:
+        key = name or self.name
+        if self.choices is not None:
+            return trial.suggest_categorical(key, list(self.choices))
+        assert self.low is not None and self.high is not None
+        if KNOWN_PARAMS[self.name] is int:
+            step = int(self.step) if self.step else 1
+            return trial.suggest_int(key, int(self.low), int(self.high), log=self.log, step=step)
+        return trial.suggest_float(key, self.low, self.high, log=self.log, step=self.step)
+
+    def values_at_most(self, limit: float) -> Param | None:
+        """The same parameter with every value above ``limit`` removed (None if nothing is left)."""
+        if self.choices is not None:
+            kept = tuple(c for c in self.choices if c <= limit)
+            return replace(self, choices=kept) if kept else None
+        assert self.low is not None and self.high is not None
+        if self.low > limit:
+            return None
+        return replace(self, high=min(self.high, limit))
+
+    def describe(self) -> str:
+        if self.choices is not None:
+            return "{" + ", ".join(str(c) for c in self.choices) + "}"
+        scale = " log" if self.log else (f" step {self.step:g}" if self.step else "")
+        return f"[{self.low:g}, {self.high:g}]{scale}"
+
+
+@dataclass(frozen=True)
+class SearchSpace:
+    """Fixed network settings, searched parameters and training settings of a search."""
+
+    name: str
+    path: str
+    description: str
+    network: dict[str, Any]
+    params: dict[str, Param]
+    training: dict[str, Any]
+    notes: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def kind(self) -> str:
+        return str(self.network.get("kind", "mlp"))
+
+    def narrow(self, profile: HardwareProfile) -> SearchSpace:
+        """Restrict the space to what ``profile``'s chip can run.
+
+        Bits above the chip's weight width and codebooks larger than its unique-weight limit are
+        removed; chips that run only integrate-and-fire neurons get ``beta = 1`` and a spiking
+        readout (a non-spiking leaky readout is not an IF neuron).
+
+        Raises:
+            SearchSpaceError: nothing of a parameter is left on this chip.
+        """
+        params = dict(self.params)
+        notes = list(self.notes)
+        limits = {
+            "bits": profile.weight_bits.value,
+            "n_values": profile.unique_weights.max.value,
+        }
+        for key, limit in limits.items():
+            if key not in params:
+                continue
+            narrowed = params[key].values_at_most(limit)
+            if narrowed is None:
+                raise SearchSpaceError(
+                    self.path,
+                    f"params.{key}",
+                    f"must offer a value of at most {limit} for device {profile.name}, "
+                    f"but offers {params[key].describe()}.",
+                )
+            if narrowed != params[key]:
+                notes.append(
+                    f"{key} narrowed to {narrowed.describe()} ({profile.name} allows {limit})"
+                )
+            params[key] = narrowed
+        network = dict(self.network)
+        models = profile.neuron_models.value
+        if "LIF" not in models:
+            if network.get("beta", 0.9) != 1.0 or network.get("readout", "membrane") != "spikes":
+                runs = ", ".join(models)
+                notes.append(f"beta = 1 and spiking readout: {profile.name} runs only {runs}")
+            network["beta"] = 1.0
+            network["readout"] = "spikes"
+        return replace(self, network=network, params=params, notes=tuple(notes))
+
+    def fixed(self, key: str, default: Any) -> Any:
+        return self.network.get(key, default)
+
+    def sample(
+        self,
+        trial: optuna.Trial | optuna.trial.FixedTrial,
+        *,
+        input_shape: tuple[int, int, int],
+        n_classes: int,
+    ) -> Candidate:
+        """Draw one candidate from the space through ``trial``."""
+        p = self.params
+
+        def get(key: str, default: Any) -> Any:
+            return p[key].suggest(trial) if key in p else default
+
+        n_values = int(get("n_values", 4))
+        bits = int(get("bits", 4))
+        rho = float(get("rho", 0.0))
+        timesteps = int(get("timesteps", self.network.get("timesteps", 8)))
+        lr = float(get("lr", self.training.get("lr", 3e-3)))
+        hidden: list[int] = []
+        channels: list[int] = []
+        if self.kind == "conv":
+            n_conv = int(get("conv_layers", 1))
+            for i in range(n_conv):
+                channels.append(
+                    int(p["channels"].suggest(trial, f"channels_{i}")) if "channels" in p else 8
+                )
+            hidden.append(int(p["width"].suggest(trial, "width_0")) if "width" in p else 64)
+        else:
+            n_hidden = int(get("hidden_layers", 1))
+            for i in range(n_hidden):
+                hidden.append(int(p["width"].suggest(trial, f"width_{i}")) if "width" in p else 128)
+        base = {k: v for k, v in self.network.items() if k not in ("hidden", "channels")}
+        base.update(
+            input_shape=input_shape,
+            n_classes=n_classes,
+            timesteps=timesteps,
+            hidden=tuple(hidden),
+            channels=tuple(channels),
+        )
+        network = NetworkConfig.from_dict(base)
+        return Candidate(network=network, n_values=n_values, bits=bits, rho=rho, lr=lr)
+
+    def smallest(self, *, input_shape: tuple[int, int, int], n_classes: int) -> Candidate:
+        """The cheapest candidate of the space: fewest and narrowest layers, fewest values and
+        bits, most pruning. If it does not fit a chip, nothing in the space does."""
+
+        def low(key: str, default: Any) -> Any:
+            if key not in self.params:
+                return default
+            p = self.params[key]
+            return min(p.choices) if p.choices is not None else p.low
+
+        def high(key: str, default: Any) -> Any:
+            if key not in self.params:
+                return default
+            p = self.params[key]
+            return max(p.choices) if p.choices is not None else p.high
+
+        params = {
+            "n_values": low("n_values", 4),
+            "bits": low("bits", 4),
+            "rho": high("rho", 0.0),
+            "timesteps": low("timesteps", self.network.get("timesteps", 8)),
+            "lr": low("lr", self.training.get("lr", 3e-3)),
+            "hidden_layers": low("hidden_layers", 1),
+            "conv_layers": low("conv_layers", 1),
+        }
+        for i in range(4):
+            params[f"width_{i}"] = low("width", 128)
+            params[f"channels_{i}"] = low("channels", 8)
+        import optuna
+
+        trial = optuna.trial.FixedTrial(params)
+        return self.sample(trial, input_shape=input_shape, n_classes=n_classes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "path": self.path,
+            "network": self.network,
+            "params": {k: v.describe() for k, v in self.params.items()},
+            "training": self.training,
+            "notes": list(self.notes),
+        }
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One sampled configuration, before pruning (``network`` holds the unpruned widths)."""
+
+    network: NetworkConfig
+    n_values: int
+    bits: int
+    rho: float
+    lr: float
+
+    def pruned_network(self) -> NetworkConfig:
+        """The architecture after removing ``round(rho * n)`` units of every hidden layer."""
+        widths = [n - round(self.rho * n) for n in self.network.hidden_sizes]
+        return self.network.with_widths([max(w, 1) for w in widths])
+
+
+def list_search_spaces() -> list[str]:
+    return sorted(list_yaml("search_spaces"))
+
+
+def load_search_space(name_or_path: str | Path) -> SearchSpace:
+    """Load a shipped space by name (``mlp``, ``conv``) or a user's YAML file by path.
+
+    Raises:
+        UnknownNameError: not a shipped name and not an existing file.
+        SearchSpaceError: the file is malformed (the message names the file and the key).
+    """
+    text = str(name_or_path)
+    path = Path(text)
+    if not (path.suffix in (".yaml", ".yml") or path.exists()):
+        shipped = list_yaml("search_spaces")
+        if text not in shipped:
+            raise UnknownNameError("search space (a shipped name or a YAML path)", text, shipped)
+        path = shipped[text]
+    if not path.is_file():
+        raise SearchSpaceError(path, "", "must be an existing YAML file, but it was not found.")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise SearchSpaceError(
+            path, "", f"must be valid YAML, but has a syntax error{where}."
+        ) from None
+    if not isinstance(raw, dict):
+        raise SearchSpaceError(path, "", f"must be a mapping, but got {type(raw).__name__}.")
+    return _parse(path, raw)
+
+
+def _parse(path: Path, raw: dict[str, Any]) -> SearchSpace:
+    allowed = {"name", "description", "network", "params", "training"}
+    for key in raw:
+        if key not in allowed:
+            raise SearchSpaceError(
+                path, key, f"is unknown; allowed keys are {', '.join(sorted(allowed))}."
+            )
+    network = raw.get("network") or {}
+    if not isinstance(network, dict):
+        raise SearchSpaceError(path, "network", "must be a mapping of NetworkConfig fields.")
+    known_net = {f for f in NetworkConfig.__dataclass_fields__ if f != "extra"}
+    for key in network:
+        if key not in known_net:
+            raise SearchSpaceError(
+                path,
+                f"network.{key}",
+                f"is not a network setting; allowed: {', '.join(sorted(known_net))}.",
+            )
+    try:
+        NetworkConfig.from_dict(
+            {**network, "hidden": (8,), "channels": (4,) if network.get("kind") == "conv" else ()}
+        )
+    except ConfigError as exc:
+        raise SearchSpaceError(path, "network", str(exc)) from None
+    params_raw = raw.get("params")
+    if not isinstance(params_raw, dict) or not params_raw:
+        raise SearchSpaceError(path, "params", "must be a non-empty mapping of parameters.")
+    params = {name: _parse_param(path, name, spec) for name, spec in params_raw.items()}
+    kind = network.get("kind", "mlp")
+    if kind == "conv" and "hidden_layers" in params:
+        raise SearchSpaceError(
+            path, "params.hidden_layers", "applies to kind mlp; conv spaces use conv_layers."
+        )
+    if kind == "mlp" and ("conv_layers" in params or "channels" in params):
+        raise SearchSpaceError(path, "params.conv_layers", "applies to kind conv only.")
+    training = raw.get("training") or {}
+    if not isinstance(training, dict):
+        raise SearchSpaceError(path, "training", "must be a mapping.")
+    for key, value in training.items():
+        if key not in TRAINING_KEYS:
+            raise SearchSpaceError(
+                path, f"training.{key}", f"is unknown; allowed: {', '.join(TRAINING_KEYS)}."
+            )
+        typ = TRAINING_KEYS[key]
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or (typ is int and not isinstance(value, int))
+            or value <= 0
+        ):
+            raise SearchSpaceError(
+                path, f"training.{key}", f"must be a positive {typ.__name__}, but got {value!r}."
+            )
+    return SearchSpace(
+        name=str(raw.get("name", path.stem)),
+        path=str(path),
+        description=str(raw.get("description", "")),
+        network=dict(network),
+        params=params,
+        training=dict(training),
+    )
+
+
+def _parse_param(path: Path, name: str, spec: Any) -> Param:
+    key = f"params.{name}"
+    if name not in KNOWN_PARAMS:
+        raise SearchSpaceError(
+            path, key, f"is not a searchable parameter; known: {', '.join(KNOWN_PARAMS)}."
+        )
+    if not isinstance(spec, dict):
+        raise SearchSpaceError(path, key, "must be a mapping with choices, or low and high.")
+    typ = KNOWN_PARAMS[name]
+    if "choices" in spec:
+        choices = spec["choices"]
+        if set(spec) - {"choices"}:
+            raise SearchSpaceError(path, key, "takes either choices or low/high, not both.")
+        if not isinstance(choices, list) or not choices:
+            raise SearchSpaceError(
+                path, key, f"choices must be a non-empty list, but got {choices!r}."
+            )
+        for c in choices:
+            if (
+                isinstance(c, bool)
+                or not isinstance(c, (int, float))
+                or (typ is int and not float(c).is_integer())
+            ):
+                raise SearchSpaceError(
+                    path, key, f"choices must be {typ.__name__}s, but got {c!r}."
+                )
+        values = tuple(typ(c) for c in choices)
+        param = Param(name, choices=values)
+    else:
+        extra = set(spec) - {"low", "high", "log", "step"}
+        if extra or "low" not in spec or "high" not in spec:
+            raise SearchSpaceError(
+                path, key, "must give choices, or low and high (with optional log or step)."
+            )
+        low, high = spec["low"], spec["high"]
+        for v in (low, high):
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                raise SearchSpaceError(path, key, f"low and high must be numbers, but got {v!r}.")
+        if low > high:
+            raise SearchSpaceError(
+                path, key, f"low must not exceed high, but got low={low}, high={high}."
+            )
+        log = bool(spec.get("log", False))
+        step = spec.get("step")
+        if log and (low <= 0 or step is not None):
+            raise SearchSpaceError(path, key, "log ranges need low > 0 and no step.")
+        param = Param(
+            name,
+            low=float(low),
+            high=float(high),
+            log=log,
+            step=None if step is None else float(step),
+        )
+        values = (low, high)
+    _check_values(path, key, name, values)
+    return param
+
+
+def _check_values(path: Path, key: str, name: str, values: tuple[Any, ...]) -> None:
+    rules = {
+        "n_values": (lambda v: v >= 2, "at least 2"),
+        "bits": (lambda v: 2 <= v <= 8, "within 2..8"),
+        "rho": (lambda v: 0 <= v < 1, "within [0, 1)"),
+        "hidden_layers": (lambda v: 1 <= v <= 4, "within 1..4"),
+        "conv_layers": (lambda v: 1 <= v <= 4, "within 1..4"),
+        "width": (lambda v: v >= 1, "at least 1"),
+        "channels": (lambda v: v >= 1, "at least 1"),
+        "timesteps": (lambda v: v >= 1, "at least 1"),
+        "lr": (lambda v: 0 < v < 1 and math.isfinite(v), "within (0, 1)"),
+    }
+    check, rule = rules[name]
+    bad = [v for v in values if not check(v)]
+    if bad:
+        raise SearchSpaceError(path, key, f"values must be {rule}, but got {bad[0]!r}.")

@@ -1,0 +1,168 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import optuna
+import pandas as pd
+import pytest
+from optuna.trial import TrialState
+
+from spikefit_search.compression import run_pipeline
+from spikefit_search.hardware import constraint_names, load_profile, static_check
+from spikefit_search.search import SearchOptions, count_trials, run_search
+from spikefit_search.search.storage import open_storage
+
+
+def options(tmp_path: Path, space: Path, **kw: Any) -> SearchOptions:
+    base: dict[str, Any] = dict(
+        device="loihi",
+        budget=3,
+        space=str(space),
+        out=str(tmp_path / "runs"),
+        limit_train=200,
+        accelerator="cpu",
+        seed=1,
+    )
+    base.update(kw)
+    return SearchOptions(**base)
+
+
+def load(result_dir: Path, name: str) -> optuna.Study:
+    return optuna.load_study(study_name=name, storage=open_storage(result_dir, None))
+
+
+class Spy:
+    """Wraps the real pipeline and records what it was asked to train."""
+
+    def __init__(self, fail_on: int | None = None, exc: BaseException | None = None) -> None:
+        self.configs: list[Any] = []
+        self.fail_on = fail_on
+        self.exc = exc
+
+    def __call__(self, cfg: Any, data: Any, **kw: Any) -> Any:
+        self.configs.append(cfg)
+        if self.fail_on is not None and len(self.configs) == self.fail_on:
+            assert self.exc is not None
+            raise self.exc
+        return run_pipeline(cfg, data, **kw)
+
+
+def test_end_to_end_writes_the_run_folder(tmp_path: Path, tiny_space: Path) -> None:
+    result = run_search(options(tmp_path, tiny_space))
+    run = result.run_dir
+    assert result.counts["trained"] + result.counts["stopped"] == 3
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["device"]["name"] == "loihi" and len(manifest["device"]["sha256"]) == 64
+    assert manifest["seed"] == 1 and "torch" in manifest["versions"]
+    trials = pd.read_csv(run / "trials.csv")
+    for col in (
+        "number",
+        "state",
+        "accuracy",
+        "test_accuracy",
+        "energy_uj",
+        "sops",
+        "feasible",
+        "rejected_reason",
+        "param_n_values",
+        "param_bits",
+        "param_rho",
+    ):
+        assert col in trials.columns
+    names = constraint_names(load_profile("loihi"))
+    assert all(f"constraint_{n}" in trials.columns for n in names)
+    pareto = pd.read_csv(run / "pareto.csv")
+    assert len(pareto) >= 1 and pareto["feasible"].all()
+    assert list(pareto.columns) == list(trials.columns)
+    study = load(run, result.study_name)
+    for t in study.get_trials(states=(TrialState.COMPLETE,)):
+        assert set(t.constraints) == {
+            *names,
+            "codebook_levels",
+        }  # every completed trial carries its margins
+        assert len(t.values) == 2 and 0.0 <= t.values[0] <= 1.0 and t.values[1] > 0
+
+
+def test_infeasible_candidates_never_reach_training(tmp_path: Path, tiny_space: Path) -> None:
+    # TrueNorth allows 4 distinct weights per neuron and (see profile) limited fan-in; a space
+    # with wide layers and 8-value codebooks is mostly infeasible there.
+    space = tmp_path / "wide.yaml"
+    space.write_text(
+        "network: {kind: mlp, timesteps: 2}\n"
+        "params:\n  n_values: {choices: [2, 4]}\n  bits: {choices: [4]}\n"
+        "  rho: {choices: [0.0]}\n  width: {choices: [16, 300]}\n"
+        "training: {warmup_epochs: 1, finetune_epochs: 1}\n"
+    )
+    spy = Spy()
+    result = run_search(options(tmp_path, space, device="truenorth", budget=2), pipeline=spy)
+    study = load(result.run_dir, result.study_name)
+    rejected = [t for t in study.trials if t.user_attrs.get("stage") == "rejected"]
+    trained = [t for t in study.trials if t.user_attrs.get("stage") in ("trained", "stopped")]
+    assert len(trained) == 2 and len(spy.configs) == 2
+    profile = load_profile("truenorth")
+    for cfg in spy.configs:  # everything trained fits statically
+        pruned = cfg.network.with_widths([n - round(cfg.rho * n) for n in cfg.network.hidden_sizes])
+        assert static_check(profile, pruned, n_values=cfg.n_values, bits=cfg.bits).fits
+    frame = pd.read_csv(result.run_dir / "trials.csv")
+    for t in rejected:
+        row = frame[frame["number"] == t.number].iloc[0]
+        assert row["stage"] == "rejected" and isinstance(row["rejected_reason"], str)
+        assert any(v > 0 for v in t.constraints.values())
+
+
+def test_rerun_of_finished_study_does_nothing(tmp_path: Path, tiny_space: Path) -> None:
+    first = run_search(options(tmp_path, tiny_space, budget=2))
+    n = len(load(first.run_dir, first.study_name).trials)
+    spy = Spy()
+    second = run_search(options(tmp_path, tiny_space, budget=2), pipeline=spy)
+    assert spy.configs == []
+    assert len(load(second.run_dir, second.study_name).trials) == n
+
+
+def test_interrupted_study_resumes_to_exactly_the_budget(tmp_path: Path, tiny_space: Path) -> None:
+    spy = Spy(fail_on=2, exc=KeyboardInterrupt())
+    with pytest.raises(KeyboardInterrupt):
+        run_search(options(tmp_path, tiny_space, budget=3), pipeline=spy)
+    run = tmp_path / "runs" / "loihi-tiny-digits"
+    assert (run / "trials.csv").is_file()
+    study = load(run, "loihi-tiny-digits")
+    failed = [t for t in study.trials if t.state == TrialState.FAIL]
+    queued = [t for t in study.trials if t.state == TrialState.WAITING]
+    assert len(failed) == 1 and len(queued) == 1
+    assert queued[0].system_attrs["fixed_params"] == failed[0].params
+    result = run_search(options(tmp_path, tiny_space, budget=3))
+    study = load(run, "loihi-tiny-digits")
+    assert count_trials(study.trials)["budget_used"] == 3 == result.counts["budget_used"]
+    retried = [t for t in study.trials if t.user_attrs.get("retry_of") == failed[0].number]
+    assert len(retried) == 1 and retried[0].state != TrialState.WAITING
+
+
+def test_failing_trial_is_recorded_and_search_goes_on(tmp_path: Path, tiny_space: Path) -> None:
+    spy = Spy(fail_on=1, exc=RuntimeError("out of memory (simulated)"))
+    result = run_search(options(tmp_path, tiny_space, budget=2), pipeline=spy)
+    assert result.counts["failed"] == 1 and result.counts["budget_used"] == 2
+    frame = pd.read_csv(result.run_dir / "trials.csv")
+    failed = frame[frame["state"] == "FAIL"].iloc[0]
+    assert "out of memory (simulated)" in failed["rejected_reason"]
+
+
+def test_too_many_consecutive_failures_stop_the_search(tmp_path: Path, tiny_space: Path) -> None:
+    def always_fails(cfg: Any, data: Any, **kw: Any) -> Any:
+        raise FloatingPointError("loss became NaN")
+
+    result = run_search(options(tmp_path, tiny_space, max_failures=2), pipeline=always_fails)
+    assert result.stop_reason == "failures" and result.counts["failed"] == 3
+
+
+@pytest.mark.slow
+def test_two_workers_share_one_journal(tmp_path: Path, tiny_space: Path) -> None:
+    result = run_search(options(tmp_path, tiny_space, budget=4, workers=2))
+    study = load(result.run_dir, result.study_name)
+    numbers = [t.number for t in study.trials]
+    assert len(numbers) == len(set(numbers))
+    c = count_trials(study.trials)
+    assert c["budget_used"] == 4 and c["running"] == 0
+    frame = pd.read_csv(result.run_dir / "trials.csv")
+    assert len(frame) == len(study.trials)
