@@ -31,9 +31,10 @@ class ClusterQuantizer(BaseQuantizer):
 
     Every weight is replaced by its nearest codebook value (re-assigned on every call). The
     codebook values are snapped to the signed ``b``-bit grid ``scale * k``; the scale is fixed at
-    construction as ``max|w| / (2^(b-1) - 1)``. Gradients reach the latent weights straight
-    through, and each codebook value receives the sum of its members' gradients, so the
-    optimizer moves the values themselves (give :attr:`codebook` its own parameter group).
+    construction as ``min(max|w|, 2 max|c|) / (2^(b-1) - 1)`` with ``c`` the initial codebook.
+    Gradients reach the latent weights straight through, and each codebook value receives the
+    sum of its members' gradients, so the optimizer moves the values themselves (give
+    :attr:`codebook` its own parameter group).
 
     Args:
         weight: the layer's latent weight, ``(out, ...)``; initialises scale and codebook.
@@ -81,9 +82,6 @@ class ClusterQuantizer(BaseQuantizer):
             )
         if init not in ("kmeans", "quantile"):
             raise ConfigError(f"init must be one of kmeans, quantile, but got init={init!r}.")
-        top = _max_abs(weight, mask)
-        scale = top / self.k_max if top > 0 else 1.0
-        self.register_buffer("scale", torch.tensor(scale, dtype=weight.dtype))
         g = self.groups(weight)
         valid = None if mask is None else mask.detach().reshape(g, -1).bool()
         centers = kmeans_1d(
@@ -93,6 +91,12 @@ class ClusterQuantizer(BaseQuantizer):
             fixed_zero=self.zero_is_free,
             iterations=25 if init == "kmeans" else 0,
         )
+        # the grid spans the weights, but at most twice the largest initial codebook value: with
+        # heavy-tailed weights, max|w| alone makes the step so coarse that small codebooks
+        # (M = 2) snap to zero
+        top = min(_max_abs(weight, mask), 2.0 * float(centers.abs().max()))
+        scale = top / self.k_max if top > 0 else 1.0
+        self.register_buffer("scale", torch.tensor(scale, dtype=weight.dtype))
         self.codebook = nn.Parameter(centers.to(weight.dtype), requires_grad=learnable)
 
     def integer_values(self) -> torch.Tensor:
