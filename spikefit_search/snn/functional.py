@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 
 import torch
 
-from spikefit_search.snn.surrogates import Surrogate, spike
+from spikefit_search.snn.surrogates import FastSigmoid, Surrogate, spike
 
 
 class LIFParameters(NamedTuple):
@@ -61,9 +61,76 @@ def lif_step(
     return s, LIFState(u)
 
 
+def _forward_loop(
+    x: torch.Tensor, beta: float, threshold: float, reset_zero: bool, v_all: torch.Tensor | None
+) -> torch.Tensor:
+    """The membrane recurrence without a graph: three or four in-place kernels per step into
+    preallocated buffers, no per-step allocation. Returns the spikes.
+
+    Arithmetic is the reference's, operation for operation (``beta*u`` rounded, then ``+ x``;
+    ``u = v - threshold*s`` or ``v*(1 - s)``), so the membrane is bit-identical to
+    :func:`lif_step`. With ``v_all`` given, ``v[t]`` is written there (for the backward pass);
+    otherwise one step-sized buffer is reused.
+    """
+    steps = x.shape[0]
+    spikes = torch.empty_like(x)
+    u = torch.empty_like(x[0])
+    scratch = torch.empty_like(x[0]) if v_all is None else None
+    keep = torch.empty_like(x[0]) if reset_zero else None
+    for t in range(steps):
+        v = v_all[t] if v_all is not None else scratch
+        assert v is not None
+        if t == 0:
+            v.copy_(x[0])  # beta * 0 + x[0]
+        else:
+            torch.mul(u, beta, out=v)
+            v.add_(x[t])
+        torch.ge(v, threshold, out=spikes[t])
+        if keep is not None:
+            torch.lt(v, threshold, out=keep)
+            torch.mul(v, keep, out=u)
+        else:
+            torch.sub(v, spikes[t], alpha=threshold, out=u)  # threshold*s is exact: same as ref
+    return spikes
+
+
+def _surrogate_grad(
+    grad_s: torch.Tensor, v_all: torch.Tensor, threshold: float, surrogate: Surrogate
+) -> torch.Tensor:
+    """``grad_s * surrogate'(v - threshold)`` in a fresh tensor, with in-place kernels and no
+    ``pow``/``reciprocal`` for the built-in fast sigmoid (a few ulp from the reference)."""
+    if isinstance(surrogate, FastSigmoid):
+        a = v_all - threshold
+        a.abs_().mul_(surrogate.slope).add_(1.0)
+        a.mul_(a)
+        return torch.div(grad_s, a, out=a)
+    return grad_s * surrogate.derivative(v_all - threshold)
+
+
+def _backward_loop(
+    local: torch.Tensor, v_all: torch.Tensor, beta: float, threshold: float, reset_zero: bool
+) -> torch.Tensor:
+    """Surrogate BPTT through the membrane: ``g[t] = local[t] + beta * keep[t] * g[t + 1]``
+    with ``keep[t] = (v[t] < threshold)`` for the zero reset and 1 for the subtract reset (the
+    detached reset passes the gradient unchanged). Overwrites and returns ``local``: no second
+    ``(T, ...)`` buffer, which keeps the backward peak below snnTorch's (a ``(T x T) @ local``
+    product instead of the loop was barely faster on the 2-core CPU and costs one more buffer).
+    """
+    steps = local.shape[0]
+    if not reset_zero:
+        for t in range(steps - 2, -1, -1):
+            local[t].add_(local[t + 1], alpha=beta)
+        return local
+    keep = torch.empty_like(local[0])
+    for t in range(steps - 2, -1, -1):
+        torch.lt(v_all[t], threshold, out=keep)
+        local[t].addcmul_(keep, local[t + 1], value=beta)
+    return local
+
+
 class _LIFMultiStep(torch.autograd.Function):
     @staticmethod
-    def forward(  # type: ignore[override]
+    def forward(
         ctx: Any,
         x: torch.Tensor,
         beta: float,
@@ -72,53 +139,56 @@ class _LIFMultiStep(torch.autograd.Function):
         surrogate: Surrogate,
     ) -> torch.Tensor:
         v_all = torch.empty_like(x)
-        u = torch.zeros_like(x[0])
-        for t in range(x.shape[0]):
-            v = torch.add(x[t], u, alpha=beta, out=v_all[t])
-            fired = v >= threshold
-            u = torch.where(fired, 0.0, v) if reset_zero else v - threshold * fired.to(v.dtype)
-        spikes = (v_all >= threshold).to(x.dtype)
+        spikes = _forward_loop(x, beta, threshold, reset_zero, v_all)
         ctx.save_for_backward(v_all)
+        ctx.reset_zero = reset_zero
         ctx.beta = beta
         ctx.threshold = threshold
-        ctx.reset_zero = reset_zero
         ctx.surrogate = surrogate
         return spikes
 
     @staticmethod
     def backward(ctx: Any, grad_s: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         (v_all,) = ctx.saved_tensors
-        beta = ctx.beta
-        local = grad_s * ctx.surrogate.derivative(v_all - ctx.threshold)
-        grad_x = torch.empty_like(local)
-        steps = local.shape[0]
-        grad_x[steps - 1] = local[steps - 1]
-        if ctx.reset_zero:
-            keep = (v_all < ctx.threshold).to(local.dtype).mul_(beta)
-            for t in range(steps - 2, -1, -1):
-                torch.addcmul(local[t], keep[t], grad_x[t + 1], out=grad_x[t])
-        else:
-            for t in range(steps - 2, -1, -1):
-                torch.add(local[t], grad_x[t + 1], alpha=beta, out=grad_x[t])
+        local = _surrogate_grad(grad_s.contiguous(), v_all, ctx.threshold, ctx.surrogate)
+        grad_x = _backward_loop(local, v_all, ctx.beta, ctx.threshold, ctx.reset_zero)
         return grad_x, None, None, None, None
 
 
-def lif_multistep(
-    x: torch.Tensor, params: LIFParameters, surrogate: Surrogate
-) -> torch.Tensor:
+def lif_multistep(x: torch.Tensor, params: LIFParameters, surrogate: Surrogate) -> torch.Tensor:
     """Simulate ``T`` steps of LIF neurons from rest.
 
     Shape:
         x: ``(T, ...)`` synaptic input; returns spikes of the same shape.
+
+    Paths (same outputs, gradients within float rounding):
+
+    * CUDA with Triton importable: one fused kernel for the forward recurrence and one for the
+      backward (:mod:`spikefit_search.snn._triton`);
+    * no gradient needed (inference, ``torch.no_grad``): the forward loop only, nothing saved;
+    * otherwise a hand-written autograd function: forward loop without a graph, backward BPTT.
     """
-    out: torch.Tensor = _LIFMultiStep.apply(
-        x.contiguous(), float(params.beta), float(params.threshold), params.reset == "zero", surrogate
-    )
+    x = x.contiguous()
+    beta, threshold = float(params.beta), float(params.threshold)
+    reset_zero = params.reset == "zero"
+    if x.is_cuda:
+        from spikefit_search.snn import _triton
+
+        if _triton.supports(x, surrogate):
+            return _triton.lif_multistep_triton(x, beta, threshold, reset_zero, surrogate)
+    if not (torch.is_grad_enabled() and x.requires_grad):
+        return _forward_loop(x, beta, threshold, reset_zero, None)
+    out: torch.Tensor = _LIFMultiStep.apply(x, beta, threshold, reset_zero, surrogate)
     return out
 
 
-def readout_weights(steps: int, beta: float, *, device: torch.device | None = None,
-                    dtype: torch.dtype = torch.float32) -> torch.Tensor:
+def readout_weights(
+    steps: int,
+    beta: float,
+    *,
+    device: torch.device | None = None,
+    dtype: torch.dtype = torch.float32,
+) -> torch.Tensor:
     """Coefficients ``c[t]`` with ``mean_t u[t] = sum_t c[t] x[t]`` for a non-spiking leaky
     integrator ``u[t] = beta*u[t-1] + x[t]`` started at rest."""
     remaining = torch.arange(steps, 0, -1, device=device, dtype=torch.float64)
@@ -130,7 +200,7 @@ def readout_weights(steps: int, beta: float, *, device: torch.device | None = No
 
 
 def leaky_readout(x: torch.Tensor, beta: float) -> torch.Tensor:
-    """Mean membrane over time of a non-spiking leaky layer driven by ``x`` of shape ``(T, B, N)``."""
+    """Mean membrane over time of a non-spiking leaky layer driven by ``x`` (``(T, B, N)``)."""
     c = readout_weights(x.shape[0], beta, device=x.device, dtype=x.dtype)
     return torch.tensordot(c, x, dims=([0], [0]))
 
