@@ -160,3 +160,15 @@ def test_kmeans_and_nearest_index() -> None:
     assert torch.allclose(torch.sort(centers).values, torch.tensor([[0.1, 5.05, 10.0]]))
     idx = nearest_index(values, torch.tensor([[10.0, 0.0, 5.0]]))
     assert idx.tolist() == [[1, 1, 1, 2, 2, 0]]
+
+
+def test_small_codebook_on_heavy_tailed_weights_does_not_snap_to_zero() -> None:
+    gen = torch.Generator().manual_seed(0)
+    w = torch.randn(64, 100, generator=gen) * 0.05
+    w[0, 0] = 1.0  # one outlier, 20 sigma: max|w| / 7 would be coarser than the centers
+    q = ClusterQuantizer(w, n_values=2, bits=4)
+    assert (q.integer_values() != 0).all()
+    assert (q(w) != 0).all()
+    assert float(q.scale) * q.k_max <= 1.0
+    q4 = ClusterQuantizer(w, n_values=4, bits=4)
+    assert torch.unique(q4.integer_values()).numel() == 4
