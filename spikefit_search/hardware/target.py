@@ -1,4 +1,4 @@
-"""What ``spikefit-search check`` checks: a run config (and, later, a trained checkpoint)."""
+"""What ``spikefit-search check`` checks: a run config, an exported config or a checkpoint."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from spikefit_search.snn.network import SpikingNetwork
 
 CONFIG_SUFFIXES = (".yaml", ".yml")
+CHECKPOINT_SUFFIXES = (".pt",)
 
 
 @dataclass(frozen=True)
@@ -64,12 +65,19 @@ def _optional_int(section: dict[str, Any], key: str, path: Path) -> int | None:
 
 
 def load_target(path: str | Path) -> Target:
-    """Read a check target: the single place to add new target kinds (e.g. ``.pt``).
+    """Read a check target: the single place to add new target kinds.
 
-    A YAML run config has a ``network`` mapping (``NetworkConfig.to_dict()``, the architecture
-    after pruning) and an optional ``compression`` mapping (``n_values``, ``bits``, ``scope``,
-    ``zero_is_free``; ``rho`` is ignored, pruning is already in the widths). Other top-level
-    keys (``training``, ``dataset``, ``device``, ``seed``, ``spikefit_version``) are ignored.
+    Three kinds:
+
+    * a ``.pt`` checkpoint (``save_checkpoint``): checked as measured on its trained weights;
+    * a config written by ``spikefit-search export`` (it has a ``pipeline`` mapping): the
+      architecture after pruning with its ``M``, ``b`` and scope, measured on the checkpoint
+      named by its ``checkpoint`` key when that file is beside it, else static;
+    * a YAML run config with a ``network`` mapping (``NetworkConfig.to_dict()``, the
+      architecture after pruning) and an optional ``compression`` mapping (``n_values``,
+      ``bits``, ``scope``, ``zero_is_free``; ``rho`` is ignored, pruning is already in the
+      widths). Other top-level keys (``training``, ``dataset``, ``device``, ``seed``,
+      ``spikefit_version``) are ignored.
 
     Raises:
         ConfigError: the file is missing, of an unsupported kind or malformed.
@@ -79,15 +87,19 @@ def load_target(path: str | Path) -> Target:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"TARGET must be an existing file, but got {str(path)!r}.")
+    if path.suffix in CHECKPOINT_SUFFIXES:
+        return _checkpoint_target(path)
     if path.suffix not in CONFIG_SUFFIXES:
         raise ConfigError(
-            f"TARGET must be a YAML run config ({', '.join(CONFIG_SUFFIXES)}), "
-            f"but got {path.name!r}."
+            f"TARGET must be a YAML run config ({', '.join(CONFIG_SUFFIXES)}) or a checkpoint "
+            f"({', '.join(CHECKPOINT_SUFFIXES)}), but got {path.name!r}."
         )
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path} must be valid YAML, but got {type(exc).__name__}.") from None
+    if isinstance(data, dict) and "pipeline" in data:
+        return _exported_target(data, path)
     if not isinstance(data, dict) or not isinstance(data.get("network"), dict):
         raise ConfigError(f"{path} must have a 'network' mapping, but it has none.")
     network = NetworkConfig.from_dict(data["network"])
@@ -105,4 +117,37 @@ def load_target(path: str | Path) -> Target:
         bits=_optional_int(compression, "bits", path),
         scope=scope,
         zero_code=bool(compression.get("zero_is_free", False)),
+    )
+
+
+def _checkpoint_target(path: Path) -> Target:
+    from spikefit_search.compression import load_checkpoint
+
+    model, cfg = load_checkpoint(path)
+    return Target(
+        network=model.config,
+        n_values=cfg.n_values,
+        bits=cfg.bits,
+        model=model,
+        scope=cfg.scope,
+        zero_code=cfg.zero_is_free,
+    )
+
+
+def _exported_target(data: dict[str, Any], path: Path) -> Target:
+    from dataclasses import replace
+
+    from spikefit_search.reporting.export import config_from_dict
+
+    cfg = replace(config_from_dict(data, where=str(path)), path=path)
+    checkpoint = cfg.checkpoint_path
+    if checkpoint is not None and checkpoint.is_file():
+        return _checkpoint_target(checkpoint)
+    p = cfg.pipeline
+    return Target(
+        network=cfg.pruned_network(),
+        n_values=p.n_values,
+        bits=p.bits,
+        scope=p.scope,
+        zero_code=p.zero_is_free,
     )

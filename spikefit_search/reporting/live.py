@@ -3,40 +3,23 @@ beyond counting)."""
 
 from __future__ import annotations
 
-import math
 import time
-from typing import Any
 
 import optuna
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from spikefit_search.reporting.pareto import compute_pareto_front
+from spikefit_search.reporting.render import pareto_table
 from spikefit_search.search.driver import count_trials
-from spikefit_search.search.records import pareto_trials
 
 
 def front_table(
     trials: list[optuna.trial.FrozenTrial], *, title: str = "Feasible Pareto front"
 ) -> Table:
     """The feasible Pareto front: accuracy, test accuracy, energy, SOPs, M, b, rho, widths."""
-    table = Table(title=title, title_justify="left", header_style="bold")
-    for col in ("trial", "val acc", "test acc", "energy µJ", "SOPs", "M", "b", "rho", "widths"):
-        table.add_column(col, justify="right" if col not in ("widths",) else "left")
-    for t in pareto_trials(trials):
-        ua: dict[str, Any] = t.user_attrs
-        table.add_row(
-            str(t.number),
-            f"{t.values[0]:.2%}",
-            f"{ua.get('test_accuracy', math.nan):.2%}",
-            f"{t.values[1]:.4g}",
-            f"{ua.get('sops', math.nan):,.0f}",
-            str(t.params.get("n_values", "")),
-            str(t.params.get("bits", "")),
-            f"{t.params.get('rho', 0.0):.2f}",
-            "-".join(str(w) for w in ua.get("widths", [])),
-        )
-    return table
+    return pareto_table(compute_pareto_front(trials), title=title)
 
 
 def status_line(trials: list[optuna.trial.FrozenTrial], budget: int) -> Text:

@@ -1,0 +1,407 @@
+"""``spikefit-search export``: one trial of a run as a YAML config that ``retrain`` takes as is.
+
+The config holds everything needed to train the candidate again::
+
+    spikefit_version: 0.1.0
+    pipeline: {...}          # PipelineConfig.to_dict(): architecture, M, b, rho, scope, training
+    dataset: {name: digits, data_dir: null, limit_train: null}
+    device: loihi
+    seed: 12345
+    checkpoint: trial_3.pt   # when the trial's checkpoint was copied beside the YAML
+    source: {run: runs/loihi-mlp-digits, study: ..., trial: 3, accuracy: 0.93, energy_uj: 1.2}
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+from optuna.trial import TrialState
+
+from spikefit_search import __version__
+from spikefit_search._io import atomic_write_bytes, atomic_write_text
+from spikefit_search.compression import PipelineConfig
+from spikefit_search.exceptions import ConfigError, RunError
+from spikefit_search.reporting.pareto import ParetoFront, ParetoPoint
+from spikefit_search.reporting.run import RunView, load_run
+from spikefit_search.snn import NetworkConfig
+
+PICKS = ("knee",)
+
+
+@dataclass(frozen=True)
+class DatasetRef:
+    """Which data to train on: the arguments of :func:`spikefit_search.data.load_dataset`."""
+
+    name: str = "digits"
+    data_dir: str | None = None
+    limit_train: int | None = None
+
+
+@dataclass(frozen=True)
+class ExportConfig:
+    """A candidate to (re)train: the YAML ``export`` writes and ``retrain`` reads.
+
+    Attributes:
+        pipeline: the SpikeFit settings (architecture before pruning, M, b, rho, scope, epochs,
+            learning rates, seed).
+        dataset: the data the run searched on.
+        device: the chip profile (name or path) to check the result against.
+        seed: the trial's seed (equal to ``pipeline.seed``).
+        checkpoint: file name of the trial's weights beside the YAML, or None.
+        source: where the point came from (run, study, trial, accuracy, energy_uj), or None.
+        spikefit_version: the version that wrote the file.
+    """
+
+    pipeline: PipelineConfig
+    dataset: DatasetRef
+    device: str
+    seed: int
+    checkpoint: str | None = None
+    source: dict[str, Any] | None = None
+    spikefit_version: str = __version__
+    path: Path | None = field(default=None, compare=False)
+    """Where the config was read from (not written)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "spikefit_version": self.spikefit_version,
+            "pipeline": _plain(self.pipeline.to_dict()),
+            "dataset": {
+                "name": self.dataset.name,
+                "data_dir": self.dataset.data_dir,
+                "limit_train": self.dataset.limit_train,
+            },
+            "device": self.device,
+            "seed": self.seed,
+        }
+        if self.checkpoint is not None:
+            out["checkpoint"] = self.checkpoint
+        if self.source is not None:
+            out["source"] = _plain(self.source)
+        return out
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
+
+    @property
+    def checkpoint_path(self) -> Path | None:
+        """The checkpoint file, resolved beside the YAML it was read from."""
+        if self.checkpoint is None:
+            return None
+        path = Path(self.checkpoint)
+        if not path.is_absolute() and self.path is not None:
+            path = self.path.parent / path
+        return path
+
+    def pruned_network(self) -> NetworkConfig:
+        """The architecture after pruning ``round(rho * n)`` units of every hidden layer (the
+        rule of :func:`spikefit_search.compression.prune_neurons`)."""
+        net, rho = self.pipeline.network, self.pipeline.rho
+        return net.with_widths([n - round(rho * n) for n in net.hidden_sizes])
+
+    def with_epochs(self, epochs: int | None) -> ExportConfig:
+        """The same config trained for ``epochs`` in total: 2/3 warm-up, 1/3 fine-tune (as the
+        search's ``--epochs``); None keeps the exported epochs."""
+        if epochs is None:
+            return self
+        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 2:
+            raise ConfigError(f"--epochs must be an integer of at least 2, but got {epochs!r}.")
+        warmup = max(1, round(epochs * 2 / 3))
+        pipeline = replace(
+            self.pipeline, warmup_epochs=warmup, finetune_epochs=max(1, epochs - warmup)
+        )
+        return replace(self, pipeline=pipeline)
+
+
+def _plain(value: Any) -> Any:
+    """Tuples to lists, numpy scalars to Python, so ``yaml.safe_dump`` writes plain YAML."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if hasattr(value, "item") and callable(value.item):
+        return value.item()
+    return value
+
+
+# --- reading back ----------------------------------------------------------------------------
+
+
+def _require(data: dict[str, Any], key: str, kinds: tuple[type, ...], where: str) -> Any:
+    if key not in data:
+        raise ConfigError(f"{where} must have key '{key}', but it is missing.")
+    value = data[key]
+    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+        names = " or ".join(k.__name__ for k in kinds)
+        raise ConfigError(
+            f"{where}: '{key}' must be {names}, but got {type(value).__name__} {value!r}."
+        )
+    return value
+
+
+def _optional(data: dict[str, Any], key: str, kinds: tuple[type, ...], where: str) -> Any:
+    if data.get(key) is None:
+        return None
+    return _require(data, key, kinds, where)
+
+
+def config_from_dict(data: Any, *, where: str = "config") -> ExportConfig:
+    """Validate a parsed config; every problem is one ConfigError naming the key."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where} must be a YAML mapping, but got {type(data).__name__}.")
+    pipeline_data = _require(data, "pipeline", (dict,), where)
+    _require(pipeline_data, "network", (dict,), f"{where}: pipeline")
+    try:
+        pipeline = PipelineConfig.from_dict(pipeline_data)
+    except (ConfigError, TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: pipeline: {exc}") from None
+    ds = _require(data, "dataset", (dict,), where)
+    dataset = DatasetRef(
+        name=_require(ds, "name", (str,), f"{where}: dataset"),
+        data_dir=_optional(ds, "data_dir", (str,), f"{where}: dataset"),
+        limit_train=_optional(ds, "limit_train", (int,), f"{where}: dataset"),
+    )
+    device = _require(data, "device", (str,), where)
+    seed = _require(data, "seed", (int,), where)
+    if seed != pipeline.seed:
+        raise ConfigError(
+            f"{where}: 'seed' must equal pipeline.seed ({pipeline.seed}), but got {seed}."
+        )
+    return ExportConfig(
+        pipeline=pipeline,
+        dataset=dataset,
+        device=device,
+        seed=seed,
+        checkpoint=_optional(data, "checkpoint", (str,), where),
+        source=_optional(data, "source", (dict,), where),
+        spikefit_version=str(data.get("spikefit_version", "unknown")),
+    )
+
+
+def load_config(path: str | Path) -> ExportConfig:
+    """Read and validate a config ``export`` wrote (or a hand-written one).
+
+    Raises:
+        ConfigError: missing file, invalid YAML, or a missing or wrong-typed key.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"CONFIG must be an existing YAML file, but got {str(path)!r}.")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path} must be valid YAML, but got {type(exc).__name__}.") from None
+    return replace(config_from_dict(data, where=str(path)), path=path)
+
+
+# --- choosing a point ------------------------------------------------------------------------
+
+
+def _offer(front: ParetoFront) -> str:
+    lo = front.front[0]
+    hi = max(front.front, key=lambda p: (p.accuracy, -p.energy_uj))
+    return (
+        f"the front has {len(front.front)} points from {lo.energy_uj:.4g} µJ at "
+        f"{lo.accuracy:.2%} (trial {lo.number}) to {hi.energy_uj:.4g} µJ at {hi.accuracy:.2%} "
+        f"(trial {hi.number})"
+    )
+
+
+def pick_point(
+    front: ParetoFront,
+    *,
+    pick: str | None = "knee",
+    max_energy: float | None = None,
+    min_accuracy: float | None = None,
+) -> ParetoPoint:
+    """Choose a point of the feasible front.
+
+    ``max_energy`` (µJ) keeps the points at or under it and ``min_accuracy`` (a fraction in
+    [0, 1]) the points at or above it. With ``min_accuracy`` the cheapest remaining point is
+    chosen (the least energy that reaches the accuracy); with ``max_energy`` alone the most
+    accurate one. With neither, ``pick="knee"`` gives the knee.
+
+    Raises:
+        RunError: the front is empty, or no point meets the limits (the message says what the
+            front offers).
+        ConfigError: an unknown pick or an out-of-range limit.
+    """
+    if max_energy is not None and not (math.isfinite(max_energy) and max_energy > 0):
+        raise ConfigError(f"--max-energy must be a positive number of µJ, but got {max_energy}.")
+    if min_accuracy is not None and not 0.0 <= min_accuracy <= 1.0:
+        raise ConfigError(
+            f"--min-accuracy must be a fraction in [0, 1] (0.9 for 90%), but got {min_accuracy}."
+        )
+    if not front.front:
+        c = front.counts
+        raise RunError(
+            "export needs a feasible trained candidate, but the run has none yet "
+            f"({c.get('trained', 0)} trained, {c.get('rejected', 0)} rejected, "
+            f"{len(front.infeasible)} infeasible); use --trial K for a specific trial."
+        )
+    if max_energy is None and min_accuracy is None:
+        if pick not in PICKS:
+            raise ConfigError(f"--pick must be one of {', '.join(PICKS)}, but got {pick!r}.")
+        assert front.knee is not None
+        return front.knee
+    points = list(front.front)
+    if max_energy is not None:
+        points = [p for p in points if p.energy_uj <= max_energy]
+        if not points:
+            lo = front.front[0]
+            raise RunError(
+                f"--max-energy {max_energy:g} µJ must admit a point of the front, but the "
+                f"lowest energy available is {lo.energy_uj:.4g} µJ (trial {lo.number}); "
+                + _offer(front)
+                + "."
+            )
+    if min_accuracy is not None:
+        kept = [p for p in points if p.accuracy >= min_accuracy]
+        if not kept:
+            best = max(points, key=lambda p: p.accuracy)
+            within = f" within {max_energy:g} µJ" if max_energy is not None else ""
+            raise RunError(
+                f"--min-accuracy {min_accuracy:.2%} must admit a point of the front, but the "
+                f"highest accuracy available{within} is {best.accuracy:.2%} "
+                f"(trial {best.number}); " + _offer(front) + "."
+            )
+        points = kept
+        return min(points, key=lambda p: (p.energy_uj, -p.accuracy, p.number))
+    return min(points, key=lambda p: (-p.accuracy, p.energy_uj, p.number))
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """What :func:`export_trial` wrote."""
+
+    config: ExportConfig
+    config_path: Path
+    checkpoint_path: Path | None
+    nir_path: Path | None
+    point: ParetoPoint | None
+    on_front: bool
+
+
+def config_from_trial(run: RunView, number: int) -> ExportConfig:
+    """The config that trains trial ``number`` of ``run`` again, exactly as the search did.
+
+    Raises:
+        RunError: the trial did not finish training or records no pipeline.
+    """
+    trial = run.trial(number)
+    pipeline = trial.user_attrs.get("pipeline")
+    if trial.state != TrialState.COMPLETE or not isinstance(pipeline, dict):
+        stage = trial.user_attrs.get("stage") or trial.state.name.lower()
+        why = trial.user_attrs.get("rejected_reason") or trial.user_attrs.get("fail_reason")
+        raise RunError(
+            f"--trial must be a trained trial, but trial {number} is {stage}"
+            + (f" ({str(why).rstrip('.')})" if why else "")
+            + "."
+        )
+    opts = run.manifest.get("options", {})
+    ds = run.manifest.get("dataset", {})
+    cfg = PipelineConfig.from_dict(pipeline)
+    assert trial.values is not None
+    return ExportConfig(
+        pipeline=cfg,
+        dataset=DatasetRef(
+            name=str(ds.get("name", opts.get("dataset", "digits"))),
+            data_dir=ds.get("data_dir", opts.get("data_dir")),
+            limit_train=opts.get("limit_train"),
+        ),
+        device=run.device,
+        seed=cfg.seed,
+        source={
+            "run": str(run.path),
+            "study": run.study_name,
+            "trial": number,
+            "accuracy": float(trial.values[0]),
+            "test_accuracy": float(trial.user_attrs.get("test_accuracy", math.nan)),
+            "energy_uj": float(trial.values[1]),
+            "device_sha256": run.manifest.get("device", {}).get("sha256"),
+        },
+    )
+
+
+def checkpoint_of(run: RunView, number: int) -> Path:
+    return run.path / "checkpoints" / f"trial_{number}.pt"
+
+
+def export_trial(
+    run_dir: str | Path,
+    *,
+    trial: int | None = None,
+    pick: str | None = "knee",
+    max_energy: float | None = None,
+    min_accuracy: float | None = None,
+    out: str | Path | None = None,
+    nir: str | Path | None = None,
+    storage: str | None = None,
+) -> ExportResult:
+    """Write the chosen trial's config (and copy its checkpoint beside it, as ``<stem>.pt``).
+
+    Args:
+        run_dir: the run folder (read without its lock).
+        trial: export this trial (any trained one); excludes the picks.
+        pick, max_energy, min_accuracy: how to choose from the feasible front
+            (:func:`pick_point`).
+        out: the YAML file; default ``<run>/exports/trial_<N>.yaml``.
+        nir: also write the trained network in NIR here (needs the checkpoint).
+        storage: RDB URL of a ``--storage`` run.
+
+    Raises:
+        ConfigError: conflicting options.
+        RunError: nothing matches, or ``nir`` is asked for a trial without a checkpoint.
+    """
+    if trial is not None and (max_energy is not None or min_accuracy is not None):
+        raise ConfigError(
+            "--trial must be used alone, but got it with --max-energy or --min-accuracy."
+        )
+    run = load_run(run_dir, storage=storage)
+    front = run.pareto()
+    if trial is None:
+        point: ParetoPoint | None = pick_point(
+            front, pick=pick, max_energy=max_energy, min_accuracy=min_accuracy
+        )
+        assert point is not None
+        number = point.number
+    else:
+        number, point = trial, front.point(trial)
+    config = config_from_trial(run, number)
+    path = Path(out) if out is not None else run.path / "exports" / f"trial_{number}.yaml"
+    if path.suffix not in (".yaml", ".yml"):
+        raise ConfigError(f"-o must name a .yaml file, but got {str(path)!r}.")
+    source_ckpt = checkpoint_of(run, number)
+    ckpt: Path | None = None
+    if source_ckpt.is_file():
+        ckpt = path.with_suffix(".pt")
+        try:
+            atomic_write_bytes(ckpt, source_ckpt.read_bytes())
+        except OSError as exc:
+            raise RunError(f"-o must be writable, but {ckpt} is not ({exc.strerror}).") from None
+        config = replace(config, checkpoint=ckpt.name)
+    nir_path: Path | None = None
+    if nir is not None:
+        if ckpt is None:
+            raise RunError(
+                f"--nir needs the trained weights, but {source_ckpt} does not exist; "
+                "retrain the config with --nir instead."
+            )
+        from spikefit_search.compression import load_checkpoint
+        from spikefit_search.reporting.nir_export import write_nir
+
+        model, cfg = load_checkpoint(ckpt)
+        nir_path = write_nir(nir, model, cfg, source=config.source)
+    try:
+        atomic_write_text(path, config.to_yaml())
+    except OSError as exc:
+        raise RunError(f"-o must be writable, but {path} is not ({exc.strerror}).") from None
+    on_front = any(p.number == number for p in front.front)
+    return ExportResult(replace(config, path=path), path, ckpt, nir_path, point, on_front)

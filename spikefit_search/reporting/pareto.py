@@ -1,0 +1,261 @@
+"""The accuracy-versus-energy trade-off of a study, computed once as a :class:`ParetoFront`.
+
+Renderers (rich tables, ``pareto.png``, ``report.html``) and ``export`` only read this object;
+nothing here draws or prints.
+
+Example:
+    >>> import optuna
+    >>> t = optuna.trial.create_trial(values=[0.9, 2.0], constraints={"neurons": -0.5})
+    >>> front = compute_pareto_front([t])
+    >>> [p.number for p in front.front], front.knee is not None
+    ([0], True)
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import optuna
+import pandas as pd
+from optuna.trial import FrozenTrial, TrialState
+
+from spikefit_search.search.driver import count_trials
+from spikefit_search.search.objective import REASON, STAGE
+from spikefit_search.search.records import is_feasible, pareto_trials
+
+OBJECTIVE_NAMES = ("accuracy", "energy_uj")
+OBJECTIVE_LABELS = ("Validation accuracy (%)", "Energy per inference (µJ)")
+DIRECTIONS = ("maximize", "minimize")
+CATEGORIES = ("front", "dominated", "infeasible")
+
+
+@dataclass(frozen=True)
+class ParetoPoint:
+    """One trained trial with both objectives, and what ``export`` needs to rebuild it.
+
+    Attributes:
+        number: Optuna trial number.
+        accuracy: validation accuracy in [0, 1] (objective 1, maximised).
+        energy_uj: energy per inference in µJ (objective 2, minimised).
+        test_accuracy: test accuracy in [0, 1] (reported, never optimised); NaN when unknown.
+        sops: synaptic operations per inference.
+        n_values: distinct weight values ``M`` per scope.
+        bits: weight bit-width ``b``.
+        rho: fraction of hidden neurons pruned.
+        widths: hidden sizes after pruning.
+        feasible: every constraint value <= 0.
+        violated: names of the constraints with a positive value.
+        reason: why the trial is infeasible (empty when it is not).
+        pipeline: ``PipelineConfig.to_dict()`` of the trial (None when not recorded).
+        seed: the trial's seed.
+    """
+
+    number: int
+    accuracy: float
+    energy_uj: float
+    test_accuracy: float = math.nan
+    sops: float = math.nan
+    n_values: int | None = None
+    bits: int | None = None
+    rho: float | None = None
+    widths: tuple[int, ...] = ()
+    feasible: bool = True
+    violated: tuple[str, ...] = ()
+    reason: str = ""
+    pipeline: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+    seed: int | None = None
+
+    @classmethod
+    def from_trial(cls, trial: FrozenTrial) -> ParetoPoint:
+        ua = trial.user_attrs
+        params = trial.params
+        assert trial.values is not None
+        pipeline = ua.get("pipeline")
+
+        def pick(name: str) -> Any:
+            if name in params:
+                return params[name]
+            return pipeline.get(name) if isinstance(pipeline, dict) else None
+
+        n_values, bits, rho = pick("n_values"), pick("bits"), pick("rho")
+        return cls(
+            number=trial.number,
+            accuracy=float(trial.values[0]),
+            energy_uj=float(trial.values[1]),
+            test_accuracy=float(ua.get("test_accuracy", math.nan)),
+            sops=float(ua.get("sops", math.nan)),
+            n_values=None if n_values is None else int(n_values),
+            bits=None if bits is None else int(bits),
+            rho=None if rho is None else float(rho),
+            widths=tuple(int(w) for w in ua.get("widths", ())),
+            feasible=is_feasible(trial),
+            violated=tuple(sorted(k for k, v in (trial.constraints or {}).items() if v > 0)),
+            reason=str(ua.get(REASON, "")),
+            pipeline=pipeline if isinstance(pipeline, dict) else None,
+            seed=None if ua.get("seed") is None else int(ua["seed"]),
+        )
+
+    def to_row(self) -> dict[str, Any]:
+        return {
+            "number": self.number,
+            "accuracy": self.accuracy,
+            "test_accuracy": self.test_accuracy,
+            "energy_uj": self.energy_uj,
+            "sops": self.sops,
+            "n_values": self.n_values,
+            "bits": self.bits,
+            "rho": self.rho,
+            "widths": "-".join(str(w) for w in self.widths),
+            "feasible": self.feasible,
+            "violated": ",".join(self.violated),
+        }
+
+
+@dataclass(frozen=True)
+class ParetoFront:
+    """The trade-off of one study.
+
+    Attributes:
+        front: feasible trials no other feasible trial dominates (accuracy up, energy down),
+            by energy ascending, then accuracy descending, then trial number. Trials with equal
+            objectives are all kept.
+        dominated: feasible trained trials some front point dominates, by trial number.
+        infeasible: trained trials with both objectives but a violated constraint (measured
+            on the trained weights), by trial number. Candidates rejected before training have
+            no objectives and are only counted.
+        knee: the front point furthest above the chord joining the front's extremes in
+            normalised objective space (see :func:`knee_point`); None for an empty front.
+        counts: trials per outcome: ``trained``, ``stopped``, ``rejected``, ``failed``,
+            ``surplus``, ``running``, ``queued``, ``budget_used``, ``total``.
+        rejections: per constraint name, how many trials it made infeasible (rejected before
+            training or after), most first.
+        objective_names: ``("accuracy", "energy_uj")``.
+        directions: ``("maximize", "minimize")``.
+        label: a name for legends (e.g. the device).
+    """
+
+    front: tuple[ParetoPoint, ...] = ()
+    dominated: tuple[ParetoPoint, ...] = ()
+    infeasible: tuple[ParetoPoint, ...] = ()
+    knee: ParetoPoint | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+    rejections: dict[str, int] = field(default_factory=dict)
+    objective_names: tuple[str, str] = OBJECTIVE_NAMES
+    directions: tuple[str, str] = DIRECTIONS
+    label: str = ""
+
+    @property
+    def has_feasible(self) -> bool:
+        return bool(self.front)
+
+    def category(self, name: str) -> tuple[ParetoPoint, ...]:
+        """Points of ``front``, ``dominated`` or ``infeasible``."""
+        if name not in CATEGORIES:
+            raise KeyError(name)
+        points: tuple[ParetoPoint, ...] = getattr(self, name)
+        return points
+
+    def point(self, number: int) -> ParetoPoint | None:
+        """The plotted point of trial ``number``, whatever its category."""
+        for name in CATEGORIES:
+            for p in self.category(name):
+                if p.number == number:
+                    return p
+        return None
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per plotted point with its ``category`` and whether it is the ``knee``."""
+        rows = []
+        for name in CATEGORIES:
+            for p in self.category(name):
+                rows.append(
+                    {
+                        "category": name,
+                        "knee": self.knee is not None and p.number == self.knee.number,
+                        **p.to_row(),
+                    }
+                )
+        columns = ["category", "knee", *ParetoPoint(0, 0.0, 0.0).to_row()]
+        return pd.DataFrame(rows, columns=columns)
+
+
+def _sort_front(points: Sequence[ParetoPoint]) -> list[ParetoPoint]:
+    return sorted(points, key=lambda p: (p.energy_uj, -p.accuracy, p.number))
+
+
+def knee_point(front: Sequence[ParetoPoint]) -> ParetoPoint | None:
+    """The point of ``front`` furthest above the chord between its extremes.
+
+    Both objectives are normalised to [0, 1] over the front (energy ``x``, accuracy ``y``), so
+    the extremes are ``(0, 0)`` (least energy) and ``(1, 1)`` (most accurate) and the signed
+    distance to the chord is proportional to ``y - x``: the knee buys the most accuracy per
+    unit of energy relative to a straight trade-off. Ties (fronts of one or two points,
+    collinear points, equal objectives) go to lower energy, then higher accuracy, then the
+    lower trial number, so the result is deterministic.
+
+    Returns:
+        None for an empty front.
+    """
+    if not front:
+        return None
+    energies = [p.energy_uj for p in front]
+    accs = [p.accuracy for p in front]
+    e_lo, e_span = min(energies), max(energies) - min(energies)
+    a_lo, a_span = min(accs), max(accs) - min(accs)
+
+    def score(p: ParetoPoint) -> tuple[float, float, float, int]:
+        x = (p.energy_uj - e_lo) / e_span if e_span > 0 else 0.0
+        y = (p.accuracy - a_lo) / a_span if a_span > 0 else 0.0
+        return (-round(y - x, 12), p.energy_uj, -p.accuracy, p.number)
+
+    return min(front, key=score)
+
+
+def _rejections(trials: Sequence[FrozenTrial]) -> dict[str, int]:
+    counter: Counter[str] = Counter()
+    for t in trials:
+        violated = {k for k, v in (t.constraints or {}).items() if v > 0}
+        if t.user_attrs.get(STAGE) == "rejected":
+            names = set(t.user_attrs.get("rejected_by") or ()) or violated
+        elif t.state == TrialState.COMPLETE:
+            names = violated
+        else:
+            continue  # stopped, surplus, failed, running: not a constraint's doing
+        counter.update(names)
+    return dict(sorted(counter.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def compute_pareto_front(
+    source: optuna.Study | Sequence[FrozenTrial], *, label: str = ""
+) -> ParetoFront:
+    """Split the trained trials of ``source`` into front, dominated and infeasible points.
+
+    Works on a finished, partial or running study: only finished trials with both objectives
+    are placed; every trial is counted.
+    """
+    trials = list(source.get_trials(deepcopy=False) if isinstance(source, optuna.Study) else source)
+    trained = [
+        t for t in trials if t.state == TrialState.COMPLETE and t.values and len(t.values) == 2
+    ]
+    front_trials = pareto_trials(trained)
+    on_front = {t.number for t in front_trials}
+    front = _sort_front([ParetoPoint.from_trial(t) for t in front_trials])
+    dominated = [
+        ParetoPoint.from_trial(t) for t in trained if is_feasible(t) and t.number not in on_front
+    ]
+    infeasible = [ParetoPoint.from_trial(t) for t in trained if not is_feasible(t)]
+    counts = count_trials(trials)
+    counts["total"] = len(trials)
+    return ParetoFront(
+        front=tuple(front),
+        dominated=tuple(sorted(dominated, key=lambda p: p.number)),
+        infeasible=tuple(sorted(infeasible, key=lambda p: p.number)),
+        knee=knee_point(front),
+        counts=counts,
+        rejections=_rejections(trials),
+        label=label,
+    )

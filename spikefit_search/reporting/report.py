@@ -1,0 +1,226 @@
+"""``spikefit-search report``: the Pareto front of one or more runs as a terminal summary,
+``pareto.png`` and a self-contained ``report.html`` (plot embedded, opens offline)."""
+
+from __future__ import annotations
+
+import base64
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from spikefit_search import __version__
+from spikefit_search._io import atomic_write_bytes, atomic_write_text
+from spikefit_search.exceptions import RunError
+from spikefit_search.reporting.pareto import CATEGORIES, ParetoFront
+from spikefit_search.reporting.plot import figure_png, pareto_figure
+from spikefit_search.reporting.render import FRONT_COLUMNS, point_cells
+from spikefit_search.reporting.run import RunView, load_run
+
+if TYPE_CHECKING:
+    from spikefit_search.hardware import HardwareProfile
+
+PNG_NAME = "pareto.png"
+HTML_NAME = "report.html"
+
+
+@dataclass(frozen=True)
+class RunReport:
+    """One run of a report: what was read and its front."""
+
+    run: RunView
+    front: ParetoFront
+    profile: HardwareProfile | None
+
+
+@dataclass(frozen=True)
+class Report:
+    """What :func:`build_report` computed and wrote."""
+
+    runs: tuple[RunReport, ...]
+    png: Path
+    html: Path
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def fronts(self) -> list[ParetoFront]:
+        return [r.front for r in self.runs]
+
+
+def build_report(
+    run_dirs: Sequence[str | Path],
+    *,
+    out: str | Path | None = None,
+    storage: str | None = None,
+) -> Report:
+    """Read every run (no lock), compute its front, write ``pareto.png`` and ``report.html``.
+
+    Args:
+        run_dirs: one or more run folders; several are overlaid on one plot.
+        out: folder for the two files; default the first run folder.
+        storage: RDB URL for ``--storage`` runs whose manifest masks the password.
+
+    Raises:
+        RunError: a folder is not a run, or ``out`` cannot be written.
+    """
+    if not run_dirs:
+        raise RunError("report needs at least one RUN folder, but got none.")
+    runs = []
+    for d in run_dirs:
+        view = load_run(d, storage=storage)
+        runs.append(RunReport(view, view.pareto(), view.profile()))
+    labels = [r.front.label for r in runs]
+    if len(set(labels)) < len(labels):  # same study name in two folders: use the folders
+        runs = [RunReport(r.run, _relabel(r.front, str(r.run.path)), r.profile) for r in runs]
+    target = Path(out) if out is not None else runs[0].run.path
+    fronts = [r.front for r in runs]
+    png = figure_png(pareto_figure(fronts))
+    notes = tuple(
+        f"{r.front.label}: no feasible trained candidate yet" for r in runs if not r.front.front
+    )
+    try:
+        png_path = atomic_write_bytes(target / PNG_NAME, png)
+        html_path = atomic_write_text(target / HTML_NAME, render_html(runs, png))
+    except OSError as exc:
+        raise RunError(
+            f"the report folder must be writable, but {target} is not ({exc.strerror})."
+        ) from None
+    return Report(tuple(runs), png_path, html_path, notes)
+
+
+def _relabel(front: ParetoFront, label: str) -> ParetoFront:
+    from dataclasses import replace
+
+    return replace(front, label=label)
+
+
+# --- HTML ------------------------------------------------------------------------------------
+
+CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;
+max-width:72rem;color:#222;padding:0 1rem}
+h1{font-size:1.5rem}h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid #ddd}
+h3{font-size:1rem}
+table{border-collapse:collapse;margin:.5rem 0 1rem;font-size:.9rem}
+th,td{border:1px solid #ddd;padding:.25rem .6rem;text-align:right}
+th{background:#f4f4f4}td.l,th.l{text-align:left}
+tr.knee td{font-weight:bold;background:#fff8dc}
+.note{color:#a15c00}.dim{color:#777;font-size:.85rem}
+img{max-width:100%;border:1px solid #eee}
+"""
+
+
+def _e(value: object) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _table(
+    header: Sequence[str], rows: Sequence[Sequence[str]], *, row_class: Sequence[str] = ()
+) -> str:
+    head = "".join(f"<th>{_e(h)}</th>" for h in header)
+    body = []
+    for i, row in enumerate(rows):
+        cls = f' class="{row_class[i]}"' if i < len(row_class) and row_class[i] else ""
+        body.append(f"<tr{cls}>" + "".join(f"<td>{_e(c)}</td>" for c in row) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _points_table(front: ParetoFront, category: str) -> str:
+    points = front.category(category)
+    knee = front.knee.number if front.knee is not None else None
+    rows, classes = [], []
+    for p in points:
+        cells = point_cells(p)
+        if category == "infeasible":
+            cells.append(", ".join(p.violated) or p.reason)
+        rows.append(cells)
+        classes.append("knee" if category == "front" and p.number == knee else "")
+    header = [*FRONT_COLUMNS, *(["violated"] if category == "infeasible" else [])]
+    return _table(header, rows, row_class=classes)
+
+
+def _profile_html(profile: HardwareProfile | None, manifest: dict[str, Any]) -> str:
+    device = manifest.get("device", {})
+    sha = str(device.get("sha256", ""))[:12]
+    if profile is None:
+        return (
+            f'<p class="note">Device profile {_e(device.get("name"))} '
+            f"({_e(device.get('path'))}) could not be loaded.</p>"
+        )
+    rows: list[list[str]] = [
+        ["device", f"{profile.name}: {profile.title}"],
+        ["profile file", f"{profile.path} (sha256 {sha}…)"],
+        ["neuron models", ", ".join(profile.neuron_models.value)],
+        ["layer types", ", ".join(profile.layer_types.value)],
+        ["weight bits", f"{profile.weight_bits.value} ({profile.weight_bits.status})"],
+        [
+            "unique weights",
+            f"{profile.unique_weights.max.value} per {profile.unique_weights.scope.value}"
+            + (", zero free" if profile.unique_weights.zero_is_free.value else ""),
+        ],
+    ]
+    rows += [[f"limit: {k}", f"{v.value:,} ({v.status})"] for k, v in profile.limits.items()]
+    rows += [[f"energy: {k}", f"{v.value} ({v.status})"] for k, v in profile.energy.items()]
+    return _table(["field", "value"], rows)
+
+
+def _run_html(r: RunReport) -> str:
+    f, m = r.front, r.run.manifest
+    c = f.counts
+    opts = m.get("options", {})
+    parts = [f"<h2>{_e(f.label)}</h2>"]
+    parts.append(
+        f'<p class="dim">folder {_e(r.run.path)} · space {_e(m.get("space", {}).get("name"))}'
+        f" · dataset {_e(m.get('dataset', {}).get('name'))} · seed {_e(m.get('seed'))}"
+        f" · budget {_e(opts.get('budget'))} · created {_e(m.get('created'))}</p>"
+    )
+    counts = [
+        [k, str(c.get(k, 0))]
+        for k in ("trained", "stopped", "rejected", "failed", "surplus", "running", "total")
+    ]
+    counts.append(["trained but infeasible", str(len(f.infeasible))])
+    parts.append("<h3>Trials</h3>" + _table(["outcome", "trials"], counts))
+    if f.front:
+        k = f.knee
+        assert k is not None
+        parts.append(
+            f"<h3>Feasible Pareto front ({len(f.front)} points)</h3>"
+            f"<p>Knee: trial <b>{k.number}</b>, {k.accuracy:.2%} validation accuracy at "
+            f"{k.energy_uj:.4g} µJ per inference.</p>" + _points_table(f, "front")
+        )
+    else:
+        parts.append(
+            '<h3>Feasible Pareto front</h3><p class="note">No feasible trained candidate yet: '
+            "this run has no front and no knee.</p>"
+        )
+    if f.dominated:
+        parts.append("<h3>Dominated feasible</h3>" + _points_table(f, "dominated"))
+    if f.infeasible:
+        parts.append("<h3>Trained but infeasible</h3>" + _points_table(f, "infeasible"))
+    if f.rejections:
+        parts.append(
+            "<h3>Constraints that made candidates infeasible</h3>"
+            + _table(["constraint", "trials"], [[k, str(v)] for k, v in f.rejections.items()])
+        )
+    parts.append("<h3>Device profile</h3>" + _profile_html(r.profile, m))
+    return "\n".join(parts)
+
+
+def render_html(runs: Sequence[RunReport], png: bytes) -> str:
+    """A self-contained page: the plot as a base64 data URI, the tables, the device summary."""
+    assert set(CATEGORIES) == {"front", "dominated", "infeasible"}
+    title = "spikefit-search report: " + ", ".join(r.front.label for r in runs)
+    image = base64.b64encode(png).decode("ascii")
+    stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    body = "\n".join(_run_html(r) for r in runs)
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{_e(title)}</title><style>{CSS}</style></head><body>\n"
+        f"<h1>{_e(title)}</h1>\n"
+        f'<p class="dim">spikefit-search {_e(__version__)} · written {stamp} · objectives: '
+        "validation accuracy (maximised), energy per inference in µJ (minimised)</p>\n"
+        f'<img alt="accuracy vs energy" src="data:image/png;base64,{image}">\n'
+        f"{body}\n</body></html>\n"
+    )
