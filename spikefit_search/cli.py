@@ -139,6 +139,12 @@ def search(
     limit_train: Annotated[
         int | None, typer.Option(help="Use at most this many training samples.", hidden=True)
     ] = None,
+    confirm: Annotated[
+        int, typer.Option(help="After the budget, retrain the top K front points in full.")
+    ] = 0,
+    confirm_epochs: Annotated[
+        int | None, typer.Option(help="Epochs of --confirm (default 2x the space's).")
+    ] = None,
 ) -> None:
     """Search for networks that fit the chip: accuracy up, energy per inference down."""
     from rich.live import Live
@@ -170,6 +176,11 @@ def search(
         )
         for d in devices
     ]
+    if confirm < 0 or (confirm_epochs is not None and confirm_epochs < 2):
+        raise fail(
+            "--confirm must be >= 0 and --confirm-epochs >= 2, but got "
+            f"{confirm} and {confirm_epochs}."
+        )
     for options in all_options:
         prepare(options)  # every input is checked before any study starts
     for options in all_options:
@@ -209,6 +220,18 @@ def search(
         )
         if options.storage is None:
             console.print(f"[dim]optuna-dashboard {result.run_dir / 'study.journal'}[/]")
+        if confirm and result.stop_reason == "budget":
+            from spikefit_search.reporting.confirm import confirm_front, confirmed_table
+
+            confirmed = confirm_front(
+                result.run_dir,
+                confirm,
+                epochs=confirm_epochs,
+                accelerator=accelerator,
+                storage=options.storage,
+            )
+            console.print(confirmed_table(confirmed))
+            console.print(f"[dim]wrote {confirmed.path}[/]")
         if result.stop_reason != "budget":
             raise typer.Exit(code=2)
 
@@ -274,6 +297,107 @@ def check(
         raise typer.Exit(code=1)
 
 
+@app.command()
+@guarded
+def report(
+    runs: Annotated[list[Path], typer.Argument(help="Run folders; several are overlaid.")],
+    out: Annotated[
+        Path | None, typer.Option(help="Folder for pareto.png and report.html (default: RUN).")
+    ] = None,
+    storage: Annotated[
+        str | None, typer.Option(help="RDB URL of a --storage run (its password is masked).")
+    ] = None,
+) -> None:
+    """Show the feasible Pareto front, the knee and why candidates were rejected; write
+    pareto.png and report.html. Reads without the run lock: works while a search runs."""
+    from spikefit_search.reporting.render import report_renderable
+    from spikefit_search.reporting.report import build_report
+
+    done = build_report(runs, out=out, storage=storage)
+    console.print(report_renderable(done.fronts))
+    console.print(f"[dim]wrote {done.png} and {done.html}[/]")
+
+
+@app.command()
+@guarded
+def export(
+    run: Annotated[Path, typer.Argument(help="A run folder.")],
+    trial: Annotated[int | None, typer.Option(help="Export this trial number.")] = None,
+    pick: Annotated[str, typer.Option(help="Which front point: knee.")] = "knee",
+    max_energy: Annotated[
+        float | None, typer.Option(help="Most accurate front point at or under X µJ.")
+    ] = None,
+    min_accuracy: Annotated[
+        float | None, typer.Option(help="Least-energy front point with accuracy >= Y (0..1).")
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("-o", "--output", help="YAML file (default RUN/exports/trial_N.yaml)."),
+    ] = None,
+    nir: Annotated[
+        Path | None, typer.Option(help="Also write the trained network in NIR (HDF5) here.")
+    ] = None,
+    storage: Annotated[str | None, typer.Option(help="RDB URL of a --storage run.")] = None,
+) -> None:
+    """Write one trial as a YAML config that retrain takes as is (checkpoint copied beside)."""
+    from spikefit_search.reporting.export import export_trial
+
+    done = export_trial(
+        run,
+        trial=trial,
+        pick=pick,
+        max_energy=max_energy,
+        min_accuracy=min_accuracy,
+        out=output,
+        nir=nir,
+        storage=storage,
+    )
+    src = done.config.source or {}
+    console.print(
+        f"trial {src.get('trial')}: {src.get('accuracy', 0):.2%} validation accuracy, "
+        f"{src.get('energy_uj', 0):.4g} µJ -> [bold]{done.config_path}[/]"
+    )
+    if not done.on_front:
+        console.print("[yellow]note:[/] this trial is not on the feasible Pareto front.")
+    for extra in (done.checkpoint_path, done.nir_path):
+        if extra is not None:
+            console.print(f"[dim]wrote {extra}[/]")
+    console.print(f"[dim]spikefit-search retrain {done.config_path}[/]")
+
+
+@app.command()
+@guarded
+def retrain(
+    config: Annotated[Path, typer.Argument(help="A YAML config written by export.")],
+    epochs: Annotated[
+        int | None, typer.Option(help="Total epochs instead of the exported ones (2/3 + 1/3).")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Output folder (default CONFIG-retrained beside it).")
+    ] = None,
+    nir: Annotated[
+        Path | None, typer.Option(help="Also write the trained network in NIR (HDF5) here.")
+    ] = None,
+    accelerator: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+) -> None:
+    """Train an exported config in full, then check it on its chip and estimate its energy."""
+    from spikefit_search.reporting.retrain import retrain as run_retrain
+
+    done = run_retrain(config, epochs=epochs, out=out, nir=nir, accelerator=accelerator)
+    m = done.metrics
+    fits = "[green]fits[/]" if done.fits else "[red]does not fit[/]"
+    console.print(
+        f"{m['device']}: validation accuracy {m['val_accuracy']:.2%}, test accuracy "
+        f"{m['test_accuracy']:.2%}, {m['energy_uj']:.4g} µJ per inference, {fits} "
+        f"({m['warmup_epochs']}+{m['finetune_epochs']} epochs, {m['seconds']:.1f} s)"
+    )
+    for line in done.check.messages():
+        console.print(f"[red]- {line}[/]", highlight=False)
+    console.print(f"[dim]wrote {done.out_dir}[/]")
+    if done.nir_path is not None:
+        console.print(f"[dim]wrote {done.nir_path}[/]")
+
+
 def _parse_ints(name: str, text: str) -> tuple[int, ...]:
     from spikefit_search.exceptions import ConfigError
 
@@ -297,9 +421,43 @@ def _with_default_command(argv: list[str]) -> list[str]:
 
 
 def main() -> None:
-    """Entry point of the ``spikefit-search`` console script."""
+    """Entry point of the ``spikefit-search`` console script.
+
+    Usage errors, library errors and unexpected OS errors each become one line on stderr and a
+    non-zero exit code, never a traceback.
+    """
     argv = _with_default_command(sys.argv[1:])
-    app(args=argv, prog_name="spikefit-search")
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args=argv, prog_name="spikefit-search", standalone_mode=False)
+    except KeyboardInterrupt:
+        err_console.print("[yellow]interrupted[/]")
+        sys.exit(130)
+    except OSError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except Exception as exc:
+        if exc.__class__.__name__ in _USAGE_ERRORS:
+            message = " ".join(exc.format_message().split())  # type: ignore[attr-defined]
+            where = f"spikefit-search {argv[0]} --help" if argv else "spikefit-search --help"
+            err_console.print(
+                f"[bold red]error:[/] {message} (see {where})", highlight=False, soft_wrap=True
+            )
+            sys.exit(2)
+        if exc.__class__.__name__ == "Abort":
+            sys.exit(130)
+        raise
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+_USAGE_ERRORS = {
+    "UsageError",
+    "BadParameter",
+    "MissingParameter",
+    "NoSuchOption",
+    "BadOptionUsage",
+    "BadArgumentUsage",
+}
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import multiprocessing as mp
 import os
 import platform
 import shutil
+import signal
 import time
 import warnings
 from collections import Counter
@@ -41,7 +42,12 @@ from spikefit_search.search.objective import (
 from spikefit_search.search.records import pareto_frame, trials_frame
 from spikefit_search.search.samplers import SAMPLERS, make_sampler
 from spikefit_search.search.space import Param, SearchSpace, load_search_space
-from spikefit_search.search.storage import mask_url, open_storage, recover_orphans
+from spikefit_search.search.storage import (
+    heartbeat_interval,
+    mask_url,
+    open_storage,
+    recover_orphans,
+)
 from spikefit_search.training import resolve_device
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
@@ -341,7 +347,13 @@ def worker_loop(
             1 for t in trials if t.state == TrialState.RUNNING and t.user_attrs.get(RESERVED)
         )
         if counts["budget_used"] + active >= options.budget:
-            return "budget"
+            if options.storage is None:
+                return "budget"  # the run's own workers finish the rest
+            # Several machines: wait for the others; trials of dead workers are failed by
+            # their stale heartbeat and queued again, so the budget is still reached.
+            time.sleep(min(5.0, heartbeat_interval()))
+            optuna.storages.fail_stale_trials(study)
+            continue
         if counts["rejected"] >= options.rejection_cap:
             return "rejections"
         last: dict[str, Any] = {}
@@ -445,7 +457,8 @@ def run_search(
     prep = prepare(options)
     study, _ = open_run(prep)
     device = str(resolve_device(options.accelerator))
-    with _run_lock(prep.run_dir):
+    lock = _run_lock(prep.run_dir) if options.storage is None else contextlib.nullcontext()
+    with lock:
         notes = list(prep.space.notes)
         if options.storage is None:
             recovered = recover_orphans(study)
@@ -494,6 +507,10 @@ def _run_workers(
             if on_update is not None:
                 on_update(study)
     except KeyboardInterrupt:
+        for p in procs:  # each worker records its interrupted trial and queues it again
+            if p.is_alive() and p.pid is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(p.pid, signal.SIGINT)
         for p in procs:
             p.join(timeout=60)
         raise

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -14,8 +15,16 @@ from spikefit_search.exceptions import RunError
 from spikefit_search.search.objective import SEED
 
 JOURNAL_NAME = "study.journal"
-HEARTBEAT_SECONDS = 20
-GRACE_SECONDS = 60
+
+
+def heartbeat_interval() -> int:
+    """Seconds between heartbeats of a trial on RDB storage (``SPIKEFIT_HEARTBEAT``, default 20)."""
+    return max(1, int(os.environ.get("SPIKEFIT_HEARTBEAT", "20")))
+
+
+def grace_period() -> int:
+    """Seconds without heartbeat after which a trial counts as dead (3 heartbeats)."""
+    return 3 * heartbeat_interval()
 
 
 def journal_path(run_dir: Path) -> Path:
@@ -31,8 +40,8 @@ def open_storage(run_dir: Path, url: str | None) -> BaseStorage:
     try:
         return RDBStorage(
             url,
-            heartbeat_interval=HEARTBEAT_SECONDS,
-            grace_period=GRACE_SECONDS,
+            heartbeat_interval=heartbeat_interval(),
+            grace_period=grace_period(),
             heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
                 max_retry=3
             ),

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import torch
-
 from collections.abc import Callable
+
+import torch
 
 from spikefit_search._registry import Registry
 from spikefit_search.exceptions import ConfigError

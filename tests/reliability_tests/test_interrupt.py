@@ -1,0 +1,100 @@
+"""Ctrl-C and kill -9 in the middle of a search lose no finished trial, and the same command
+again finishes the budget exactly."""
+
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+
+import optuna
+import pandas as pd
+import pytest
+from optuna.trial import TrialState
+from reliability_cli import run_cli, start_cli
+
+from spikefit_search.search import count_trials
+from spikefit_search.search.storage import open_storage
+
+STUDY = "loihi-tiny-digits"
+
+
+def args(space: Path, out: Path, budget: int) -> list[str]:
+    return [
+        "--device",
+        "loihi",
+        "--budget",
+        str(budget),
+        "--space",
+        str(space),
+        "--out",
+        str(out),
+        "--limit-train",
+        "600",
+        "--accelerator",
+        "cpu",
+        "--seed",
+        "5",
+    ]
+
+
+def wait_for_trained(run: Path, n: int, timeout: float = 180) -> None:
+    """Wait until the journal holds ``n`` trained trials and one more is being trained."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if (run / "study.journal").exists():
+            study = optuna.load_study(study_name=STUDY, storage=open_storage(run, None))
+            trials = study.get_trials(deepcopy=False)
+            c = count_trials(trials)
+            training = [
+                t for t in trials if t.state == TrialState.RUNNING and t.user_attrs.get("reserved")
+            ]
+            if c["budget_used"] >= n and training:
+                return
+        time.sleep(0.2)
+    raise AssertionError(f"no {n} trained trials within {timeout} s")
+
+
+def study_of(run: Path) -> optuna.Study:
+    return optuna.load_study(study_name=STUDY, storage=open_storage(run, None))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "kill-9"])
+def test_interrupted_search_resumes_to_exact_budget(
+    tmp_path: Path, tiny_space: Path, sig: int
+) -> None:
+    out = tmp_path / "runs"
+    run = out / STUDY
+    proc = start_cli(*args(tiny_space, out, budget=4), cwd=tmp_path)
+    try:
+        wait_for_trained(run, 1)
+        proc.send_signal(sig)
+        _, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    if sig == signal.SIGINT:
+        assert proc.returncode == 130
+        assert "resume with: spikefit-search" in stderr and "Traceback" not in stderr
+        frame = pd.read_csv(run / "trials.csv")  # tables rewritten on the way out
+        assert (frame["stage"] == "trained").sum() >= 1
+    else:
+        assert proc.returncode == -signal.SIGKILL
+    before = study_of(run).get_trials()
+    kept = {t.number for t in before if t.user_attrs.get("stage") == "trained"}
+    assert kept
+
+    again = run_cli(*args(tiny_space, out, budget=4), cwd=tmp_path, timeout=300)
+    assert again.returncode == 0, again.stderr
+    trials = study_of(run).get_trials()
+    c = count_trials(trials)
+    assert c["budget_used"] == 4 and c["running"] == 0 and c["queued"] == 0
+    assert kept <= {t.number for t in trials if t.user_attrs.get("stage") == "trained"}
+    failed = [t for t in trials if t.state == TrialState.FAIL]
+    assert len(failed) == 1 and "interrupted" in failed[0].user_attrs["fail_reason"]
+    retried = [t for t in trials if t.user_attrs.get("retry_of") == failed[0].number]
+    assert len(retried) == 1 and retried[0].params == failed[0].params
+    assert retried[0].user_attrs["seed"] == failed[0].user_attrs["seed"]
+    frame = pd.read_csv(run / "trials.csv")
+    assert len(frame) == len(trials)
