@@ -403,7 +403,12 @@ def write_tables(study: optuna.Study, run_dir: Path) -> None:
 
 
 def _threads(workers: int) -> int:
-    return max(1, (os.cpu_count() or 1) // workers)
+    """Torch threads per worker: the cores split between the workers, and no more than the
+    cores other processes leave idle (oversubscribed OpenMP threads spin and can make a small
+    network ten times slower)."""
+    cores = os.cpu_count() or 1
+    busy = round(os.getloadavg()[0]) if hasattr(os, "getloadavg") else 0
+    return max(1, min(cores // workers, cores - busy))
 
 
 def _worker_main(options: SearchOptions, index: int) -> None:
