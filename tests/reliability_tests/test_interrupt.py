@@ -98,3 +98,25 @@ def test_interrupted_search_resumes_to_exact_budget(
     assert retried[0].user_attrs["seed"] == failed[0].user_attrs["seed"]
     frame = pd.read_csv(run / "trials.csv")
     assert len(frame) == len(trials)
+
+
+@pytest.mark.slow
+def test_report_during_a_running_search_does_not_disturb_it(
+    tmp_path: Path, tiny_space: Path
+) -> None:
+    out = tmp_path / "runs"
+    run = out / STUDY
+    proc = start_cli(*args(tiny_space, out, budget=3), cwd=tmp_path)
+    try:
+        wait_for_trained(run, 1)
+        report = run_cli("report", str(run), cwd=tmp_path, timeout=120)
+        assert report.returncode == 0, report.stderr
+        assert (run / "pareto.png").stat().st_size > 1000
+        _, stderr = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, stderr
+    trials = study_of(run).get_trials()
+    c = count_trials(trials)
+    assert c["budget_used"] == 3 and c["failed"] == 0 and c["running"] == 0
