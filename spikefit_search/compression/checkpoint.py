@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 
 from spikefit_search.compression.methods import attach_quantizers
 from spikefit_search.compression.pipeline import PipelineConfig, PipelineResult
+from spikefit_search.compression.quantization import CodebookInit
 from spikefit_search.exceptions import ConfigError
 from spikefit_search.snn import NetworkConfig, SpikingNetwork
 
@@ -71,6 +72,7 @@ def load_checkpoint(
             bits=cfg.bits,
             scope=cfg.scope,
             zero_is_free=cfg.zero_is_free,
+            init=cast(CodebookInit, cfg.codebook_init),
         )
     model.load_state_dict(state)
     return model.to(device), cfg

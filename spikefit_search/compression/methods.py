@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from spikefit_search.compression._base import BaseQuantizer
-from spikefit_search.compression.quantization import ClusterQuantizer, UniformQuantizer
+from spikefit_search.compression.quantization import (
+    ClusterQuantizer,
+    CodebookInit,
+    UniformQuantizer,
+)
 from spikefit_search.exceptions import ConfigError
 from spikefit_search.snn import SpikingNetwork
 
@@ -32,11 +36,13 @@ def attach_quantizers(
     bits: int,
     scope: str = "layer",
     zero_is_free: bool = False,
+    init: CodebookInit = "kmeans",
 ) -> list[BaseQuantizer]:
     """Set a fresh quantizer, initialised from the current weights, on every synaptic layer.
 
     ``"cat"`` attaches learnable :class:`ClusterQuantizer` codebooks, ``"kmeans"`` frozen ones,
-    ``"uniform"`` a :class:`UniformQuantizer`; ``"none"`` removes any quantizer.
+    ``"uniform"`` a :class:`UniformQuantizer`; ``"none"`` removes any quantizer. ``init`` is
+    the codebook initialisation of :class:`ClusterQuantizer`.
 
     Returns:
         The quantizers, input layer first (empty for ``"none"``).
@@ -58,6 +64,7 @@ def attach_quantizers(
                 scope=scope,
                 zero_is_free=zero_is_free,
                 mask=layer.mask,
+                init=init,
                 learnable=method == "cat",
             )
         if q is not None:

@@ -6,14 +6,18 @@ import copy
 import math
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import torch
 
 from spikefit_search.compression._base import check_bits, check_n_values, check_rho, check_scope
 from spikefit_search.compression.methods import attach_quantizers, check_quantization
 from spikefit_search.compression.neurons import NEURON_SCORES, prune_neurons
-from spikefit_search.compression.quantization import ClusterQuantizer
+from spikefit_search.compression.quantization import (
+    CODEBOOK_INITS,
+    ClusterQuantizer,
+    CodebookInit,
+)
 from spikefit_search.compression.weight_pruning import FisherWeightPruner
 from spikefit_search.data import Dataset
 from spikefit_search.exceptions import ConfigError, SpikefitError
@@ -47,6 +51,8 @@ class PipelineConfig:
         rho: fraction of every hidden layer's neurons to remove, in [0, 1).
         scope: ``"layer"`` or ``"neuron"`` codebooks.
         zero_is_free: zero is a fixed extra code not counted in ``n_values``.
+        codebook_init: ``"kmeans"`` (default), ``"quantile"`` or ``"kmeans_zero"`` (one of the
+            ``M`` values starts at 0); see :class:`ClusterQuantizer`.
         fan_in_cap: synapses allowed into one neuron (Fisher synapse pruning), or None.
         warmup_epochs: float training epochs before pruning.
         finetune_epochs: epochs after pruning (quantization-aware for cat/uniform, float for
@@ -66,6 +72,7 @@ class PipelineConfig:
     rho: float = 0.0
     scope: str = "layer"
     zero_is_free: bool = False
+    codebook_init: str = "kmeans"
     fan_in_cap: int | None = None
     warmup_epochs: int = 10
     finetune_epochs: int = 5
@@ -84,6 +91,11 @@ class PipelineConfig:
         check_bits(self.bits)
         check_rho(self.rho)
         check_scope(self.scope)
+        if self.codebook_init not in CODEBOOK_INITS:
+            raise ConfigError(
+                f"codebook_init must be one of {', '.join(CODEBOOK_INITS)}, "
+                f"but got codebook_init={self.codebook_init!r}."
+            )
         if self.quantization in ("cat", "kmeans"):
             grid = 2**self.bits - (1 if self.zero_is_free else 0)
             if self.n_values > grid:
@@ -183,6 +195,7 @@ def _quantize(model: SpikingNetwork, cfg: PipelineConfig, method: str) -> None:
         bits=cfg.bits,
         scope=cfg.scope,
         zero_is_free=cfg.zero_is_free,
+        init=cast(CodebookInit, cfg.codebook_init),
     )
 
 

@@ -16,7 +16,8 @@ from spikefit_search.compression._base import (
 from spikefit_search.compression.kmeans import kmeans_1d, nearest_index
 from spikefit_search.exceptions import ConfigError
 
-CodebookInit = Literal["kmeans", "quantile"]
+CodebookInit = Literal["kmeans", "quantile", "kmeans_zero"]
+CODEBOOK_INITS = ("kmeans", "kmeans_zero", "quantile")
 
 
 def _max_abs(weight: torch.Tensor, mask: torch.Tensor | None) -> float:
@@ -44,7 +45,10 @@ class ClusterQuantizer(BaseQuantizer):
         zero_is_free: keep a fixed zero code beside the ``M`` learnable values, so clustering
             also removes synapses; when False, zero is one of the ``M`` values if used at all.
         mask: 0/1 tensor of live synapses; pruned ones are left out of the initialisation.
-        init: ``"kmeans"`` (1-D k-means started at quantiles) or ``"quantile"``.
+        init: ``"kmeans"`` (1-D k-means started at quantiles), ``"quantile"``, or
+            ``"kmeans_zero"``: one of the ``M`` values starts at exactly 0 and the other ``M-1``
+            come from k-means around it (without ``zero_is_free``, zero then counts toward
+            ``M`` but is available from the start).
         learnable: False freezes the codebook (post-training k-means).
 
     Shape:
@@ -80,17 +84,22 @@ class ClusterQuantizer(BaseQuantizer):
                 f"n_values must be at most the {grid} levels of a {bits}-bit grid"
                 f"{' besides the free zero' if zero_is_free else ''}, but got n_values={n_values}."
             )
-        if init not in ("kmeans", "quantile"):
-            raise ConfigError(f"init must be one of kmeans, quantile, but got init={init!r}.")
+        if init not in CODEBOOK_INITS:
+            raise ConfigError(
+                f"init must be one of {', '.join(CODEBOOK_INITS)}, but got init={init!r}."
+            )
         g = self.groups(weight)
         valid = None if mask is None else mask.detach().reshape(g, -1).bool()
+        with_zero = init == "kmeans_zero" and not self.zero_is_free
         centers = kmeans_1d(
             weight.detach().reshape(g, -1),
-            n_values,
+            n_values - 1 if with_zero else n_values,
             valid=valid,
-            fixed_zero=self.zero_is_free,
-            iterations=25 if init == "kmeans" else 0,
+            fixed_zero=self.zero_is_free or with_zero,
+            iterations=0 if init == "quantile" else 25,
         )
+        if with_zero:
+            centers = torch.cat([centers.new_zeros(g, 1), centers], dim=1)
         # the grid spans the weights, but at most twice the largest initial codebook value: with
         # heavy-tailed weights, max|w| alone makes the step so coarse that small codebooks
         # (M = 2) snap to zero

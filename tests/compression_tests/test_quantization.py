@@ -172,3 +172,12 @@ def test_small_codebook_on_heavy_tailed_weights_does_not_snap_to_zero() -> None:
     assert float(q.scale) * q.k_max <= 1.0
     q4 = ClusterQuantizer(w, n_values=4, bits=4)
     assert torch.unique(q4.integer_values()).numel() == 4
+
+
+def test_kmeans_zero_init_starts_one_value_at_zero() -> None:
+    w = torch.randn(6, 40)
+    q = ClusterQuantizer(w, n_values=4, bits=4, init="kmeans_zero", scope="neuron")
+    assert q.codebook.shape == (6, 4)
+    assert torch.all(q.codebook.detach()[:, 0] == 0)
+    assert torch.all(q.integer_values()[:, 1:] != 0)
+    assert (q(w) == 0).any()
