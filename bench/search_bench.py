@@ -57,20 +57,21 @@ def append(title: str, lines: list[str]) -> None:
     print("\n".join(block))
 
 
-def cli(*args: str, cwd: Path) -> float:
+def cli(*args: str, cwd: Path, show: bool = False) -> float:
     start = time.perf_counter()
     subprocess.run(
         [sys.executable, "-m", "spikefit_search", *args],
         cwd=cwd,
         check=True,
-        stdout=subprocess.DEVNULL,
+        stdout=None if show else subprocess.DEVNULL,
+        env={**os.environ, "COLUMNS": "100"},
     )
     return time.perf_counter() - start
 
 
 def bench_wall() -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        seconds = cli("--device", "speck", "--budget", "50", "--out", tmp, cwd=Path(tmp))
+        seconds = cli("--device", "speck", "--budget", "50", "--out", tmp, cwd=Path(tmp), show=True)
         counts = _counts(Path(tmp) / "speck-mlp-digits")
     append(
         "Wall time of `spikefit-search --device speck --budget 50`",
