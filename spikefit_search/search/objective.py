@@ -132,7 +132,7 @@ def run_trial(
         trial.set_constraint(CODEBOOK_LEVELS, codebook_margin)
         trial.set_user_attr(STAGE, "rejected")
         trial.set_user_attr(REASON, str(exc))
-        trial.set_user_attr("rejected_by", ["invalid_combination"])
+        trial.set_user_attr("rejected_by", [CODEBOOK_LEVELS])
         return TrialOutcome(TrialState.PRUNED)
     trial.set_user_attr("pipeline", cfg.to_dict())
     static = static_check(
