@@ -329,7 +329,11 @@ def main() -> None:
         current = docs.read_text() if docs.exists() else "# Benchmarks\n"
         if heading not in current:
             current = current.rstrip() + f"\n\n{heading}\n"
-        docs.write_text(current.rstrip() + "\n\n" + text)
+        # insert at the end of our own section, before the next "## " heading of others
+        start = current.index(heading) + len(heading)
+        nxt = current.find("\n## ", start)
+        end = len(current) if nxt < 0 else nxt + 1
+        docs.write_text(current[:end].rstrip() + "\n\n" + text + "\n" + current[end:])
 
 
 if __name__ == "__main__":
