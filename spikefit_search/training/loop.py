@@ -25,6 +25,8 @@ class TrainConfig:
         lr: Adam learning rate.
         seed: seeds weight initialisation, shuffling and rate coding.
         eval_batch_size: samples per step when evaluating.
+        schedule: ``"cosine"`` (learning rate annealed to zero over the epochs) or
+            ``"constant"``.
     """
 
     epochs: int = 20
@@ -32,8 +34,13 @@ class TrainConfig:
     lr: float = 3e-3
     seed: int = 0
     eval_batch_size: int = 1024
+    schedule: str = "cosine"
 
     def __post_init__(self) -> None:
+        if self.schedule not in ("cosine", "constant"):
+            raise ConfigError(
+                f"schedule must be one of cosine, constant, but got {self.schedule!r}."
+            )
         if self.epochs < 0:
             raise ConfigError(f"epochs must be non-negative, but got epochs={self.epochs}.")
         if self.batch_size < 1:
@@ -86,6 +93,7 @@ def fit(
     seed: int,
     after_step: Callable[[], None] | None = None,
     stop: Callable[[int, float], bool] | None = None,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
 ) -> list[float]:
     """Train ``model`` in place; returns the mean loss of each epoch.
 
@@ -117,6 +125,8 @@ def fit(
                 f"training loss must stay finite, but got {mean} in epoch {epoch + 1}."
             )
         losses.append(mean)
+        if scheduler is not None:
+            scheduler.step()
         if stop is not None and stop(epoch, mean):
             break
     return losses
@@ -179,6 +189,11 @@ def train_network(
     model = SpikingNetwork(config).to(device)
     data = data.to(device)
     opt = torch.optim.Adam(model.parameters(), lr=train.lr)
+    scheduler = (
+        torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(train.epochs, 1))
+        if train.schedule == "cosine"
+        else None
+    )
     losses = fit(
         model,
         data.x_train,
@@ -187,6 +202,7 @@ def train_network(
         batch_size=train.batch_size,
         optimizer=opt,
         seed=train.seed,
+        scheduler=scheduler,
     )
     result = TrainResult(model=model, losses=losses)
     result.val = evaluate(model, data.x_val, data.y_val, batch_size=train.eval_batch_size)
