@@ -17,7 +17,9 @@ def digits():  # type: ignore[no-untyped-def]
 
 
 def test_training_reduces_loss_and_learns(digits) -> None:  # type: ignore[no-untyped-def]
-    result = train_network(TINY, digits, TrainConfig(epochs=4, batch_size=32, lr=5e-3))
+    result = train_network(
+        TINY, digits, TrainConfig(epochs=4, batch_size=32, lr=5e-3, schedule="constant")
+    )
     assert result.losses[-1] < 0.7 * result.losses[0]
     assert result.val_accuracy > 0.5  # chance is 0.1
     assert result.test is not None and result.test.activity.total_sops > 0
@@ -41,6 +43,23 @@ def test_nan_loss_fails_the_run(digits) -> None:  # type: ignore[no-untyped-def]
     opt = torch.optim.Adam(model.parameters())
     with pytest.raises(TrialFailedError, match="must stay finite"):
         fit(model, digits.x_train, digits.y_train, epochs=1, batch_size=64, optimizer=opt, seed=0)
+
+
+def test_cosine_schedule_anneals_the_learning_rate(digits) -> None:  # type: ignore[no-untyped-def]
+    model = SpikingNetwork(TINY)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=2)
+    fit(
+        model,
+        digits.x_train,
+        digits.y_train,
+        epochs=2,
+        batch_size=128,
+        optimizer=opt,
+        seed=0,
+        scheduler=sched,
+    )
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.0, abs=1e-12)
 
 
 def test_bad_train_config() -> None:
