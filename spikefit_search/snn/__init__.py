@@ -1,26 +1,34 @@
-"""Spiking-network core: LIF neurons, surrogate gradients, encoders, networks from a config."""
+"""Spiking-network core: LIF neurons, surrogate gradients, encoders, networks from a config.
+
+Attributes are imported on first use, so that reading a config (``NetworkConfig``) does not
+import torch: ``spikefit-search check`` stays fast.
+"""
 
 from __future__ import annotations
 
-from spikefit_search.snn.config import LayerSpec, NetworkConfig
-from spikefit_search.snn.encoding import ENCODERS, direct_encode, encode, rate_encode
-from spikefit_search.snn.functional import (
-    LIFParameters,
-    LIFState,
-    leaky_readout,
-    leaky_readout_stepwise,
-    lif_multistep,
-    lif_step,
-)
-from spikefit_search.snn.network import (
-    Activity,
-    ForwardResult,
-    LayerActivity,
-    SpikingNetwork,
-    SynapticLayer,
-    build_network,
-)
-from spikefit_search.snn.surrogates import SURROGATES, ArcTan, FastSigmoid, Surrogate, spike
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from spikefit_search.snn.config import LayerSpec, NetworkConfig
+    from spikefit_search.snn.encoding import ENCODERS, direct_encode, encode, rate_encode
+    from spikefit_search.snn.functional import (
+        LIFParameters,
+        LIFState,
+        leaky_readout,
+        leaky_readout_stepwise,
+        lif_multistep,
+        lif_step,
+    )
+    from spikefit_search.snn.network import (
+        Activity,
+        ForwardResult,
+        LayerActivity,
+        SpikingNetwork,
+        SynapticLayer,
+        build_network,
+    )
+    from spikefit_search.snn.surrogates import SURROGATES, ArcTan, FastSigmoid, Surrogate, spike
 
 __all__ = [
     "ENCODERS",
@@ -47,3 +55,39 @@ __all__ = [
     "rate_encode",
     "spike",
 ]
+
+
+_MODULES = {
+    "LayerSpec": "config",
+    "NetworkConfig": "config",
+    "ENCODERS": "encoding",
+    "direct_encode": "encoding",
+    "encode": "encoding",
+    "rate_encode": "encoding",
+    "LIFParameters": "functional",
+    "LIFState": "functional",
+    "leaky_readout": "functional",
+    "leaky_readout_stepwise": "functional",
+    "lif_multistep": "functional",
+    "lif_step": "functional",
+    "Activity": "network",
+    "ForwardResult": "network",
+    "LayerActivity": "network",
+    "SpikingNetwork": "network",
+    "SynapticLayer": "network",
+    "build_network": "network",
+    "SURROGATES": "surrogates",
+    "ArcTan": "surrogates",
+    "FastSigmoid": "surrogates",
+    "Surrogate": "surrogates",
+    "spike": "surrogates",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value

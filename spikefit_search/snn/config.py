@@ -6,7 +6,7 @@ import math
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
-from spikefit_search.exceptions import ConfigError
+from spikefit_search.exceptions import ConfigError, UnknownNameError
 
 Kind = Literal["mlp", "conv"]
 Reset = Literal["subtract", "zero"]
@@ -19,6 +19,8 @@ RESETS = ("subtract", "zero")
 ENCODERS = ("rate", "direct")
 READOUTS = ("membrane", "spikes")
 POOL_MODES = ("sum", "max", "avg")
+SURROGATE_NAMES = ("arctan", "fast_sigmoid")
+"""Names in :data:`spikefit_search.snn.SURROGATES` (kept here so configs load without torch)."""
 
 
 @dataclass(frozen=True)
@@ -100,9 +102,8 @@ class NetworkConfig:
             raise ConfigError(f"beta must be in (0, 1], but got beta={self.beta}.")
         if not self.threshold > 0.0:
             raise ConfigError(f"threshold must be positive, but got threshold={self.threshold}.")
-        from spikefit_search.snn.surrogates import SURROGATES
-
-        SURROGATES.get(self.surrogate)
+        if self.surrogate not in SURROGATE_NAMES:
+            raise UnknownNameError("surrogate", self.surrogate, SURROGATE_NAMES)
         if self.kind == "conv":
             self.layer_specs()  # raises when the geometry collapses to nothing
 

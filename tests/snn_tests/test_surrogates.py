@@ -34,3 +34,9 @@ def test_spike_forward_is_heaviside_and_backward_is_surrogate(surrogate) -> None
 def test_unknown_surrogate_lists_known_names() -> None:
     with pytest.raises(UnknownNameError, match="arctan, fast_sigmoid, but got 'relu'"):
         SURROGATES.get("relu")
+
+
+def test_config_knows_every_registered_surrogate() -> None:
+    from spikefit_search.snn.config import SURROGATE_NAMES
+
+    assert sorted(SURROGATE_NAMES) == SURROGATES.names()
