@@ -76,10 +76,10 @@ class ParetoPoint:
         assert trial.values is not None
         pipeline = ua.get("pipeline")
 
-        def pick(name: str) -> Any:
-            if name in params:
-                return params[name]
-            return pipeline.get(name) if isinstance(pipeline, dict) else None
+        def pick(name: str) -> Any:  # what was trained (n_values may be clipped to 2^b levels)
+            if isinstance(pipeline, dict) and name in pipeline:
+                return pipeline[name]
+            return params.get(name)
 
         n_values, bits, rho = pick("n_values"), pick("bits"), pick("rho")
         return cls(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +36,6 @@ STAGE = "stage"  # rejected | surplus | stopped | trained | failed
 RESERVED = "reserved"  # True once a trial has passed the static check and claims a budget slot
 REASON = "rejected_reason"
 SEED = "seed"
-CODEBOOK_LEVELS = "codebook_levels"
-"""Constraint of the method itself: M must not exceed the levels of a b-bit grid."""
 
 
 @dataclass(frozen=True)
@@ -125,14 +123,20 @@ def run_trial(
     trial.set_user_attr("widths", list(pruned.hidden_sizes))
     zero_free = bool(settings.profile.unique_weights.zero_is_free.value)
     levels = 2**candidate.bits - (1 if zero_free else 0)
-    codebook_margin = candidate.n_values / levels - 1.0
+    if candidate.n_values > levels:
+        # a b-bit grid holds only so many values: M = 16 at 2 bits is M = 3 (or 4). Clipping
+        # keeps every sampler, also those that ignore pruned trials (GP, NSGA-II), away from
+        # candidates that could never be built.
+        clipped = f"n_values {candidate.n_values} clipped to {levels}"
+        trial.set_user_attr("note", f"{clipped}, the levels of a {candidate.bits}-bit grid")
+        candidate = replace(candidate, n_values=levels)
+    trial.set_user_attr("n_values", candidate.n_values)
     try:
         cfg = pipeline_config(candidate, settings, seed)
-    except ConfigError as exc:  # a combination the method cannot build, e.g. M above 2^b levels
-        trial.set_constraint(CODEBOOK_LEVELS, codebook_margin)
+    except ConfigError as exc:  # any other combination the method cannot build
         trial.set_user_attr(STAGE, "rejected")
         trial.set_user_attr(REASON, str(exc))
-        trial.set_user_attr("rejected_by", [CODEBOOK_LEVELS])
+        trial.set_user_attr("rejected_by", ["invalid_config"])
         return TrialOutcome(TrialState.PRUNED)
     trial.set_user_attr("pipeline", cfg.to_dict())
     static = static_check(
@@ -144,7 +148,6 @@ def run_trial(
         zero_code=cfg.zero_is_free,
     )
     if not static.fits:
-        trial.set_constraint(CODEBOOK_LEVELS, codebook_margin)
         for name, margin in static.margins().items():
             trial.set_constraint(name, margin)
         trial.set_user_attr(STAGE, "rejected")
@@ -164,7 +167,6 @@ def run_trial(
     try:
         result = pipeline(cfg, data, device=settings.device, stop_below=stop_below)
     except CandidateStopped as exc:
-        trial.set_constraint(CODEBOOK_LEVELS, codebook_margin)
         for name, margin in static.margins().items():
             trial.set_constraint(name, margin)
         trial.set_user_attr(STAGE, "stopped")
@@ -174,7 +176,6 @@ def run_trial(
 
     measured = measured_check(settings.profile, result.model)
     margins = measured.margins()
-    trial.set_constraint(CODEBOOK_LEVELS, codebook_margin)
     for name, margin in margins.items():
         trial.set_constraint(name, margin)
     energy = estimate_energy(settings.profile, result.val_activity)
