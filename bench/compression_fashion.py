@@ -112,10 +112,11 @@ def run_seed(
         finetune_lr=3e-4,
         codebook_lr=1e-4,
         seed=seed,
+        schedule=args.schedule,
     )
     out: dict[str, Any] = {"seed": seed, "methods": {}, "pruned_before_finetune": {}}
     t0 = time.perf_counter()
-    warm, losses = warm_up(base, data)
+    warm, losses = warm_up(base, data, device=args.device)
     out["warmup_seconds"] = time.perf_counter() - t0
     out["warmup_losses"] = losses
     out["warmup_test_accuracy"] = evaluate(warm, data.x_test, data.y_test).accuracy
@@ -127,7 +128,7 @@ def run_seed(
         log(f"seed {seed}: prune {rule} before fine-tune test {acc:.4f}")
     for name, overrides in methods.items():
         cfg = PipelineConfig.from_dict({**base.to_dict(), **overrides})
-        r = run_pipeline(cfg, data, warm_start=warm)
+        r = run_pipeline(cfg, data, warm_start=warm, device=args.device)
         out["methods"][name] = {
             "test_accuracy": r.test_accuracy,
             "val_accuracy": r.val_accuracy,
@@ -280,6 +281,9 @@ def main() -> None:
     p.add_argument("--finetune-epochs", type=int, default=4)
     p.add_argument("--limit-train", type=int, default=None, help="smoke runs only")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("--data-dir", default=None, help="folder with the Fashion-MNIST IDX files")
+    p.add_argument("--schedule", default="cosine", choices=["cosine", "constant"])
     p.add_argument("--ablation", action="store_true", help="run the post-hoc zero-init ablation")
     p.add_argument("--no-docs", action="store_true", help="do not append to docs/benchmarks.md")
     p.add_argument(
@@ -292,7 +296,9 @@ def main() -> None:
         print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
     start = time.perf_counter()
-    data = load_dataset("fashion-mnist", limit_train=args.limit_train, seed=0)
+    data = load_dataset(
+        "fashion-mnist", data_dir=args.data_dir, limit_train=args.limit_train, seed=0
+    ).to(args.device)
     log(f"data {data.sizes()}")
     methods = ABLATION if args.ablation else METHODS
     runs = [run_seed(seed, data, args, log, methods) for seed in args.seeds]
@@ -300,6 +306,8 @@ def main() -> None:
     wall = time.perf_counter() - start
     command = "python " + " ".join(sys.argv)
     machine = f"{platform.machine()}, {platform.processor() or platform.node()}, torch {torch.__version__}, {args.threads} thread(s)"
+    if args.device != "cpu":
+        machine += f", {torch.cuda.get_device_name()}"
     header = (
         f"### {'Ablation run' if args.ablation else 'Run'} {dt.date.today().isoformat()}\n\n"
         f"- command: `{command}`\n- machine: {machine}\n"
@@ -307,6 +315,7 @@ def main() -> None:
         f"- network: MLP 784-256-10, rate-coded, T=10, LIF beta 0.9, membrane readout\n"
         f"- schedule: {args.warmup_epochs} float warm-up epochs (lr 3e-3, batch 128) shared per seed, then "
         f"{args.finetune_epochs} fine-tune epochs for every method (latent lr 3e-4, codebook lr 1e-4); "
+        f"learning rates {'annealed to zero (cosine) in each phase' if args.schedule == 'cosine' else 'constant'}; "
         f"seeds {args.seeds}; wall time {wall / 60:.1f} min\n"
     )
     text = header + "\n" + table + "\n"

@@ -199,7 +199,8 @@ def search(
                 result = run_search(options, on_update=on_update, on_start=on_start)
         except KeyboardInterrupt:
             err_console.print(
-                "[yellow]interrupted:[/] every finished trial is kept; resume with: " + resume
+                "[yellow]interrupted:[/] every finished trial is kept; resume with: " + resume,
+                soft_wrap=True,
             )
             raise typer.Exit(code=130) from None
         trials = (

@@ -16,7 +16,7 @@ def _seed_and_threads() -> None:
 
 
 def write_tiny_space(
-    folder: Path, *, warmup_epochs: int = 2, finetune_epochs: int = 1, batch_size: int = 64
+    folder: Path, *, warmup_epochs: int = 4, finetune_epochs: int = 1, batch_size: int = 32
 ) -> Path:
     """A search space of tiny MLPs (T = 2, 8 to 24 neurons) that trains in well under a second."""
     path = folder / "tiny.yaml"

@@ -24,6 +24,17 @@ from spikefit_search.exceptions import ConfigError, SpikefitError
 from spikefit_search.snn import Activity, NetworkConfig, SpikingNetwork
 from spikefit_search.training import evaluate, fit
 
+SCHEDULES = ("cosine", "constant")
+"""Learning-rate schedules of each training phase: annealed to zero over the phase, or flat."""
+
+
+def _scheduler(
+    optimizer: torch.optim.Optimizer, epochs: int, schedule: str
+) -> torch.optim.lr_scheduler.LRScheduler | None:
+    if schedule != "cosine" or epochs < 1:
+        return None
+    return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
+
 
 class CandidateStopped(SpikefitError):
     """A candidate's validation accuracy after warm-up fell below the stop threshold."""
@@ -62,6 +73,8 @@ class PipelineConfig:
         finetune_lr: Adam learning rate of the latent weights during fine-tuning.
         codebook_lr: Adam learning rate of the CAT codebook values.
         seed: seeds initialisation, shuffling, rate coding and random pruning.
+        schedule: learning rate of each phase, ``"cosine"`` (annealed to zero over the phase,
+            default) or ``"constant"``.
     """
 
     network: NetworkConfig = field(default_factory=NetworkConfig)
@@ -81,8 +94,13 @@ class PipelineConfig:
     finetune_lr: float = 3e-4
     codebook_lr: float = 1e-4
     seed: int = 0
+    schedule: str = "cosine"
 
     def __post_init__(self) -> None:
+        if self.schedule not in SCHEDULES:
+            raise ConfigError(
+                f"schedule must be one of {', '.join(SCHEDULES)}, but got {self.schedule!r}."
+            )
         if not isinstance(self.network, NetworkConfig):
             raise TypeError(f"network must be a NetworkConfig, but got {type(self.network)}.")
         check_quantization(self.quantization)
@@ -216,6 +234,7 @@ def warm_up(
         batch_size=cfg.batch_size,
         optimizer=opt,
         seed=cfg.seed,
+        scheduler=_scheduler(opt, cfg.warmup_epochs, cfg.schedule),
     )
     return model, losses
 
@@ -273,14 +292,16 @@ def run_pipeline(
     if cfg.quantization in ("cat", "uniform"):
         _quantize(model, cfg, cfg.quantization)
     torch.manual_seed(cfg.seed + 1)
+    opt = finetune_optimizer(model, cfg)
     losses += fit(
         model,
         data.x_train,
         data.y_train,
         epochs=cfg.finetune_epochs,
         batch_size=cfg.batch_size,
-        optimizer=finetune_optimizer(model, cfg),
+        optimizer=opt,
         seed=cfg.seed + 1,
+        scheduler=_scheduler(opt, cfg.finetune_epochs, cfg.schedule),
     )
     if cfg.quantization == "kmeans":
         _quantize(model, cfg, "kmeans")

@@ -25,6 +25,7 @@ import torch
 from optuna.trial import TrialState
 
 from spikefit_search import __version__
+from spikefit_search._interrupt import deferred_sigint, raise_if_interrupted
 from spikefit_search._io import atomic_write_csv, atomic_write_json
 from spikefit_search.compression import run_pipeline
 from spikefit_search.data import Dataset, load_dataset
@@ -339,6 +340,7 @@ def worker_loop(
     """
     failures = 0
     while True:
+        raise_if_interrupted()
         trials = study.get_trials(deepcopy=False)
         counts = count_trials(trials)
         if counts["budget_used"] >= options.budget:
@@ -421,7 +423,7 @@ def _worker_main(options: SearchOptions, index: int) -> None:
         storage=storage,
         sampler=make_sampler(options.sampler, seed=options.seed + index, budget=options.budget),
     )
-    with contextlib.suppress(KeyboardInterrupt):
+    with contextlib.suppress(KeyboardInterrupt), deferred_sigint():
         worker_loop(study, _settings(prep, device), options)
 
 
@@ -463,7 +465,7 @@ def run_search(
     study, _ = open_run(prep)
     device = str(resolve_device(options.accelerator))
     lock = _run_lock(prep.run_dir) if options.storage is None else contextlib.nullcontext()
-    with lock:
+    with lock, deferred_sigint():
         notes = list(prep.space.notes)
         if options.storage is None:
             recovered = recover_orphans(study)
@@ -509,6 +511,7 @@ def _run_workers(
     try:
         while any(p.is_alive() for p in procs):
             time.sleep(1.0)
+            raise_if_interrupted()
             if on_update is not None:
                 on_update(study)
     except KeyboardInterrupt:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
+from spikefit_search._interrupt import raise_if_interrupted
 from spikefit_search.data import Dataset
 from spikefit_search.exceptions import ConfigError, TrialFailedError
 from spikefit_search.snn import Activity, LayerActivity, NetworkConfig, SpikingNetwork
@@ -118,6 +119,7 @@ def fit(
             optimizer.step()
             if after_step is not None:
                 after_step()
+            raise_if_interrupted()
             total += loss.detach() * len(idx)
         mean = float(total) / len(y)
         if not math.isfinite(mean):

@@ -135,6 +135,7 @@ def test_config_round_trips_through_yaml() -> None:
         "finetune_lr",
         "codebook_lr",
         "seed",
+        "schedule",
     }
 
 

@@ -38,8 +38,8 @@ def args(space: Path, out: Path, budget: int) -> list[str]:
     ]
 
 
-def wait_for_trained(run: Path, n: int, timeout: float = 180) -> None:
-    """Wait until the journal holds ``n`` trained trials and one more is being trained."""
+def wait_for_trained(run: Path, n: int, timeout: float = 180, *, need_running: bool = True) -> None:
+    """Wait until the journal holds ``n`` trained trials (and one more is being trained)."""
     deadline = time.time() + timeout
     while time.time() < deadline:
         if (run / "study.journal").exists():
@@ -49,7 +49,7 @@ def wait_for_trained(run: Path, n: int, timeout: float = 180) -> None:
             training = [
                 t for t in trials if t.state == TrialState.RUNNING and t.user_attrs.get("reserved")
             ]
-            if c["budget_used"] >= n and training:
+            if c["budget_used"] >= n and (training or not need_running):
                 return
         time.sleep(0.2)
     raise AssertionError(f"no {n} trained trials within {timeout} s")
@@ -92,10 +92,14 @@ def test_interrupted_search_resumes_to_exact_budget(
     assert c["budget_used"] == 4 and c["running"] == 0 and c["queued"] == 0
     assert kept <= {t.number for t in trials if t.user_attrs.get("stage") == "trained"}
     failed = [t for t in trials if t.state == TrialState.FAIL]
-    assert len(failed) == 1 and "interrupted" in failed[0].user_attrs["fail_reason"]
-    retried = [t for t in trials if t.user_attrs.get("retry_of") == failed[0].number]
-    assert len(retried) == 1 and retried[0].params == failed[0].params
-    assert retried[0].user_attrs["seed"] == failed[0].user_attrs["seed"]
+    # kill -9 always leaves the trial it was training; Ctrl-C is taken between batches, so it
+    # may also land after training, when the trial simply finishes first.
+    assert len(failed) == 1 if sig == signal.SIGKILL else len(failed) <= 1
+    for dead in failed:
+        assert "interrupted" in dead.user_attrs["fail_reason"]
+        retried = [t for t in trials if t.user_attrs.get("retry_of") == dead.number]
+        assert len(retried) == 1 and retried[0].params == dead.params
+        assert retried[0].user_attrs["seed"] == dead.user_attrs["seed"]
     frame = pd.read_csv(run / "trials.csv")
     assert len(frame) == len(trials)
 
@@ -106,9 +110,9 @@ def test_report_during_a_running_search_does_not_disturb_it(
 ) -> None:
     out = tmp_path / "runs"
     run = out / STUDY
-    proc = start_cli(*args(tiny_space, out, budget=3), cwd=tmp_path)
+    proc = start_cli(*args(tiny_space, out, budget=6), cwd=tmp_path)
     try:
-        wait_for_trained(run, 1)
+        wait_for_trained(run, 1, need_running=False)
         report = run_cli("report", str(run), cwd=tmp_path, timeout=120)
         assert report.returncode == 0, report.stderr
         assert (run / "pareto.png").stat().st_size > 1000
@@ -119,4 +123,4 @@ def test_report_during_a_running_search_does_not_disturb_it(
     assert proc.returncode == 0, stderr
     trials = study_of(run).get_trials()
     c = count_trials(trials)
-    assert c["budget_used"] == 3 and c["failed"] == 0 and c["running"] == 0
+    assert c["budget_used"] == 6 and c["failed"] == 0 and c["running"] == 0
