@@ -147,6 +147,7 @@ def search(
     ] = None,
 ) -> None:
     """Search for networks that fit the chip: accuracy up, energy per inference down."""
+    import optuna
     from rich.live import Live
 
     from spikefit_search.reporting.live import SearchDisplay, front_table
@@ -203,14 +204,10 @@ def search(
                 soft_wrap=True,
             )
             raise typer.Exit(code=130) from None
-        trials = (
-            __import__("optuna")
-            .load_study(
-                study_name=result.study_name,
-                storage=_storage_for(result.run_dir, options.storage),
-            )
-            .get_trials(deepcopy=False)
+        study_obj = optuna.load_study(
+            study_name=result.study_name, storage=_storage_for(result.run_dir, options.storage)
         )
+        trials = study_obj.get_trials(deepcopy=False)
         console.print(front_table(trials))
         for note in result.notes:
             console.print(f"[dim]- {note}[/]")
