@@ -178,6 +178,17 @@ def run_trial(
     margins = measured.margins()
     for name, margin in margins.items():
         trial.set_constraint(name, margin)
+    if result.val_accuracy < stop_below:
+        # compression broke it (e.g. nothing fires any more): a point at chance is no answer,
+        # however little energy it spends; it used its training, so it counts as stopped
+        trial.set_user_attr(STAGE, "stopped")
+        trial.set_user_attr(
+            REASON,
+            f"validation accuracy after fine-tune {result.val_accuracy:.4f} is below "
+            f"{stop_below:.4f} (chance plus half)",
+        )
+        trial.set_user_attr("seconds", result.seconds)
+        return TrialOutcome(TrialState.PRUNED)
     energy = estimate_energy(settings.profile, result.val_activity)
     attrs: dict[str, Any] = {
         "test_accuracy": result.test_accuracy,

@@ -163,3 +163,18 @@ def test_two_workers_share_one_journal(tmp_path: Path, tiny_space: Path) -> None
     assert c["budget_used"] == 4 and c["running"] == 0
     frame = pd.read_csv(result.run_dir / "trials.csv")
     assert len(frame) == len(study.trials)
+
+
+def test_candidate_at_chance_after_fine_tune_is_stopped_not_reported(
+    tmp_path: Path, tiny_space: Path
+) -> None:
+    def broken(cfg: Any, data: Any, **kw: Any) -> Any:
+        result = run_pipeline(cfg, data, **kw)
+        result.val_accuracy = 0.05  # as if quantization had silenced the network
+        return result
+
+    result = run_search(options(tmp_path, tiny_space, budget=2), pipeline=broken)
+    assert result.counts["stopped"] == 2 and result.counts["trained"] == 0
+    frame = pd.read_csv(result.run_dir / "trials.csv")
+    assert frame["rejected_reason"].str.contains("after fine-tune").sum() == 2
+    assert pd.read_csv(result.run_dir / "pareto.csv").empty
