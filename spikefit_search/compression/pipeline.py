@@ -22,18 +22,7 @@ from spikefit_search.compression.weight_pruning import FisherWeightPruner
 from spikefit_search.data import Dataset
 from spikefit_search.exceptions import ConfigError, SpikefitError
 from spikefit_search.snn import Activity, NetworkConfig, SpikingNetwork
-from spikefit_search.training import evaluate, fit
-
-SCHEDULES = ("cosine", "constant")
-"""Learning-rate schedules of each training phase: annealed to zero over the phase, or flat."""
-
-
-def _scheduler(
-    optimizer: torch.optim.Optimizer, epochs: int, schedule: str
-) -> torch.optim.lr_scheduler.LRScheduler | None:
-    if schedule != "cosine" or epochs < 1:
-        return None
-    return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
+from spikefit_search.training import SCHEDULES, evaluate, fit, lr_scheduler, train_float
 
 
 class CandidateStopped(SpikefitError):
@@ -223,20 +212,17 @@ def warm_up(
     """Build the network from ``cfg.network`` and train it in float for ``warmup_epochs``."""
     _check_data(cfg, data)
     data = data.to(device)
-    torch.manual_seed(cfg.seed)
-    model = SpikingNetwork(cfg.network).to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    losses = fit(
-        model,
+    return train_float(
+        cfg.network,
         data.x_train,
         data.y_train,
         epochs=cfg.warmup_epochs,
         batch_size=cfg.batch_size,
-        optimizer=opt,
+        lr=cfg.lr,
         seed=cfg.seed,
-        scheduler=_scheduler(opt, cfg.warmup_epochs, cfg.schedule),
+        schedule=cfg.schedule,
+        device=device,
     )
-    return model, losses
 
 
 def run_pipeline(
@@ -301,7 +287,7 @@ def run_pipeline(
         batch_size=cfg.batch_size,
         optimizer=opt,
         seed=cfg.seed + 1,
-        scheduler=_scheduler(opt, cfg.finetune_epochs, cfg.schedule),
+        scheduler=lr_scheduler(opt, cfg.finetune_epochs, cfg.schedule),
     )
     if cfg.quantization == "kmeans":
         _quantize(model, cfg, "kmeans")

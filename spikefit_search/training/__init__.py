@@ -4,20 +4,26 @@ from __future__ import annotations
 
 from spikefit_search.training.device import resolve_device
 from spikefit_search.training.loop import (
+    SCHEDULES,
     EvalResult,
     TrainConfig,
     TrainResult,
     evaluate,
     fit,
+    lr_scheduler,
+    train_float,
     train_network,
 )
 
 __all__ = [
+    "SCHEDULES",
     "EvalResult",
     "TrainConfig",
     "TrainResult",
     "evaluate",
     "fit",
+    "lr_scheduler",
     "resolve_device",
+    "train_float",
     "train_network",
 ]

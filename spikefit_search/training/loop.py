@@ -38,9 +38,9 @@ class TrainConfig:
     schedule: str = "cosine"
 
     def __post_init__(self) -> None:
-        if self.schedule not in ("cosine", "constant"):
+        if self.schedule not in SCHEDULES:
             raise ConfigError(
-                f"schedule must be one of cosine, constant, but got {self.schedule!r}."
+                f"schedule must be one of {', '.join(SCHEDULES)}, but got {self.schedule!r}."
             )
         if self.epochs < 0:
             raise ConfigError(f"epochs must be non-negative, but got epochs={self.epochs}.")
@@ -175,6 +175,50 @@ def evaluate(
     return EvalResult(correct / n, loss_total / n, activity)
 
 
+SCHEDULES = ("cosine", "constant")
+"""Learning-rate schedules: annealed to zero over the epochs (cosine), or flat."""
+
+
+def lr_scheduler(
+    optimizer: torch.optim.Optimizer, epochs: int, schedule: str
+) -> torch.optim.lr_scheduler.LRScheduler | None:
+    """The scheduler for ``schedule`` over ``epochs`` (None for a constant rate)."""
+    if schedule not in SCHEDULES:
+        raise ConfigError(f"schedule must be one of {', '.join(SCHEDULES)}, but got {schedule!r}.")
+    if schedule == "constant" or epochs < 1:
+        return None
+    return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
+
+
+def train_float(
+    network: NetworkConfig,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    seed: int,
+    schedule: str = "cosine",
+    device: torch.device | str = "cpu",
+) -> tuple[SpikingNetwork, list[float]]:
+    """Build a fresh network (weights seeded by ``seed``) and train it in float with Adam."""
+    torch.manual_seed(seed)
+    model = SpikingNetwork(network).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    losses = fit(
+        model,
+        x,
+        y,
+        epochs=epochs,
+        batch_size=batch_size,
+        optimizer=opt,
+        seed=seed,
+        scheduler=lr_scheduler(opt, epochs, schedule),
+    )
+    return model, losses
+
+
 def train_network(
     config: NetworkConfig,
     data: Dataset,
@@ -187,24 +231,17 @@ def train_network(
     Same config, data and seed on CPU give the same result.
     """
     start = time.perf_counter()
-    torch.manual_seed(train.seed)
-    model = SpikingNetwork(config).to(device)
     data = data.to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=train.lr)
-    scheduler = (
-        torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(train.epochs, 1))
-        if train.schedule == "cosine"
-        else None
-    )
-    losses = fit(
-        model,
+    model, losses = train_float(
+        config,
         data.x_train,
         data.y_train,
         epochs=train.epochs,
         batch_size=train.batch_size,
-        optimizer=opt,
+        lr=train.lr,
         seed=train.seed,
-        scheduler=scheduler,
+        schedule=train.schedule,
+        device=device,
     )
     result = TrainResult(model=model, losses=losses)
     result.val = evaluate(model, data.x_val, data.y_val, batch_size=train.eval_batch_size)
