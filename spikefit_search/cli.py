@@ -213,8 +213,10 @@ def search(
             console.print(f"[dim]- {note}[/]")
         c = result.counts
         console.print(
-            f"{options.device}: {c['budget_used']} trained, {c['rejected']} rejected before "
-            f"training, {c['failed']} failed. Run folder: [bold]{result.run_dir}[/]"
+            f"{options.device}: {c['trained']} trained"
+            + (f" (+{c['stopped']} stopped early)" if c["stopped"] else "")
+            + f", {c['rejected']} rejected before training, {c['failed']} failed. "
+            f"Run folder: [bold]{result.run_dir}[/]"
         )
         if options.storage is None:
             console.print(f"[dim]optuna-dashboard {result.run_dir / 'study.journal'}[/]")
