@@ -32,15 +32,10 @@ SECTION = "## Search (issue 5)"
 
 
 def machine() -> str:
-    model = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    import torch
+    from _common import machine as describe
+
+    return f"{describe(torch.device('cpu'))}, Python {platform.python_version()}"
 
 
 def append(title: str, lines: list[str]) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from spikefit_search.hardware.loader import load_profile
-from spikefit_search.hardware.profile import HardwareProfile
+from spikefit_search.hardware.profile import LIMIT_NAMES, HardwareProfile
 from spikefit_search.hardware.result import CheckKind, CheckResult, ConstraintUsage
 from spikefit_search.hardware.usage import (
     LayerUsage,
@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 
 ProfileLike = HardwareProfile | str | Path
 
-_LIMIT_ORDER = ("neurons", "synapses", "fan_in", "fan_out", "layers", "inputs", "outputs")
+LIMIT_CONSTRAINTS = tuple(n for n in LIMIT_NAMES if n not in ("cores", "neurons_per_core"))
+"""Limits checked for every profile that sets them (cores belong to the mapping models)."""
 
 
 def _profile(profile: ProfileLike) -> HardwareProfile:
@@ -41,7 +42,7 @@ def constraint_names(profile: ProfileLike) -> tuple[str, ...]:
     names = ["neuron_model", "layer_type", "weight_bits", "unique_weights"]
     if not p.signed.value:
         names.append("weight_sign")
-    names += [n for n in _LIMIT_ORDER if p.limit(n) is not None]
+    names += [n for n in LIMIT_CONSTRAINTS if p.limit(n) is not None]
     names += [n for n in p.mapping.constraint_names(p) if n not in names]
     return tuple(names)
 

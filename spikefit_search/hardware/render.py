@@ -7,6 +7,7 @@ from typing import Any
 
 from rich.table import Table
 
+from spikefit_search.hardware.checks import LIMIT_CONSTRAINTS
 from spikefit_search.hardware.profile import HardwareProfile, Sourced
 from spikefit_search.hardware.result import MEMORY_CONSTRAINTS, CheckResult, format_quantity
 
@@ -116,13 +117,7 @@ _ROW_ORDER = (
     "weight_bits",
     "weight_sign",
     "unique_weights",
-    "neurons",
-    "synapses",
-    "fan_in",
-    "fan_out",
-    "layers",
-    "inputs",
-    "outputs",
+    *LIMIT_CONSTRAINTS,
     "cores",
 )
 
