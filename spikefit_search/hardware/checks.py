@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from spikefit_search.hardware.loader import load_profile
-from spikefit_search.hardware.profile import LIMIT_NAMES, HardwareProfile
+from spikefit_search.hardware.profile import CORE_LIMIT_NAMES, LIMIT_NAMES, HardwareProfile
 from spikefit_search.hardware.result import CheckKind, CheckResult, ConstraintUsage
 from spikefit_search.hardware.usage import (
     LayerUsage,
@@ -28,8 +28,10 @@ if TYPE_CHECKING:
 
 ProfileLike = HardwareProfile | str | Path
 
-LIMIT_CONSTRAINTS = tuple(n for n in LIMIT_NAMES if n not in ("cores", "neurons_per_core"))
-"""Limits checked for every profile that sets them (cores belong to the mapping models)."""
+LIMIT_CONSTRAINTS = tuple(
+    n for n in LIMIT_NAMES if n not in CORE_LIMIT_NAMES and n != "neurons_per_core"
+)
+"""Limits checked for every profile that sets them (per-core ones belong to the mapping)."""
 
 
 def _profile(profile: ProfileLike) -> HardwareProfile:
@@ -126,7 +128,44 @@ def _common(
         out.append(ConstraintUsage("inputs", layers[0].spec.n_inputs, n, "network"))
     if (n := limit("outputs")) is not None:
         out.append(ConstraintUsage("outputs", layers[-1].spec.n_neurons, n, "network"))
+    if (n := limit("input_projection")) is not None and len(layers) > 1:
+        # hidden neurons the input weights reach (XyloIMU: the first 128)
+        first = layers[0]
+        positions = first.spec.out_size[0] * first.spec.out_size[1]
+        reached = (
+            first.spec.n_neurons if first.weight is None else _rows_used(first.weight) * positions
+        )
+        out.append(
+            ConstraintUsage(
+                "input_projection",
+                reached,
+                n,
+                "layer 0",
+                label="input projection",
+                note="hidden neurons with input weights",
+            )
+        )
+    if (n := limit("output_projection")) is not None and len(layers) > 1:
+        # hidden neurons the output weights read (XyloIMU: the last 128)
+        out.append(
+            ConstraintUsage(
+                "output_projection",
+                layers[-1].inputs_used,
+                n,
+                f"layer {layers[-1].spec.index}",
+                label="output projection",
+                note="hidden neurons with output weights",
+            )
+        )
     return out
+
+
+def _rows_used(weight: object) -> int:
+    """Output neurons (rows) with at least one non-zero weight."""
+    import torch
+
+    assert isinstance(weight, torch.Tensor)
+    return int((weight.reshape(weight.shape[0], -1) != 0).any(dim=1).sum())
 
 
 def _result(
@@ -151,8 +190,13 @@ def static_check(
     bits: int | None = None,
     scope: str = "layer",
     zero_code: bool = False,
+    fan_in_cap: int | None = None,
 ) -> CheckResult:
     """Check a candidate from its config alone, before any training (typically < 1 ms).
+
+    Every usage is an upper bound of what the measured check can find on a network trained
+    from this config (property-tested with the real quantizer), so a candidate the static
+    check accepts is never refused after training.
 
     Args:
         profile: a profile, a device name or a profile path.
@@ -161,6 +205,7 @@ def static_check(
         bits: weight bits ``b``; None = 32-bit float.
         scope: the codebook scope, ``"layer"`` or ``"neuron"``.
         zero_code: the codebook also holds an exact zero (pruned synapses).
+        fan_in_cap: synapses kept into one neuron by Fisher synapse pruning, or None.
 
     Returns:
         Every constraint of the profile with its usage, limit and margin.
@@ -171,9 +216,10 @@ def static_check(
         True
     """
     p = _profile(profile)
-    layers = static_layer_usage(network, bits)
+    layers = static_layer_usage(network, bits, fan_in_cap=fan_in_cap)
+    capped = any(u.fan_in < u.spec.fan_in for u in layers)  # capping leaves exact zeros
     unique = static_unique_usage(
-        p, network, n_values=n_values, bits=bits, scope=scope, zero_code=zero_code
+        p, network, n_values=n_values, bits=bits, scope=scope, zero_code=zero_code or capped
     )
     return _result(p, "static", network, layers, unique, [True] * len(layers))
 

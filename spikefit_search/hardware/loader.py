@@ -17,6 +17,7 @@ from spikefit_search._resources import list_yaml
 from spikefit_search.exceptions import ProfileError, UnknownNameError
 from spikefit_search.hardware.mapping import MAPPING_MODELS
 from spikefit_search.hardware.profile import (
+    CORE_LIMIT_NAMES,
     LAYER_TYPES,
     LIMIT_NAMES,
     NEURON_MODELS,
@@ -201,6 +202,12 @@ class _Parser:
                     f"must be one of {', '.join(LIMIT_NAMES)}, but got {key!r}.",
                 )
             limits[key] = self.number(key, limits_raw, "limits.", integer=True, positive=True)
+        per_core = [k for k in CORE_LIMIT_NAMES if k in limits and k != "cores"]
+        if per_core and "neurons_per_core" not in limits:
+            raise self.error(
+                "limits.neurons_per_core",
+                f"is required with limits.{per_core[0]}, but it is missing.",
+            )
         if scope.value == "core" and "neurons_per_core" not in limits:
             raise self.error(
                 "limits.neurons_per_core",

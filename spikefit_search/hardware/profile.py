@@ -23,10 +23,24 @@ LIMIT_NAMES: tuple[str, ...] = (
     "layers",
     "inputs",
     "outputs",
+    "input_projection",
+    "output_projection",
     "cores",
     "neurons_per_core",
+    "destinations",
+    "core_input_axons",
+    "core_output_axons",
+    "core_synapse_bits",
 )
 """Keys allowed under ``limits``; a missing key means unlimited."""
+CORE_LIMIT_NAMES: tuple[str, ...] = (
+    "cores",
+    "destinations",
+    "core_input_axons",
+    "core_output_axons",
+    "core_synapse_bits",
+)
+"""Limits evaluated per core by the mapping model; they need ``limits.neurons_per_core``."""
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,10 @@ constraint code, so they agree wherever the config tells the whole story (dense 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from spikefit_search.hardware.mapping.packing import core_segments
 from spikefit_search.hardware.result import ConstraintUsage
 
 if TYPE_CHECKING:
@@ -38,6 +38,8 @@ class LayerUsage:
         bits: weight bit-width (32 for float weights).
         inputs_used: inputs that drive at least one non-zero synapse.
         bits_note: why ``bits`` is what it is when the declared width did not hold.
+        weight: the effective weight (measured check only; None for a config), for mapping
+            models that need the connectivity itself (destinations, axon types).
     """
 
     spec: LayerSpec
@@ -47,15 +49,24 @@ class LayerUsage:
     bits: int
     inputs_used: int
     bits_note: str = ""
+    weight: torch.Tensor | None = field(default=None, compare=False, repr=False)
 
 
-def static_layer_usage(network: NetworkConfig, bits: int | None) -> list[LayerUsage]:
-    """Dense usage of every layer of ``network`` at ``bits`` (None = float)."""
+def static_layer_usage(
+    network: NetworkConfig, bits: int | None, *, fan_in_cap: int | None = None
+) -> list[LayerUsage]:
+    """Dense usage of every layer of ``network`` at ``bits`` (None = float).
+
+    With ``fan_in_cap`` (Fisher synapse pruning keeps at most that many synapses into a
+    neuron), fan-in and synapses are capped; fan-out and inputs stay dense (upper bounds).
+    """
     width = FLOAT_BITS if bits is None else int(bits)
-    return [
-        LayerUsage(s, s.n_synapses, s.fan_in, s.fan_out, width, s.n_inputs)
-        for s in network.layer_specs()
-    ]
+    out = []
+    for s in network.layer_specs():
+        fan_in = s.fan_in if fan_in_cap is None else min(s.fan_in, int(fan_in_cap))
+        synapses = s.n_synapses if fan_in == s.fan_in else s.n_neurons * fan_in
+        out.append(LayerUsage(s, synapses, fan_in, s.fan_out, width, s.n_inputs))
+    return out
 
 
 def _conv_fan_out(nonzero: torch.Tensor, stride: int) -> int:
@@ -120,29 +131,11 @@ def measured_layer_usage(model: SpikingNetwork) -> list[LayerUsage]:
                 fan_out = int(nz.sum(dim=0).max()) if nz.numel() else 0
                 inputs_used = int((nz.sum(dim=0) > 0).sum())
             fan_in = int(per_neuron.max()) if per_neuron.numel() else 0
-            out.append(LayerUsage(spec, synapses, fan_in, fan_out, bits, inputs_used, note))
+            out.append(LayerUsage(spec, synapses, fan_in, fan_out, bits, inputs_used, note, w))
     return out
 
 
 # --- distinct weight values per scope -------------------------------------------------------
-
-
-def _core_segments(specs: Sequence[LayerSpec], per_core: int) -> list[list[tuple[int, int, int]]]:
-    """Pack neurons layer by layer, ``per_core`` at a time: per core, ``(layer, start, stop)``
-    ranges of flat neuron indices (channel-major, as the chip would enumerate them)."""
-    cores: list[list[tuple[int, int, int]]] = [[]]
-    free = per_core
-    for i, spec in enumerate(specs):
-        start = 0
-        while start < spec.n_neurons:
-            if free == 0:
-                cores.append([])
-                free = per_core
-            stop = min(spec.n_neurons, start + free)
-            cores[-1].append((i, start, stop))
-            free -= stop - start
-            start = stop
-    return [c for c in cores if c]
 
 
 def static_unique_usage(
@@ -156,18 +149,24 @@ def static_unique_usage(
 ) -> list[ConstraintUsage]:
     """Upper bound of distinct weight values per profile scope from the config alone.
 
+    Every layer has its own scale, so a layer holds at most ``min(weights, M per codebook,
+    2^b - 1)`` non-zero values and values of different layers are counted apart: a ``core``
+    or ``chip`` scope adds up the bounds of the layers it holds (cores as packed by
+    :func:`~spikefit_search.hardware.mapping.packing.core_segments`).
+
     Args:
         n_values: codebook size ``M`` (non-zero learnable values), None = unconstrained.
         bits: weight bits, None = float.
         scope: the compression's codebook scope (``"layer"`` or ``"neuron"``).
-        zero_code: the codebook also holds an exact zero (pruned synapses).
+        zero_code: the network holds exact zeros (a zero code or pruned synapses).
     """
     specs = network.layer_specs()
     nonzero_cap = math.inf if bits is None else 2 ** int(bits) - 1
     zero = 1 if zero_code and not profile.unique_weights.zero_is_free.value else 0
 
     def nonzero(weights: int, neurons: int) -> float:
-        """Most distinct non-zero values among ``weights`` weights of ``neurons`` neurons."""
+        """Most distinct non-zero values among ``weights`` weights of ``neurons`` neurons
+        of one layer (one scale, so at most the grid's non-zero levels)."""
         per_book = (
             math.inf if n_values is None else n_values * (neurons if scope == "neuron" else 1)
         )
@@ -190,18 +189,15 @@ def static_unique_usage(
             out.append(ConstraintUsage("unique_weights", usage, limit, where))
     elif target == "core":
         per_core = profile.limit("neurons_per_core") or 1
-        for c, segments in enumerate(_core_segments(specs, per_core)):
-            values, weights = 0.0, 0
-            for i, start, stop in segments:
-                s = specs[i]
-                positions = s.out_size[0] * s.out_size[1]
-                channels = (stop - 1) // positions - start // positions + 1
-                values += nonzero(channels * s.fan_in, channels)
-                weights += channels * s.fan_in
-            usage = total(min(values, nonzero_cap), weights)
-            out.append(ConstraintUsage("unique_weights", usage, limit, f"core {c}"))
+        for seg in core_segments(specs, per_core):
+            s = specs[seg.layer]
+            channels = len(seg.channels(s))
+            weights = channels * s.fan_in
+            usage = total(nonzero(weights, channels), weights)
+            where = f"core {seg.core} (layer {s.index})"
+            out.append(ConstraintUsage("unique_weights", usage, limit, where))
     else:
-        values = min(sum(nonzero(s.n_weights, s.out_channels) for s in specs), nonzero_cap)
+        values = sum(nonzero(s.n_weights, s.out_channels) for s in specs)
         usage = total(values, sum(s.n_weights for s in specs))
         out.append(ConstraintUsage("unique_weights", usage, limit, "chip"))
     return out
@@ -243,14 +239,11 @@ def measured_unique_usage(profile: HardwareProfile, model: SpikingNetwork) -> li
     elif target == "core":
         per_core = profile.limit("neurons_per_core") or 1
         specs = [layer.spec for layer in layers]
-        for c, segments in enumerate(_core_segments(specs, per_core)):
-            parts = []
-            for i, start, stop in segments:
-                s = specs[i]
-                positions = s.out_size[0] * s.out_size[1]
-                parts.append(weights[i][start // positions : (stop - 1) // positions + 1].flatten())
-            usage = _distinct(torch.cat(parts), zero_counts)
-            out.append(ConstraintUsage("unique_weights", usage, limit, f"core {c}"))
+        for seg in core_segments(specs, per_core):
+            held = seg.channels(specs[seg.layer])
+            usage = _distinct(weights[seg.layer][held.start : held.stop], zero_counts)
+            where = f"core {seg.core} (layer {seg.layer})"
+            out.append(ConstraintUsage("unique_weights", usage, limit, where))
     else:
         usage = _distinct(torch.cat([w.flatten() for w in weights]), zero_counts)
         out.append(ConstraintUsage("unique_weights", usage, limit, "chip"))

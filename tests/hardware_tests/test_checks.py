@@ -58,9 +58,13 @@ def test_zero_is_free_or_counted(
     net = make_net()
     codes = torch.tensor([1, 0] * 8).repeat(8, 1)
     _set_codes(net.synaptic_layers[0], codes, fake_quantizer)
-    result = measured_check("loihi", net)
+    result = measured_check("akida", net)
     assert _layer0(result, "unique_weights") == 1
     assert _layer0(result, "fan_in") == 8
+    # Loihi limits input axons per core, not fan-in: the 8 inputs with a synapse count
+    loihi = measured_check("loihi", net)
+    assert "fan_in" not in loihi.names
+    assert _layer0(loihi, "core_input_axons") == 8
     # half of layer 0's synapses are zero: 8*8 live + 8*3 dense readout
     assert result.worst("synapses").usage == 64 + 24  # type: ignore[union-attr]
     text = (data_dir("hardware_profiles") / "generic.yaml").read_text()

@@ -1,9 +1,23 @@
-"""``budget``: a chip described by totals and per-neuron limits only.
+"""``budget``: a chip described by totals, per-neuron limits and per-core limits.
 
 Used for Xylo, DYNAP-SE2, Loihi, Loihi 2, SpiNNaker 2 and Akida. The totals themselves
 (neurons, synapses, fan-in, fan-out, layers, inputs, outputs) are the profile's ``limits`` and
-are checked for every model; this model adds the core count when the profile gives
-``limits.cores`` and ``limits.neurons_per_core``: every layer starts on a fresh core.
+are checked for every model. When the profile gives ``limits.neurons_per_core``, neurons are
+laid out by the one packing model (:func:`~.packing.core_segments`: every layer starts on a
+fresh core) and this model adds, for each of these limits the profile sets:
+
+* ``cores``: cores the layout takes;
+* ``destinations``: cores one neuron's spikes must reach (DYNAP-SE2: 4 SRAM destination
+  entries per neuron; a destination is a core, which then delivers to every neuron there with
+  a matching tag);
+* ``core_input_axons``: distinct inputs with a synapse into one core (Loihi ``MAX_IN_AXONS``);
+* ``core_output_axons``: per core, the sum over its neurons of the cores each one targets
+  (Loihi ``MAX_OUT_AXONS``: one output axon per neuron and destination core);
+* ``core_synapse_bits``: synapse memory of one core, with nengo-loihi's encoding (see
+  :func:`loihi_axon_bits`).
+
+The per-core axon and memory limits are modelled for linear layers; conv layers use shared
+(population) synapses on Loihi, which this model does not describe, so they are not counted.
 """
 
 from __future__ import annotations
@@ -13,17 +27,106 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from spikefit_search.hardware.mapping._base import MAPPING_MODELS, BaseMappingModel, ErrorFactory
+from spikefit_search.hardware.mapping.packing import CoreSegment, core_segments, layer_core_count
 from spikefit_search.hardware.result import ConstraintUsage
 
 if TYPE_CHECKING:
+    import torch
+
     from spikefit_search.hardware.profile import HardwareProfile
     from spikefit_search.hardware.usage import LayerUsage
     from spikefit_search.snn.config import NetworkConfig
 
+CORE_LIMITS = ("cores", "destinations", "core_input_axons", "core_output_axons")
+"""Per-core limits this model evaluates (besides ``core_synapse_bits``)."""
+
+# nengo-loihi's synapse encoding (nengo_loihi/block.py, SynapseConfig.bits_per_axon)
+WEIGHT_BITS_MAP = (0, 1, 2, 3, 4, 5, 6, 8)
+INDEX_BITS_MAP = (0, 6, 7, 8, 9, 10, 11, 12)
+SYNAPSES_PER_BLOCK = 64  # n_synapses = 63, blocks of n_synapses + 1
+BLOCK_HEADER_BITS = 4 + 6  # synapse_idx_bits + n_synapses_bits
+WORD_BITS = 64
+
+
+def _stored_bits(bits: int, table: tuple[int, ...]) -> int:
+    """The smallest entry of ``table`` holding ``bits`` (the largest one if none does)."""
+    return next((v for v in table if v >= bits), table[-1])
+
+
+def loihi_axon_bits(n_weights: int, bits_per_weight: int) -> int:
+    """Synapse memory of one input axon with ``n_weights`` synapses (nengo-loihi's
+    ``bits_per_axon``): blocks of 64 synapses, each ``n * bits + 10`` header bits rounded up
+    to 64-bit words.
+
+    Example:
+        >>> loihi_axon_bits(1024, 8)  # a dense row into a full core: 16 blocks of 9 words
+        9216
+    """
+    total = 0
+    for start in range(0, n_weights, SYNAPSES_PER_BLOCK):
+        n = min(n_weights - start, SYNAPSES_PER_BLOCK)
+        total += WORD_BITS * math.ceil((n * bits_per_weight + BLOCK_HEADER_BITS) / WORD_BITS)
+    return total
+
+
+def _targets_per_input(nxt: LayerUsage, segments: Sequence[CoreSegment]) -> torch.Tensor | None:
+    """Cores of layer ``nxt`` each of its inputs reaches through a non-zero synapse, per input
+    (flat, channel-major); None for a config (dense: every core of the layer)."""
+    import torch
+
+    if nxt.weight is None:
+        return None
+    spec = nxt.spec
+    rows = nxt.weight.shape[0]
+    row_core = torch.zeros(rows, len(segments), dtype=torch.bool)
+    for k, seg in enumerate(segments):
+        channels = seg.channels(spec)
+        row_core[channels.start : channels.stop, k] = True
+    nz = nxt.weight.reshape(rows, spec.in_channels, -1) != 0
+    if spec.kind == "conv":  # an input channel meets every output channel it has a kernel for
+        per_channel = (nz.any(dim=2).T.float() @ row_core.float()) > 0  # (in_channels, cores)
+        counts = per_channel.sum(dim=1)
+        return counts.repeat_interleave(spec.in_size[0] * spec.in_size[1])
+    flat = nz.reshape(rows, -1)
+    return ((flat.T.float() @ row_core.float()) > 0).sum(dim=1)
+
+
+def _per_neuron(sender: LayerUsage, counts: torch.Tensor) -> torch.Tensor:
+    """Per-input counts of the next layer as per-neuron counts of ``sender`` (pooled neurons
+    share their pooled input; neurons cropped by the pooling reach nothing)."""
+    import torch.nn.functional as F
+
+    spec = sender.spec
+    p = spec.pool
+    if spec.kind != "conv" or p == 1:
+        return counts
+    oh, ow = spec.out_size
+    grid = counts.reshape(spec.out_channels, oh // p, ow // p)
+    grid = grid.repeat_interleave(p, dim=1).repeat_interleave(p, dim=2)
+    grid = F.pad(grid, (0, ow - grid.shape[2], 0, oh - grid.shape[1]))
+    return grid.reshape(-1)
+
+
+def _synapse_bits(u: LayerUsage, seg: CoreSegment, axons: int, bits: int) -> int:
+    """Synapse memory of one core of a linear layer: the cheaper of nengo-loihi's dense and
+    sparse (indexed) encodings. From a config, the sparse figure is an upper bound."""
+    weight_bits = _stored_bits(bits, WEIGHT_BITS_MAP)
+    index_bits = _stored_bits(max(math.ceil(math.log2(max(seg.neurons, 2))), 1), INDEX_BITS_MAP)
+    dense = axons * loihi_axon_bits(seg.neurons, weight_bits)
+    per = weight_bits + index_bits
+    if u.weight is None:
+        synapses = min(seg.neurons * u.fan_in, axons * seg.neurons)
+        blocks = axons + math.ceil(synapses / SYNAPSES_PER_BLOCK)
+        sparse = synapses * per + blocks * (BLOCK_HEADER_BITS + WORD_BITS - 1)
+    else:
+        block = u.weight[seg.start : seg.stop].reshape(seg.neurons, -1) != 0
+        sparse = sum(loihi_axon_bits(int(n), per) for n in block.sum(dim=0).tolist() if n)
+    return min(dense, sparse)
+
 
 @MAPPING_MODELS.register("budget")
 class BudgetMappingModel(BaseMappingModel):
-    """Totals and per-neuron limits; optional per-layer core packing."""
+    """Totals and per-neuron limits; per-core limits on a layer-per-core packing."""
 
     name = "budget"
 
@@ -34,8 +137,10 @@ class BudgetMappingModel(BaseMappingModel):
         return cls()
 
     def constraint_names(self, profile: HardwareProfile) -> tuple[str, ...]:
-        has_cores = profile.limit("cores") and profile.limit("neurons_per_core")
-        return ("cores",) if has_cores else ()
+        if not profile.limit("neurons_per_core"):
+            return ()
+        names = [n for n in (*CORE_LIMITS, "core_synapse_bits") if profile.limit(n)]
+        return tuple(names)
 
     def evaluate(
         self,
@@ -43,14 +148,64 @@ class BudgetMappingModel(BaseMappingModel):
         layers: Sequence[LayerUsage],
         network: NetworkConfig,
     ) -> tuple[list[ConstraintUsage], dict[str, object]]:
-        cores, per_core = profile.limit("cores"), profile.limit("neurons_per_core")
-        if not (cores and per_core):
+        per_core = profile.limit("neurons_per_core")
+        if not per_core:
             return [], {}
-        needed = [math.ceil(u.spec.n_neurons / per_core) for u in layers]
-        usage = ConstraintUsage(
-            "cores", sum(needed), cores, "network", note=f"({per_core} neurons per core)"
-        )
-        return [usage], {"cores_per_layer": needed}
+        limit = profile.limit
+        specs = [u.spec for u in layers]
+        segments = core_segments(specs, per_core)
+        by_layer = [[s for s in segments if s.layer == i] for i in range(len(layers))]
+        needed = [layer_core_count(s, per_core) for s in specs]
+        out: list[ConstraintUsage] = []
+        if (n := limit("cores")) is not None:
+            note = f"({per_core} neurons per core, each layer on its own cores)"
+            out.append(ConstraintUsage("cores", sum(needed), n, "network", note=note))
+        # spikes of layer i's neurons go to the cores of layer i + 1 (the last layer's leave)
+        sends = []
+        for i in range(len(layers) - 1):
+            counts = _targets_per_input(layers[i + 1], by_layer[i + 1])
+            if counts is not None:
+                counts = _per_neuron(layers[i], counts)
+            sends.append(counts)
+        if (n := limit("destinations")) is not None:
+            for i, counts in enumerate(sends):
+                usage = (
+                    needed[i + 1]
+                    if counts is None
+                    else (int(counts.max()) if counts.numel() else 0)
+                )
+                out.append(
+                    ConstraintUsage("destinations", usage, n, f"layer {i}", note="cores per neuron")
+                )
+        if (n := limit("core_output_axons")) is not None:
+            for i, counts in enumerate(sends):
+                worst = max(
+                    seg.neurons * needed[i + 1]
+                    if counts is None
+                    else int(counts[seg.start : seg.stop].sum())
+                    for seg in by_layer[i]
+                )
+                out.append(ConstraintUsage("core_output_axons", worst, n, f"layer {i}"))
+        in_limit, bits_limit = limit("core_input_axons"), limit("core_synapse_bits")
+        for u, segs in zip(layers, by_layer):
+            if u.spec.kind != "linear" or (in_limit is None and bits_limit is None):
+                continue
+            axons = [self._axons(u, seg) for seg in segs]
+            where = f"layer {u.spec.index}"
+            if in_limit is not None:
+                out.append(ConstraintUsage("core_input_axons", max(axons), in_limit, where))
+            if bits_limit is not None:
+                bits = max(_synapse_bits(u, seg, a, min(u.bits, 8)) for seg, a in zip(segs, axons))
+                out.append(ConstraintUsage("core_synapse_bits", bits, bits_limit, where))
+        return out, {"cores_per_layer": needed}
+
+    @staticmethod
+    def _axons(u: LayerUsage, seg: CoreSegment) -> int:
+        """Inputs with a synapse into the neurons of ``seg`` (all inputs for a config)."""
+        if u.weight is None:
+            return u.spec.n_inputs
+        block = u.weight[seg.start : seg.stop].reshape(seg.neurons, -1) != 0
+        return int(block.any(dim=0).sum())
 
     def describe(self) -> dict[str, object]:
         return {"model": self.name}
