@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from spikefit_search.hardware.checks import (
     constraint_names,
+    fan_in_cap,
     measured_check,
     static_check,
 )
@@ -58,6 +59,7 @@ __all__ = [
     "UniqueWeights",
     "constraint_names",
     "estimate_energy",
+    "fan_in_cap",
     "layer_bits",
     "list_profiles",
     "load_profile",

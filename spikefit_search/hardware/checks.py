@@ -49,6 +49,26 @@ def constraint_names(profile: ProfileLike) -> tuple[str, ...]:
     return tuple(names)
 
 
+def fan_in_cap(profile: ProfileLike, network: NetworkConfig) -> int | None:
+    """The per-neuron synapse cap a candidate needs on ``profile``: the chip's ``fan_in`` limit
+    when some layer of ``network`` is denser than that, else None.
+
+    The search prunes such candidates with the Fisher synapse score down to the cap instead
+    of rejecting them.
+
+    Example:
+        >>> from spikefit_search.snn import NetworkConfig
+        >>> fan_in_cap("dynap-se2", NetworkConfig(input_shape=(1, 8, 8), hidden=(100,)))
+        64
+        >>> fan_in_cap("dynap-se2", NetworkConfig(input_shape=(1, 8, 8), hidden=(32,))) is None
+        True
+    """
+    limit = _profile(profile).limit("fan_in")
+    if limit is None or all(s.fan_in <= limit for s in network.layer_specs()):
+        return None
+    return limit
+
+
 def _common(
     p: HardwareProfile,
     network: NetworkConfig,
@@ -216,7 +236,9 @@ def static_check(
         True
     """
     p = _profile(profile)
-    layers = static_layer_usage(network, bits, fan_in_cap=fan_in_cap)
+    layers = static_layer_usage(
+        network, bits, fan_in_cap=fan_in_cap, n_values=n_values, scope=scope
+    )
     capped = any(u.fan_in < u.spec.fan_in for u in layers)  # capping leaves exact zeros
     unique = static_unique_usage(
         p, network, n_values=n_values, bits=bits, scope=scope, zero_code=zero_code or capped

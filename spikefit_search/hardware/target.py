@@ -35,6 +35,7 @@ class Target:
     model: SpikingNetwork | None = None
     scope: str = "layer"
     zero_code: bool = False
+    fan_in_cap: int | None = None
 
     def __iter__(self) -> Iterator[Any]:
         return iter((self.network, self.n_values, self.bits, self.model))
@@ -50,6 +51,7 @@ class Target:
             bits=self.bits,
             scope=self.scope,
             zero_code=self.zero_code,
+            fan_in_cap=self.fan_in_cap,
         )
 
 
@@ -75,8 +77,8 @@ def load_target(path: str | Path) -> Target:
       named by its ``checkpoint`` key when that file is beside it, else static;
     * a YAML run config with a ``network`` mapping (``NetworkConfig.to_dict()``, the
       architecture after pruning) and an optional ``compression`` mapping (``n_values``,
-      ``bits``, ``scope``, ``zero_is_free``; ``rho`` is ignored, pruning is already in the
-      widths). Other top-level keys (``training``, ``dataset``, ``device``, ``seed``,
+      ``bits``, ``scope``, ``zero_is_free``, ``fan_in_cap``; ``rho`` is ignored, pruning is
+      already in the widths). Other top-level keys (``training``, ``dataset``, ``device``, ``seed``,
       ``spikefit_version``) are ignored.
 
     Raises:
@@ -117,6 +119,7 @@ def load_target(path: str | Path) -> Target:
         bits=_optional_int(compression, "bits", path),
         scope=scope,
         zero_code=bool(compression.get("zero_is_free", False)),
+        fan_in_cap=_optional_int(compression, "fan_in_cap", path),
     )
 
 
@@ -150,4 +153,5 @@ def _exported_target(data: dict[str, Any], path: Path) -> Target:
         bits=p.bits,
         scope=p.scope,
         zero_code=p.zero_is_free,
+        fan_in_cap=p.fan_in_cap,
     )

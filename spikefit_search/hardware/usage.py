@@ -40,6 +40,8 @@ class LayerUsage:
         bits_note: why ``bits`` is what it is when the declared width did not hold.
         weight: the effective weight (measured check only; None for a config), for mapping
             models that need the connectivity itself (destinations, axon types).
+        neuron_values: most distinct non-zero values into one neuron (a bound from a config).
+        layer_values: most distinct non-zero values in the layer (a bound from a config).
     """
 
     spec: LayerSpec
@@ -50,22 +52,44 @@ class LayerUsage:
     inputs_used: int
     bits_note: str = ""
     weight: torch.Tensor | None = field(default=None, compare=False, repr=False)
+    neuron_values: float = math.inf
+    layer_values: float = math.inf
 
 
 def static_layer_usage(
-    network: NetworkConfig, bits: int | None, *, fan_in_cap: int | None = None
+    network: NetworkConfig,
+    bits: int | None,
+    *,
+    fan_in_cap: int | None = None,
+    n_values: int | None = None,
+    scope: str = "layer",
 ) -> list[LayerUsage]:
     """Dense usage of every layer of ``network`` at ``bits`` (None = float).
 
     With ``fan_in_cap`` (Fisher synapse pruning keeps at most that many synapses into a
     neuron), fan-in and synapses are capped; fan-out and inputs stay dense (upper bounds).
+    ``n_values`` and ``scope`` (the codebook) bound the distinct values per neuron and layer.
     """
     width = FLOAT_BITS if bits is None else int(bits)
+    grid = math.inf if bits is None else 2 ** int(bits) - 1
+    book = math.inf if n_values is None else n_values
     out = []
     for s in network.layer_specs():
         fan_in = s.fan_in if fan_in_cap is None else min(s.fan_in, int(fan_in_cap))
         synapses = s.n_synapses if fan_in == s.fan_in else s.n_neurons * fan_in
-        out.append(LayerUsage(s, synapses, fan_in, s.fan_out, width, s.n_inputs))
+        per_layer = book * (s.out_channels if scope == "neuron" else 1)
+        out.append(
+            LayerUsage(
+                s,
+                synapses,
+                fan_in,
+                s.fan_out,
+                width,
+                s.n_inputs,
+                neuron_values=min(book, grid, fan_in),
+                layer_values=min(per_layer, grid, s.n_weights),
+            )
+        )
     return out
 
 

@@ -30,7 +30,7 @@ from spikefit_search._io import atomic_write_csv, atomic_write_json
 from spikefit_search.compression import run_pipeline
 from spikefit_search.data import Dataset, load_dataset
 from spikefit_search.exceptions import ConfigError, RunError
-from spikefit_search.hardware import HardwareProfile, load_profile, static_check
+from spikefit_search.hardware import HardwareProfile, fan_in_cap, load_profile, static_check
 from spikefit_search.search.objective import (
     REASON,
     RESERVED,
@@ -153,6 +153,7 @@ def _check_something_fits(profile: HardwareProfile, space: SearchSpace, data: Da
             bits=smallest.bits,
             scope="neuron" if profile.unique_weights.scope.value == "neuron" else "layer",
             zero_code=bool(profile.unique_weights.zero_is_free.value),
+            fan_in_cap=fan_in_cap(profile, smallest.pruned_network()),
         )
     except ConfigError:
         return

@@ -26,7 +26,13 @@ from spikefit_search.compression import (
 )
 from spikefit_search.data import Dataset
 from spikefit_search.exceptions import ConfigError
-from spikefit_search.hardware import HardwareProfile, estimate_energy, measured_check, static_check
+from spikefit_search.hardware import (
+    HardwareProfile,
+    estimate_energy,
+    fan_in_cap,
+    measured_check,
+    static_check,
+)
 from spikefit_search.search.space import Candidate, SearchSpace
 
 PipelineFn = Callable[..., PipelineResult]
@@ -77,6 +83,7 @@ def pipeline_config(candidate: Candidate, settings: TrialSettings, seed: int) ->
         rho=candidate.rho,
         scope="neuron" if unique.scope.value == "neuron" else "layer",
         zero_is_free=bool(unique.zero_is_free.value),
+        fan_in_cap=fan_in_cap(settings.profile, candidate.pruned_network()),
         warmup_epochs=settings.warmup_epochs or int(training.get("warmup_epochs", 10)),
         finetune_epochs=settings.finetune_epochs or int(training.get("finetune_epochs", 5)),
         batch_size=int(training.get("batch_size", 64)),
@@ -139,6 +146,8 @@ def run_trial(
         trial.set_user_attr("rejected_by", ["invalid_config"])
         return TrialOutcome(TrialState.PRUNED)
     trial.set_user_attr("pipeline", cfg.to_dict())
+    if cfg.fan_in_cap is not None:  # wider than the chip's fan-in: Fisher synapse pruning
+        trial.set_user_attr("fan_in_cap", cfg.fan_in_cap)
     static = static_check(
         settings.profile,
         pruned,
@@ -146,6 +155,7 @@ def run_trial(
         bits=candidate.bits,
         scope=cfg.scope,
         zero_code=cfg.zero_is_free,
+        fan_in_cap=cfg.fan_in_cap,
     )
     if not static.fits:
         for name, margin in static.margins().items():

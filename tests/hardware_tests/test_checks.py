@@ -126,9 +126,19 @@ def test_static_and_measured_agree(profile: str, case: str, quantize: Callable[.
     chip_scope = load_profile(profile).unique_weights.scope.value in ("core", "chip")
     values = 3 * n_layers if chip_scope else 3
     assert max(u.usage for u in measured.usages if u.name == "unique_weights") <= values
-    assert static.margins() == pytest.approx(measured.margins())
-    assert [(u.name, u.where, u.usage) for u in static.usages if u.name != "unique_weights"] == [
-        (u.name, u.where, u.usage) for u in measured.usages if u.name != "unique_weights"
+    # TrueNorth's axon copies depend on how neurons group their inputs, which a config cannot
+    # know: there the static check bounds the cores (every neuron here groups alike, so the
+    # trained layout packs more neurons, and more axons, into each core)
+    bounded = ("cores", "core_axons") if profile == "truenorth" else ()
+    exact = [n for n in static.names if n not in bounded]
+    s_margins, m_margins = static.margins(), measured.margins()
+    assert {n: s_margins[n] for n in exact} == pytest.approx({n: m_margins[n] for n in exact})
+    if bounded:  # fewer cores measured; a core's axons are within the limit either way
+        assert s_margins["cores"] >= m_margins["cores"]
+        assert s_margins["core_axons"] <= 0 and m_margins["core_axons"] <= 0
+    same = [n for n in exact if n != "unique_weights"]
+    assert [(u.name, u.where, u.usage) for u in static.usages if u.name in same] == [
+        (u.name, u.where, u.usage) for u in measured.usages if u.name in same
     ]
     assert static.fits == measured.fits
 

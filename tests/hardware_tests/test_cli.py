@@ -63,7 +63,7 @@ def test_check_matrix_exit_zero_even_when_something_does_not_fit(tmp_path: Path)
 
 
 def test_check_one_device_exit_code(tmp_path: Path) -> None:
-    fits = _config(tmp_path, NetworkConfig(beta=1.0))
+    fits = _config(tmp_path, NetworkConfig(beta=1.0, readout="spikes"))
     ok = runner.invoke(app, ["check", str(fits), "--device", "speck"], env={"COLUMNS": "200"})
     assert ok.exit_code == 0, ok.output
     lif = _config(tmp_path, NetworkConfig(beta=0.9))

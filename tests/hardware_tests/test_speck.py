@@ -13,7 +13,13 @@ KI = 1024
 
 
 def _conv(**kwargs: object) -> NetworkConfig:
-    base: dict[str, object] = {"kind": "conv", "beta": 1.0, "hidden": (), "n_classes": 10}
+    base: dict[str, object] = {
+        "kind": "conv",
+        "beta": 1.0,
+        "hidden": (),
+        "n_classes": 10,
+        "readout": "spikes",
+    }
     base.update(kwargs)
     return NetworkConfig(**base)  # type: ignore[arg-type]
 
@@ -85,12 +91,77 @@ def test_speck_rejects_lif_and_float_weights() -> None:
     names = {u.name for u in result.violations}
     assert {"neuron_model", "weight_bits"} <= names
     ok = static_check(
-        "speck", NetworkConfig(input_shape=(1, 8, 8), hidden=(32,), beta=1.0), n_values=16, bits=8
+        "speck",
+        NetworkConfig(input_shape=(1, 8, 8), hidden=(32,), beta=1.0, readout="spikes"),
+        n_values=16,
+        bits=8,
     )
-    assert ok.fits
+    assert ok.fits, ok.messages()
 
 
 def test_kernel_memory_message_format() -> None:
     usage = ConstraintUsage("kernel_memory", 71 * KI, 64 * KI, "layer 2", note="on every free core")
     assert usage.message() == "kernel memory on layer 2: 71Ki > 64Ki on every free core"
     assert abs(usage.margin - (71 / 64 - 1)) < 1e-12
+
+
+# What sinabs refuses (synsense/sinabs@904eb89; see spikefit_search/hardware/mapping/speck.py)
+
+
+def _names(result: object) -> set[str]:
+    return {u.name for u in result.violations}  # type: ignore[attr-defined]
+
+
+def test_linear_over_a_non_square_map_is_a_non_square_kernel() -> None:
+    # DynapcnnLayer: "The kernel of a `nn.Conv2d` must have the same height and width."
+    wide = NetworkConfig(input_shape=(1, 8, 4), hidden=(16,), beta=1.0, readout="spikes")
+    result = static_check("speck", wide, n_values=16, bits=8)
+    assert _names(result) == {"kernel_shape"}
+    (bad,) = result.violations
+    assert bad.where == "layer 0"
+    assert bad.message() == (
+        "kernel shape on layer 0: Linear over a 8x4 kernel; sinabs' DynapcnnLayer needs a "
+        "square one"
+    )
+    # a conv front end on the same map leaves square kernels: conv 3x3, then a Linear over
+    # the pooled 4x2 map is again non-square; pooling to 2x1 too; a square input is fine
+    conv = _conv(input_shape=(1, 8, 4), channels=(4,), padding=1, pool=2, hidden=(8,))
+    assert [s.kernel for s in conv.layer_specs()] == [
+        (3, 3),
+        (4, 2),
+        (1, 1),
+    ]
+    assert "kernel_shape" in _names(static_check("speck", conv, n_values=16, bits=8))
+    square = _conv(input_shape=(1, 8, 8), channels=(4,), padding=1, pool=2, hidden=(8,))
+    assert static_check("speck", square, n_values=16, bits=8).fits
+
+
+def test_weight_layer_needs_a_following_spiking_layer() -> None:
+    # sinabs_edges_handler: "Weight layers have to be followed by a spiking layer"; an IF
+    # network with a membrane readout (beta = 1) still ends in a non-spiking weight layer
+    membrane = NetworkConfig(input_shape=(1, 8, 8), hidden=(16,), beta=1.0, readout="membrane")
+    result = static_check("speck", membrane, n_values=16, bits=8)
+    assert _names(result) == {"spiking_layer"}
+    (bad,) = result.violations
+    assert bad.where == "layer 1"  # the readout, not the hidden layer
+    assert result.margins()["spiking_layer"] == 1.0
+    spikes = NetworkConfig(input_shape=(1, 8, 8), hidden=(16,), beta=1.0, readout="spikes")
+    assert static_check("speck", spikes, n_values=16, bits=8).fits
+
+
+def test_the_search_builds_a_spiking_readout_on_speck() -> None:
+    from spikefit_search.search.space import load_search_space
+
+    space = load_search_space("mlp").narrow(load_profile("speck"))
+    assert space.network["readout"] == "spikes" and space.network["beta"] == 1.0
+
+
+def test_max_pooling_is_refused_sum_and_avg_are_not() -> None:
+    # connectivity_specs.SupportedNodeTypes has SumPool2d and AvgPool2d, not MaxPool2d
+    for mode, fits in (("max", False), ("sum", True), ("avg", True)):
+        net = _conv(input_shape=(1, 16, 16), channels=(4,), padding=1, pool=2, pool_mode=mode)
+        result = static_check("speck", net, n_values=16, bits=8)
+        assert result.fits == fits, (mode, result.messages())
+        if not fits:
+            assert _names(result) == {"pooling"}
+            assert "sinabs refuses MaxPool" in result.messages()[0]

@@ -101,7 +101,9 @@ def test_infeasible_candidates_never_reach_training(tmp_path: Path, tiny_space: 
     profile = load_profile("truenorth")
     for cfg in spy.configs:  # everything trained fits statically
         pruned = cfg.network.with_widths([n - round(cfg.rho * n) for n in cfg.network.hidden_sizes])
-        assert static_check(profile, pruned, n_values=cfg.n_values, bits=cfg.bits).fits
+        assert static_check(
+            profile, pruned, n_values=cfg.n_values, bits=cfg.bits, fan_in_cap=cfg.fan_in_cap
+        ).fits
     frame = pd.read_csv(result.run_dir / "trials.csv")
     for t in rejected:
         row = frame[frame["number"] == t.number].iloc[0]

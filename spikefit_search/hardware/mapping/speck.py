@@ -10,6 +10,21 @@ and conv output ``fy x fx`` needs (sinabs ``DynapcnnLayer.memory_summary``)::
 and may sit on a core whose three memories all hold it. Layers go to distinct cores by maximum
 bipartite matching (sinabs ``mapping.get_valid_mapping``). Linear layers are convolutions over
 their full input map. This is our re-implementation, not an import of sinabs.
+
+Beyond memory, what sinabs (synsense/sinabs@904eb89) refuses is refused here too:
+
+* ``kernel_shape``: a non-square kernel. ``DynapcnnLayer.__init__`` (``dynapcnn_layer.py``)
+  raises "The kernel of a `nn.Conv2d` must have the same height and width" after
+  ``convert_linear_to_conv`` made a Linear a conv with kernel ``(in_h, in_w)``: a Linear over a
+  non-square map (e.g. 8x4) cannot be deployed.
+* ``spiking_layer``: every weight layer must be followed by a spiking (``IAFSqueeze``) layer.
+  ``connectivity_specs.py`` allows only weight -> neuron edges out of a weight layer, and
+  ``sinabs_edges_handler.py`` raises ``InvalidGraphStructure`` ("Weight layers have to be
+  followed by a spiking layer") otherwise, so a non-spiking membrane readout is refused, even
+  with ``beta = 1``; Speck's readout is a spiking layer.
+* ``pooling``: only sum pooling (``sl.SumPool2d``, or ``nn.AvgPool2d`` converted to it) is a
+  supported node type (``connectivity_specs.SupportedNodeTypes``); ``nn.MaxPool2d`` is refused
+  by ``nir_graph_extractor.verify_node_types`` (``UnsupportedLayerType``).
 """
 
 from __future__ import annotations
@@ -187,6 +202,8 @@ class SpeckCoresMappingModel(BaseMappingModel):
             "input_size",
             "output_size",
             "destinations",
+            "kernel_shape",
+            "spiking_layer",
         )
 
     def candidate_cores(self, memory: SpeckMemory) -> list[int]:
@@ -251,6 +268,7 @@ class SpeckCoresMappingModel(BaseMappingModel):
                     note=(
                         f"{network.pool_mode} pool {s.pool} is not one of "
                         f"{'/'.join(self.pool_modes)} pools {', '.join(map(str, self.pools))}"
+                        + ("; sinabs refuses MaxPool" if network.pool_mode == "max" else "")
                     ),
                 )
             )
@@ -265,6 +283,31 @@ class SpeckCoresMappingModel(BaseMappingModel):
             # a sequential network sends every layer's spikes to exactly one destination
             destinations = 1 if s.index < len(specs) - 1 else 0
             out.append(ConstraintUsage("destinations", destinations, self.max_destinations, where))
+            ky, kx = s.kernel
+            what = "Linear over a" if s.kind == "linear" else "conv with a"
+            out.append(
+                ConstraintUsage(
+                    "kernel_shape",
+                    int(ky != kx),
+                    0,
+                    where,
+                    label="kernel shape",
+                    note=f"{what} {ky}x{kx} kernel; sinabs' DynapcnnLayer needs a square one",
+                )
+            )
+            out.append(
+                ConstraintUsage(
+                    "spiking_layer",
+                    int(not s.spiking),
+                    0,
+                    where,
+                    label="spiking layer",
+                    note=(
+                        "a weight layer must be followed by a spiking (IAF) layer; use "
+                        "readout: spikes, not a membrane readout"
+                    ),
+                )
+            )
         details: dict[str, object] = {
             "memory": {s.index: m for s, m in zip(specs, memories)},
             "candidates": {s.index: c for s, c in zip(specs, candidates)},
