@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from spikefit_search.hardware.mapping.packing import core_segments
+from spikefit_search.hardware.mapping.packing import core_layout
 from spikefit_search.hardware.result import ConstraintUsage
 
 if TYPE_CHECKING:
@@ -176,7 +176,7 @@ def static_unique_usage(
     Every layer has its own scale, so a layer holds at most ``min(weights, M per codebook,
     2^b - 1)`` non-zero values and values of different layers are counted apart: a ``core``
     or ``chip`` scope adds up the bounds of the layers it holds (cores as packed by
-    :func:`~spikefit_search.hardware.mapping.packing.core_segments`).
+    :func:`~spikefit_search.hardware.mapping.packing.core_layout`).
 
     Args:
         n_values: codebook size ``M`` (non-zero learnable values), None = unconstrained.
@@ -212,8 +212,7 @@ def static_unique_usage(
             where = f"layer {s.index} (every neuron)"
             out.append(ConstraintUsage("unique_weights", usage, limit, where))
     elif target == "core":
-        per_core = profile.limit("neurons_per_core") or 1
-        for seg in core_segments(specs, per_core):
+        for seg in core_layout(profile, specs):
             s = specs[seg.layer]
             channels = len(seg.channels(s))
             weights = channels * s.fan_in
@@ -261,9 +260,8 @@ def measured_unique_usage(profile: HardwareProfile, model: SpikingNetwork) -> li
             where = f"layer {layer.spec.index} (neuron {int(distinct.argmax())})"
             out.append(ConstraintUsage("unique_weights", worst, limit, where))
     elif target == "core":
-        per_core = profile.limit("neurons_per_core") or 1
         specs = [layer.spec for layer in layers]
-        for seg in core_segments(specs, per_core):
+        for seg in core_layout(profile, specs):
             held = seg.channels(specs[seg.layer])
             usage = _distinct(weights[seg.layer][held.start : held.stop], zero_counts)
             where = f"core {seg.core} (layer {seg.layer})"

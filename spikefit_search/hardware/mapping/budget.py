@@ -14,7 +14,8 @@ fresh core) and this model adds, for each of these limits the profile sets:
 * ``core_output_axons``: per core, the sum over its neurons of the cores each one targets
   (Loihi ``MAX_OUT_AXONS``: one output axon per neuron and destination core);
 * ``core_synapse_bits``: synapse memory of one core, with nengo-loihi's encoding (see
-  :func:`loihi_axon_bits`).
+  :mod:`.synapse_memory`); a dense layer puts fewer neurons on a core when its rows would
+  not fit otherwise (see :func:`~.packing.layer_capacity`).
 
 The per-core axon and memory limits are modelled for linear layers; conv layers use shared
 (population) synapses on Loihi, which this model does not describe, so they are not counted.
@@ -27,7 +28,16 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from spikefit_search.hardware.mapping._base import MAPPING_MODELS, BaseMappingModel, ErrorFactory
-from spikefit_search.hardware.mapping.packing import CoreSegment, core_segments, layer_core_count
+from spikefit_search.hardware.mapping.packing import CoreSegment, core_layout
+from spikefit_search.hardware.mapping.synapse_memory import (
+    BLOCK_HEADER_BITS,
+    SYNAPSES_PER_BLOCK,
+    WORD_BITS,
+    dense_core_bits,
+    index_bits,
+    loihi_axon_bits,
+    stored_weight_bits,
+)
 from spikefit_search.hardware.result import ConstraintUsage
 
 if TYPE_CHECKING:
@@ -39,34 +49,6 @@ if TYPE_CHECKING:
 
 CORE_LIMITS = ("cores", "destinations", "core_input_axons", "core_output_axons")
 """Per-core limits this model evaluates (besides ``core_synapse_bits``)."""
-
-# nengo-loihi's synapse encoding (nengo_loihi/block.py, SynapseConfig.bits_per_axon)
-WEIGHT_BITS_MAP = (0, 1, 2, 3, 4, 5, 6, 8)
-INDEX_BITS_MAP = (0, 6, 7, 8, 9, 10, 11, 12)
-SYNAPSES_PER_BLOCK = 64  # n_synapses = 63, blocks of n_synapses + 1
-BLOCK_HEADER_BITS = 4 + 6  # synapse_idx_bits + n_synapses_bits
-WORD_BITS = 64
-
-
-def _stored_bits(bits: int, table: tuple[int, ...]) -> int:
-    """The smallest entry of ``table`` holding ``bits`` (the largest one if none does)."""
-    return next((v for v in table if v >= bits), table[-1])
-
-
-def loihi_axon_bits(n_weights: int, bits_per_weight: int) -> int:
-    """Synapse memory of one input axon with ``n_weights`` synapses (nengo-loihi's
-    ``bits_per_axon``): blocks of 64 synapses, each ``n * bits + 10`` header bits rounded up
-    to 64-bit words.
-
-    Example:
-        >>> loihi_axon_bits(1024, 8)  # a dense row into a full core: 16 blocks of 9 words
-        9216
-    """
-    total = 0
-    for start in range(0, n_weights, SYNAPSES_PER_BLOCK):
-        n = min(n_weights - start, SYNAPSES_PER_BLOCK)
-        total += WORD_BITS * math.ceil((n * bits_per_weight + BLOCK_HEADER_BITS) / WORD_BITS)
-    return total
 
 
 def _targets_per_input(nxt: LayerUsage, segments: Sequence[CoreSegment]) -> torch.Tensor | None:
@@ -110,10 +92,8 @@ def _per_neuron(sender: LayerUsage, counts: torch.Tensor) -> torch.Tensor:
 def _synapse_bits(u: LayerUsage, seg: CoreSegment, axons: int, bits: int) -> int:
     """Synapse memory of one core of a linear layer: the cheaper of nengo-loihi's dense and
     sparse (indexed) encodings. From a config, the sparse figure is an upper bound."""
-    weight_bits = _stored_bits(bits, WEIGHT_BITS_MAP)
-    index_bits = _stored_bits(max(math.ceil(math.log2(max(seg.neurons, 2))), 1), INDEX_BITS_MAP)
-    dense = axons * loihi_axon_bits(seg.neurons, weight_bits)
-    per = weight_bits + index_bits
+    dense = dense_core_bits(axons, seg.neurons, bits)
+    per = stored_weight_bits(bits) + index_bits(seg.neurons)
     if u.weight is None:
         synapses = min(seg.neurons * u.fan_in, axons * seg.neurons)
         blocks = axons + math.ceil(synapses / SYNAPSES_PER_BLOCK)
@@ -153,12 +133,12 @@ class BudgetMappingModel(BaseMappingModel):
             return [], {}
         limit = profile.limit
         specs = [u.spec for u in layers]
-        segments = core_segments(specs, per_core)
+        segments = core_layout(profile, specs)
         by_layer = [[s for s in segments if s.layer == i] for i in range(len(layers))]
-        needed = [layer_core_count(s, per_core) for s in specs]
+        needed = [len(segs) for segs in by_layer]
         out: list[ConstraintUsage] = []
         if (n := limit("cores")) is not None:
-            note = f"({per_core} neurons per core, each layer on its own cores)"
+            note = "(each layer on its own cores)"
             out.append(ConstraintUsage("cores", sum(needed), n, "network", note=note))
         # spikes of layer i's neurons go to the cores of layer i + 1 (the last layer's leave)
         sends = []
