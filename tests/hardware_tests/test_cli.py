@@ -103,3 +103,15 @@ def test_load_target_unpacks_four(tmp_path: Path) -> None:
     assert network.hidden == (32,) and (n_values, bits, model) == (16, 8, None)
     target = load_target(path)
     assert target.zero_code and target.scope == "neuron"
+
+
+def test_check_honours_a_fan_in_cap(tmp_path: Path) -> None:
+    wide = NetworkConfig(input_shape=(1, 8, 8), hidden=(100,), beta=1.0)
+    uncapped = _config(tmp_path, wide, n_values=8, bits=4)
+    assert load_target(uncapped).fan_in_cap is None
+    bad = runner.invoke(app, ["check", str(uncapped), "--device", "dynap-se2"])
+    assert bad.exit_code == 1 and "fan in on layer 1: 100 > 64" in bad.output
+    capped = _config(tmp_path, wide, n_values=8, bits=4, fan_in_cap=64)
+    assert load_target(capped).fan_in_cap == 64
+    ok = runner.invoke(app, ["check", str(capped), "--device", "dynap-se2"])
+    assert ok.exit_code == 0, ok.output
