@@ -31,6 +31,7 @@ from spikefit_search.compression import run_pipeline
 from spikefit_search.data import Dataset, load_dataset
 from spikefit_search.exceptions import ConfigError, RunError
 from spikefit_search.hardware import HardwareProfile, load_profile, static_check
+from spikefit_search.search.consistency import check_same_settings, continued_manifest
 from spikefit_search.search.objective import (
     REASON,
     RESERVED,
@@ -188,23 +189,13 @@ def _manifest(prep: Prepared) -> dict[str, Any]:
     }
 
 
-IDENTITY_KEYS = ("device", "space", "dataset")
-
-
-def _check_same_run(run_dir: Path, manifest: dict[str, Any]) -> None:
+def _check_same_run(run_dir: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+    """The study's manifest, after refusing options that change what a trial means."""
     import json
 
     old = json.loads((run_dir / MANIFEST).read_text())
-    for key, new_value, old_value in (
-        ("device", manifest["device"]["name"], old.get("device", {}).get("name")),
-        ("space", manifest["space"]["name"], old.get("space", {}).get("name")),
-        ("dataset", manifest["dataset"]["name"], old.get("dataset", {}).get("name")),
-    ):
-        if new_value != old_value:
-            raise RunError(
-                f"study {manifest['study']} was created with {key} {old_value!r}, but this "
-                f"command asks for {new_value!r}; use --study NEW_NAME for a new study."
-            )
+    check_same_settings(old, manifest)
+    return old
 
 
 @contextlib.contextmanager
@@ -228,8 +219,9 @@ def open_run(prep: Prepared) -> tuple[optuna.Study, bool]:
     run_dir = prep.run_dir
     manifest = _manifest(prep)
     existed = (run_dir / MANIFEST).is_file()
+    continued = None
     if existed:
-        _check_same_run(run_dir, manifest)
+        continued = continued_manifest(_check_same_run(run_dir, manifest), manifest)
     else:
         if run_dir.exists() and any(run_dir.iterdir()):
             raise RunError(
@@ -257,6 +249,8 @@ def open_run(prep: Prepared) -> tuple[optuna.Study, bool]:
             study.set_metric_names(METRIC_NAMES)
         if not existed:
             atomic_write_json(run_dir / MANIFEST, manifest)
+        elif continued is not None:  # the manifest records every accepted change
+            atomic_write_json(run_dir / MANIFEST, continued)
     except BaseException:
         if not existed:
             shutil.rmtree(run_dir, ignore_errors=True)
