@@ -278,14 +278,16 @@ def _settings(prep: Prepared, device: str) -> TrialSettings:
 
 
 def count_trials(trials: list[optuna.trial.FrozenTrial]) -> dict[str, int]:
-    """trained (the budget), rejected, stopped early, failed, surplus, running."""
+    """trained (the budget), rejected, stopped early, failed, interrupted, surplus, running."""
     c: Counter[str] = Counter()
     for t in trials:
         stage = t.user_attrs.get(STAGE)
         if t.state == TrialState.RUNNING:
             c["running"] += 1
         elif t.state == TrialState.FAIL:
-            c["failed"] += 1
+            # an interruption (Ctrl-C, a worker that ended) is no failure: it is retried
+            reason = str(t.user_attrs.get("fail_reason", ""))
+            c["interrupted" if reason.startswith("interrupted") else "failed"] += 1
         elif t.state == TrialState.WAITING:
             c["queued"] += 1
         elif stage in ("trained", "stopped", "rejected", "surplus"):
@@ -299,6 +301,7 @@ def count_trials(trials: list[optuna.trial.FrozenTrial]) -> dict[str, int]:
             "stopped",
             "rejected",
             "failed",
+            "interrupted",
             "surplus",
             "running",
             "queued",
@@ -438,7 +441,7 @@ def stop_message(reason: str, study: optuna.Study, options: SearchOptions) -> st
             f"{counts['budget_used']} of {options.budget} trained; the rest is running or was "
             "interrupted elsewhere: run the same command again to finish."
         )
-    return f"budget of {options.budget} trained candidates reached"
+    return f"budget of {options.budget} reached"
 
 
 def run_search(
