@@ -24,6 +24,7 @@ import optuna
 import pandas as pd
 from optuna.trial import FrozenTrial, TrialState
 
+from spikefit_search.search.dashboard import named_constraints
 from spikefit_search.search.driver import count_trials
 from spikefit_search.search.objective import REASON, STAGE
 from spikefit_search.search.records import is_feasible, pareto_trials
@@ -94,7 +95,7 @@ class ParetoPoint:
             rho=None if rho is None else float(rho),
             widths=tuple(int(w) for w in ua.get("widths", ())),
             feasible=is_feasible(trial),
-            violated=tuple(sorted(k for k, v in (trial.constraints or {}).items() if v > 0)),
+            violated=tuple(sorted(k for k, v in named_constraints(trial).items() if v > 0)),
             reason=str(ua.get(REASON, "")),
             pipeline=pipeline if isinstance(pipeline, dict) else None,
             seed=None if ua.get("seed") is None else int(ua["seed"]),
@@ -177,13 +178,13 @@ def _reason_of(trial: FrozenTrial) -> tuple[str, str, str] | None:
         return "failed", _NUMBER.sub("#", full.split(":")[0]), full
     if stage == "rejected":
         names = ua.get("rejected_by") or sorted(
-            k for k, v in (trial.constraints or {}).items() if v > 0
+            k for k, v in named_constraints(trial).items() if v > 0
         )
         return "rejected", ", ".join(names) or "not recorded", full
     if stage in ("stopped", "surplus"):
         return stage, _NUMBER.sub("#", full) or stage, full
     if trial.state == TrialState.COMPLETE and not is_feasible(trial):
-        names = sorted(k for k, v in (trial.constraints or {}).items() if v > 0)
+        names = sorted(k for k, v in named_constraints(trial).items() if v > 0)
         return "infeasible", ", ".join(names), full
     return None
 
@@ -311,7 +312,7 @@ def knee_point(front: Sequence[ParetoPoint]) -> ParetoPoint | None:
 def _rejections(trials: Sequence[FrozenTrial]) -> dict[str, int]:
     counter: Counter[str] = Counter()
     for t in trials:
-        violated = {k for k, v in (t.constraints or {}).items() if v > 0}
+        violated = {k for k, v in named_constraints(t).items() if v > 0}
         if t.user_attrs.get(STAGE) == "rejected":
             names = set(t.user_attrs.get("rejected_by") or ()) or violated
         elif t.state == TrialState.COMPLETE:

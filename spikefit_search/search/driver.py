@@ -32,6 +32,7 @@ from spikefit_search.data import Dataset, load_dataset
 from spikefit_search.exceptions import ConfigError, RunError
 from spikefit_search.hardware import HardwareProfile, load_profile, static_check
 from spikefit_search.search.consistency import check_same_settings, continued_manifest
+from spikefit_search.search.dashboard import write_dashboard_constraints
 from spikefit_search.search.objective import (
     REASON,
     RESERVED,
@@ -361,6 +362,7 @@ def worker_loop(
             last["trial"] = trial
             try:
                 outcome = run_trial(study, trial, settings, pipeline=pipeline)
+                write_dashboard_constraints(study, trial)
             except KeyboardInterrupt:
                 trial.set_user_attr("fail_reason", "interrupted (Ctrl-C)")
                 raise
