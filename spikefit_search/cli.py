@@ -278,7 +278,7 @@ def search(
         for note in result.notes:
             console.print(f"[dim]- {note}[/]")
         console.print(summary_line(options.device, options.budget, result.counts))
-        console.print(f"Run folder: [bold]{result.run_dir}[/]", highlight=False)
+        console.print(f"Run folder: [bold]{result.run_dir}[/]", highlight=False, soft_wrap=True)
         before = started.get(options.device)
         if before is not None and before["budget_used"] >= options.budget:
             console.print(
@@ -289,7 +289,9 @@ def search(
                 highlight=False,
             )
         if options.storage is None:
-            console.print(f"[dim]optuna-dashboard {result.run_dir / 'study.journal'}[/]")
+            console.print(
+                f"[dim]optuna-dashboard {result.run_dir / 'study.journal'}[/]", soft_wrap=True
+            )
         if confirm and result.stop_reason == "budget":
             from spikefit_search.reporting.confirm import confirm_front, confirmed_table
 
@@ -301,7 +303,7 @@ def search(
                 storage=options.storage,
             )
             console.print(confirmed_table(confirmed))
-            console.print(f"[dim]wrote {confirmed.path}[/]")
+            console.print(f"[dim]wrote {confirmed.path}[/]", soft_wrap=True)
         if result.stop_reason != "budget":
             raise typer.Exit(code=2)
 
@@ -487,14 +489,15 @@ def export(
     src = done.config.source or {}
     console.print(
         f"trial {src.get('trial')}: {src.get('accuracy', 0):.2%} validation accuracy, "
-        f"{src.get('energy_uj', 0):.4g} µJ -> [bold]{done.config_path}[/]"
+        f"{src.get('energy_uj', 0):.4g} µJ -> [bold]{done.config_path}[/]",
+        soft_wrap=True,
     )
     if not done.on_front:
         console.print("[yellow]note:[/] this trial is not on the feasible Pareto front.")
     for extra in (done.checkpoint_path, done.nir_path):
         if extra is not None:
-            console.print(f"[dim]wrote {extra}[/]")
-    console.print(f"[dim]spikefit-search retrain {done.config_path}[/]")
+            console.print(f"[dim]wrote {extra}[/]", soft_wrap=True)
+    console.print(f"[dim]spikefit-search retrain {done.config_path}[/]", soft_wrap=True)
 
 
 @app.command()
@@ -527,9 +530,9 @@ def retrain(
     )
     for line in done.check.messages():
         console.print(f"[red]- {line}[/]", highlight=False)
-    console.print(f"[dim]wrote {done.out_dir}[/]")
+    console.print(f"[dim]wrote {done.out_dir}[/]", soft_wrap=True)
     if done.nir_path is not None:
-        console.print(f"[dim]wrote {done.nir_path}[/]")
+        console.print(f"[dim]wrote {done.nir_path}[/]", soft_wrap=True)
 
 
 def _parse_ints(name: str, text: str) -> tuple[int, ...]:
