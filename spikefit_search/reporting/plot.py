@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -148,6 +149,12 @@ def _label_front_points(fig: Figure, ax: Axes, fronts: Sequence[ParetoFront]) ->
     placed: list[Bbox] = [] if legend is None else [legend.get_window_extent(renderer)]
     inside = ax.get_window_extent(renderer)
     to_screen = ax.transData.transform
+    markers = []  # every drawn point, as a small box: a label should not hide one
+    for f in fronts:
+        for name in ("front", "dominated", "infeasible"):
+            for p in f.category(name):
+                x, y = to_screen((p.energy_uj, 100 * p.accuracy))
+                markers.append(Bbox.from_extents(x - 4, y - 4, x + 4, y + 4))
     for i, f in enumerate(fronts):
         knee = f.knee.number if f.knee is not None else None
         clusters: list[list[tuple[float, float, int, float, float]]] = []
@@ -166,23 +173,42 @@ def _label_front_points(fig: Figure, ax: Axes, fronts: Sequence[ParetoFront]) ->
             if knee in numbers:
                 text += " (knee)"
             _, _, _, ex, ey = cluster[0]
-            for dx, dy in LABEL_OFFSETS:
-                label = ax.annotate(
-                    text,
-                    (ex, ey),
-                    textcoords="offset points",
-                    xytext=(dx, dy),
-                    ha="left" if dx >= 0 else "right",
-                    fontsize=7,
-                    color=COLORS[i % len(COLORS)],
-                    gid=f"{i}:label",
-                )
-                box = label.get_window_extent(renderer).expanded(1.05, 1.1)
-                within = inside.contains(box.x0, box.y0) and inside.contains(box.x1, box.y1)
-                if within and not _overlaps(box, placed):
-                    placed.append(box)
-                    break
-                label.remove()
+            box = _place_label(ax, renderer, text, (ex, ey), i, inside, placed, markers)
+            if box is not None:
+                placed.append(box)
+
+
+def _place_label(
+    ax: Axes,
+    renderer: Any,
+    text: str,
+    xy: tuple[float, float],
+    run: int,
+    inside: Bbox,
+    placed: Sequence[Bbox],
+    markers: Sequence[Bbox],
+) -> Bbox | None:
+    """Annotate ``xy`` at the first offset clear of other labels and points (or, failing
+    that, of other labels only); None, and nothing drawn, when no offset is clear."""
+    for avoid in ([*placed, *markers], list(placed)):
+        for dx, dy in LABEL_OFFSETS:
+            label = ax.annotate(
+                text,
+                xy,
+                textcoords="offset points",
+                xytext=(dx, dy),
+                ha="left" if dx >= 0 else "right",
+                fontsize=7,
+                color=COLORS[run % len(COLORS)],
+                bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.8},
+                gid=f"{run}:label",
+            )
+            box = label.get_window_extent(renderer).expanded(1.05, 1.1)
+            within = inside.contains(box.x0, box.y0) and inside.contains(box.x1, box.y1)
+            if within and not _overlaps(box, avoid):
+                return box
+            label.remove()
+    return None
 
 
 def figure_png(fig: Figure) -> bytes:

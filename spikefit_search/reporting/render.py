@@ -117,9 +117,12 @@ def reason_rows(groups: Sequence[ReasonGroup]) -> list[list[str]]:
     """outcome, trials, why (one full example), trial numbers (shared by the HTML report)."""
     rows = []
     for g in groups:
-        why = g.example or g.reason
-        if g.count > 1 and g.example and g.example != g.reason:
-            why = f"{g.reason} (e.g. {g.example})"
+        if not g.example or g.example == g.reason:
+            why = g.reason
+        elif "#" in g.reason or g.example.startswith(g.reason):  # show a real message
+            why = g.example if g.count == 1 else f"e.g. {g.example}"
+        else:  # the violated constraints, and one message
+            why = f"{g.reason}: {g.example}" if g.count == 1 else f"{g.reason}, e.g. {g.example}"
         rows.append([OUTCOME_LABELS[g.outcome], str(g.count), why, trial_numbers(g.numbers)])
     return rows
 

@@ -17,7 +17,12 @@ from spikefit_search._tables import render_text
 from spikefit_search.cli import app
 from spikefit_search.reporting.pareto import compute_pareto_front
 from spikefit_search.reporting.plot import pareto_figure
-from spikefit_search.reporting.render import pareto_table, reasons_table, report_renderable
+from spikefit_search.reporting.render import (
+    pareto_table,
+    reason_rows,
+    reasons_table,
+    report_renderable,
+)
 
 runner = CliRunner()
 
@@ -94,9 +99,15 @@ def test_reasons_are_grouped_most_common_first() -> None:
     counts = [g.count for g in front.reasons]
     assert counts == sorted(counts, reverse=True)
     assert front.counts["interrupted"] == 1 and front.counts["failed"] == 1
-    output = render_text(reasons_table(front), 80)
-    assert "fan in on layer 1: 80 > 64" in " ".join(output.split())
-    assert "1, 2, 3" in output and "interrupted" in output
+    rows = reason_rows(front.reasons)
+    assert rows[0][:2] == ["rejected before training", "3"] and rows[0][3] == "1, 2, 3"
+    assert any(r[2] == "fan_in: measured: fan in on layer 1: 80 > 64" for r in rows)
+    assert any(r[2] == "RuntimeError: out of memory" for r in rows)
+    table = reasons_table(front)
+    output = render_text(table, 80)
+    assert max(len(line.rstrip()) for line in output.splitlines()) <= 80
+    tokens = set(output.split())
+    assert all(word in tokens for word in _words(table))
 
 
 def test_report_lists_reasons_and_explains_every_count(make_run: MakeRun) -> None:
