@@ -16,7 +16,15 @@ import pandas as pd
 
 
 def _umask() -> int:
-    """The process umask (reading it means setting it, so it is set straight back)."""
+    """The process umask: from ``/proc/self/status`` where Linux has it (thread-safe), else by
+    setting it and setting it straight back (``os.umask`` has no getter)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
