@@ -324,7 +324,9 @@ def load_avg() -> str:
 
 
 def command_line() -> str:
-    return "python " + " ".join([os.path.relpath(sys.argv[0], ROOT), *sys.argv[1:]])
+    """The command that reproduces a figure (``--write`` only decides where it goes)."""
+    args = [a for a in sys.argv[1:] if a != "--write"]
+    return "python " + " ".join([os.path.relpath(sys.argv[0], ROOT), *args])
 
 
 def table(headers: list[str], rows: list[list[str]]) -> str:
@@ -333,8 +335,11 @@ def table(headers: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
-def report(title: str, device: torch.device, body: str, notes: str = "", write: bool = True) -> str:
-    """Print a result block and append it under the issue-7 section of docs/benchmarks.md."""
+def report(
+    title: str, device: torch.device, body: str, notes: str = "", write: bool = False
+) -> str:
+    """Print a result block; with ``write`` (a script's ``--write``) also append it under the
+    issue-7 section of docs/benchmarks.md."""
     now = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     head = (
         f"### {title} ({'GPU' if device.type == 'cuda' else 'CPU'})\n\n"

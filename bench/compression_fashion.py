@@ -10,7 +10,7 @@ carved from the 60k training set; 10k test). For every seed one float warm-up is
 methods; every method then gets the same fine-tune epochs and learning rates (latent weights
 3e-4, codebook 1e-4). The float control is the warm-up fine-tuned in float for the same epochs.
 Prints a table, writes raw numbers to ``bench/results/compression_fashion.json`` and appends
-the table to ``docs/benchmarks.md``.
+the table to ``docs/benchmarks.md`` with ``--write``.
 """
 
 from __future__ import annotations
@@ -285,7 +285,7 @@ def main() -> None:
     p.add_argument("--data-dir", default=None, help="folder with the Fashion-MNIST IDX files")
     p.add_argument("--schedule", default="cosine", choices=["cosine", "constant"])
     p.add_argument("--ablation", action="store_true", help="run the post-hoc zero-init ablation")
-    p.add_argument("--no-docs", action="store_true", help="do not append to docs/benchmarks.md")
+    p.add_argument("--write", action="store_true", help="append the table to docs/benchmarks.md")
     p.add_argument(
         "--json", type=Path, default=ROOT / "bench" / "results" / "compression_fashion.json"
     )
@@ -304,7 +304,7 @@ def main() -> None:
     runs = [run_seed(seed, data, args, log, methods) for seed in args.seeds]
     table, summary = summarise_ablation(runs) if args.ablation else summarise(runs)
     wall = time.perf_counter() - start
-    command = "python " + " ".join(sys.argv)
+    command = "python " + " ".join(a for a in sys.argv if a != "--write")
     machine = f"{platform.machine()}, {platform.processor() or platform.node()}, torch {torch.__version__}, {args.threads} thread(s)"
     if args.device != "cpu":
         machine += f", {torch.cuda.get_device_name()}"
@@ -332,7 +332,7 @@ def main() -> None:
             indent=1,
         )
     )
-    if not args.no_docs:
+    if args.write:
         docs = ROOT / "docs" / "benchmarks.md"
         heading = "## Compression on Fashion-MNIST (issue 3)"
         current = docs.read_text() if docs.exists() else "# Benchmarks\n"

@@ -4,7 +4,7 @@ same epoch in float, and Fisher Spike Contribution scoring against one training 
 Synthetic MNIST-shaped data (784 inputs, rate-coded by the network itself), 784-256-128-10,
 T = 8, batch 128, an epoch of ``--batches`` batches; float and CAT epochs alternate.
 
-Usage: ``python bench/compression_overhead.py [--device cpu|cuda] [--repeats 5] [--no-write]``
+Usage: ``python bench/compression_overhead.py [--device cpu|cuda] [--repeats 5] [--write]``
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--batches", type=int, default=40)
     ap.add_argument("--calib", type=int, default=1024, help="FSC calibration samples")
-    ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--write", action="store_true", help="append the result to docs/benchmarks.md")
     args = ap.parse_args()
     dev = C.setup(args.device, args.threads)
     try:
@@ -96,7 +96,7 @@ def main() -> None:
         dev,
         C.table(["what", "seconds", "relative to a float epoch", "note"], rows),
         notes,
-        write=not args.no_write,
+        write=args.write,
     )
 
 

@@ -10,7 +10,7 @@ ours on the torch path, and snnTorch / SpikingJelly when they import (skipped ot
 
 Needs only torch (+ triton for the fused path) and this package's ``snn`` module.
 
-Usage: ``python bench/gpu_check.py [--no-write] [--repeats 5] [--batches 128 1024 4096]``
+Usage: ``python bench/gpu_check.py [--write] [--repeats 5] [--batches 128 1024 4096]``
 Exit status 1 when a check in (a) fails.
 """
 
@@ -132,7 +132,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--batches", type=int, nargs="+", default=[128, 1024, 4096])
-    ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--write", action="store_true", help="append the result to docs/benchmarks.md")
     ap.add_argument("--skip-bench", action="store_true")
     args = ap.parse_args()
     if not torch.cuda.is_available():
@@ -141,7 +141,7 @@ def main() -> None:
     dev = torch.device("cuda")
     failures = check_kernels(dev)
     if not args.skip_bench:
-        throughput(dev, args.batches, args.repeats, write=not args.no_write)
+        throughput(dev, args.batches, args.repeats, write=args.write)
     if failures:
         print(f"{len(failures)} kernel check(s) failed:", *failures, sep="\n  ")
         sys.exit(1)

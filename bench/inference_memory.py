@@ -6,7 +6,7 @@ fresh child process (model and input already built, so the figure is what the fo
 pass and the optimizer add). On CUDA: ``torch.cuda.max_memory_allocated`` minus the allocation
 before the work.
 
-Usage: ``python bench/inference_memory.py [--device cpu|cuda] [--repeats 7] [--no-write]``
+Usage: ``python bench/inference_memory.py [--device cpu|cuda] [--repeats 7] [--write]``
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, nargs="+", default=[8, 25])
     ap.add_argument("--nets", nargs="+", default=list(C.NETWORKS), choices=list(C.NETWORKS))
     ap.add_argument("--frameworks", nargs="+", default=list(C.FRAMEWORKS))
-    ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--write", action="store_true", help="append the result to docs/benchmarks.md")
     ap.add_argument("--child", nargs=5, metavar=("FW", "NET", "T", "BATCH", "MODE"))
     args = ap.parse_args()
     if args.child:
@@ -120,7 +120,7 @@ def main() -> None:
         dev,
         C.table(headers, rows),
         notes,
-        write=not args.no_write,
+        write=args.write,
     )
 
 

@@ -4,7 +4,7 @@ Cost should grow linearly in ``T`` and in synapses: the table gives the time per
 (sample x step) and per (sample x step x synapse) normalised to the first row of each sweep
 (1.00 = perfectly linear; below 1 = fixed overheads amortised).
 
-Usage: ``python bench/scaling.py [--device cpu|cuda] [--repeats 5] [--no-write]``
+Usage: ``python bench/scaling.py [--device cpu|cuda] [--repeats 5] [--write]``
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def main() -> None:
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--write", action="store_true", help="append the result to docs/benchmarks.md")
     args = ap.parse_args()
     dev = C.setup(args.device, args.threads)
     big = dev.type == "cuda"
@@ -94,7 +94,7 @@ def main() -> None:
         "time/(sample*step*synapse) rel.",
     ]
     notes = "spikefit-search alone, training step (forward + backward + Adam), median of repeats."
-    C.report("Scaling", dev, C.table(headers, rows), notes, write=not args.no_write)
+    C.report("Scaling", dev, C.table(headers, rows), notes, write=args.write)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@ Usage (each part can run alone):
     python bench/search_bench.py workers     # --workers 2 against --workers 1
     python bench/search_bench.py sampler     # hypervolume: tpe against random, 3 seeds
 
-Results are printed and appended to docs/benchmarks.md under "## Search (issue 5)".
+Results are printed; with ``--write`` they are also appended to docs/benchmarks.md under
+"## Search (issue 5)".
 """
 
 from __future__ import annotations
@@ -38,9 +39,16 @@ def machine() -> str:
     return f"{describe(torch.device('cpu'))}, Python {platform.python_version()}"
 
 
+WRITE = False
+"""Set by ``--write``: append results to docs/benchmarks.md (otherwise only print them)."""
+
+
 def append(title: str, lines: list[str]) -> None:
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     block = [f"### {title} ({stamp})", "", f"Machine: {machine()}.", "", *lines, ""]
+    print("\n".join(block))
+    if not WRITE:
+        return
     text = BENCH_MD.read_text() if BENCH_MD.exists() else "# Benchmarks\n"
     if SECTION not in text:
         text = text.rstrip() + f"\n\n{SECTION}\n\n"
@@ -49,7 +57,6 @@ def append(title: str, lines: list[str]) -> None:
     body, rest = (tail, "") if nxt < 0 else (tail[:nxt], tail[nxt:])
     text = head + SECTION + body.rstrip() + "\n\n" + "\n".join(block) + rest
     BENCH_MD.write_text(text)
-    print("\n".join(block))
 
 
 def cli(*args: str, cwd: Path, show: bool = False) -> float:
@@ -258,7 +265,12 @@ def bench_sampler(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("part", choices=["wall", "reject", "workers", "sampler", "all"])
+    parser.add_argument(
+        "--write", action="store_true", help="append the results to docs/benchmarks.md"
+    )
     args = parser.parse_args()
+    global WRITE
+    WRITE = args.write
     parts = ["reject", "wall", "workers", "sampler"] if args.part == "all" else [args.part]
     for part in parts:
         globals()[f"bench_{part}"]()

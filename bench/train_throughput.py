@@ -4,7 +4,7 @@ Same networks (784-256-128-10 and the digits 64-128-10), same LIF, surrogate, ba
 pre-encoded input for all (see ``_common.py``); one process, frameworks alternating, medians
 of several repeats, ratios ours/theirs from the same run.
 
-Usage: ``python bench/train_throughput.py [--device cpu|cuda] [--repeats 7] [--no-write]``
+Usage: ``python bench/train_throughput.py [--device cpu|cuda] [--repeats 7] [--write]``
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ def main() -> None:
     ap.add_argument("--nets", nargs="+", default=list(C.NETWORKS), choices=list(C.NETWORKS))
     ap.add_argument("--frameworks", nargs="+", default=list(C.FRAMEWORKS))
     ap.add_argument("--target-s", type=float, default=0.4, help="seconds per timed block")
-    ap.add_argument("--no-write", action="store_true", help="do not append to docs/benchmarks.md")
+    ap.add_argument("--write", action="store_true", help="append the result to docs/benchmarks.md")
     args = ap.parse_args()
     dev = C.setup(args.device, args.threads)
     fws = C.available_frameworks(args.frameworks)
@@ -53,7 +53,7 @@ def main() -> None:
         f"Training throughput, batch {args.batch}, median of {args.repeats} alternating repeats "
         f"(max spread between repeats {max(spreads):.0%} of the median{shared})."
     )
-    C.report("Training throughput", dev, C.table(headers, rows), notes, write=not args.no_write)
+    C.report("Training throughput", dev, C.table(headers, rows), notes, write=args.write)
 
 
 def calibrate(fns: dict[str, C.Callable[[], None]], dev: C.torch.device, target_s: float) -> int:

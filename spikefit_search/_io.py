@@ -1,4 +1,8 @@
-"""Files written atomically: a temporary file in the same folder, then a rename."""
+"""Files written atomically: a temporary file in the same folder, then a rename.
+
+The file gets the mode any Unix tool would give a new file (``0666`` less the umask), not the
+``0600`` of :func:`tempfile.mkstemp`, so colleagues on a shared machine can read a report.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,21 @@ from typing import Any
 import pandas as pd
 
 
+def _umask() -> int:
+    """The process umask: from ``/proc/self/status`` where Linux has it (thread-safe), else by
+    setting it and setting it straight back (``os.umask`` has no getter)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     """Write ``data`` so that ``path`` is either the old file or the whole new one, never half."""
     path = Path(path)
@@ -18,6 +37,7 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
+            os.fchmod(f.fileno(), 0o666 & ~_umask())
             f.write(data)
             f.flush()
             os.fsync(f.fileno())

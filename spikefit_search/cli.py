@@ -9,21 +9,50 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from enum import Enum
 from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
 
 from spikefit_search import __version__
 from spikefit_search.exceptions import SpikefitError
 
+
+class _Group(TyperGroup):
+    """Help without a type label on flags: ``--version`` and ``--help`` take no value."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _plain_flags(super().get_params(ctx))
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            _plain_flags(command.get_params(ctx))
+        return command
+
+
+def _plain_flags(params: list[Any]) -> list[Any]:
+    for param in params:
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""
+    return params
+
+
 app = typer.Typer(
     name="spikefit-search",
-    help="Find spiking networks that fit a neuromorphic chip and trade accuracy against energy.",
+    cls=_Group,
+    help=(
+        "Find spiking networks that fit a neuromorphic chip and trade accuracy against energy."
+        "\n\nWithout a command, runs search: `spikefit-search --device speck --budget 50` is "
+        "`spikefit-search search --device speck --budget 50`."
+    ),
     no_args_is_help=False,
-    add_completion=False,
+    add_completion=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
     pretty_exceptions_enable=False,
 )
 console = Console()
@@ -64,6 +93,39 @@ def _root(
     ] = False,
 ) -> None:
     """Find spiking networks that fit a neuromorphic chip."""
+
+
+class Format(str, Enum):
+    """How ``devices``, ``check`` and ``report`` print: for people, or for scripts."""
+
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+FormatOption = Annotated[
+    Format, typer.Option("--format", help="table (for people), csv or json (for scripts).")
+]
+
+
+def _emit(records: list[dict[str, Any]], fmt: Format, document: Any = None) -> None:
+    """Write ``records`` as CSV (one header, one row each) or ``document`` (default the records)
+    as JSON to stdout, without colours or wrapping."""
+    import csv
+    import json
+
+    if fmt == Format.json:
+        sys.stdout.write(
+            json.dumps(records if document is None else document, indent=2, default=str)
+        )
+        sys.stdout.write("\n")
+        return
+    columns: list[str] = []
+    for record in records:
+        columns += [k for k in record if k not in columns]
+    writer = csv.DictWriter(sys.stdout, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(records)
 
 
 @app.command()
@@ -152,8 +214,9 @@ def search(
 
     from spikefit_search.reporting.live import SearchDisplay, front_table
     from spikefit_search.search import SearchOptions, run_search
-    from spikefit_search.search.driver import prepare
+    from spikefit_search.search.driver import count_trials, prepare
 
+    started: dict[str, dict[str, int]] = {}
     devices = [d.strip() for d in device.split(",") if d.strip()]
     if not devices:
         raise fail(f"--device must name at least one chip, but got {device!r}.")
@@ -194,8 +257,11 @@ def search(
                     d.update(st)
                     lv.refresh()
 
-                def on_start(_: Any, st: Any, d: SearchDisplay = display) -> None:
+                def on_start(
+                    _: Any, st: Any, d: SearchDisplay = display, name: str = options.device
+                ) -> None:
                     d.update(st)
+                    started[name] = count_trials(st.get_trials(deepcopy=False))
 
                 result = run_search(options, on_update=on_update, on_start=on_start)
         except KeyboardInterrupt:
@@ -211,15 +277,21 @@ def search(
         console.print(front_table(trials))
         for note in result.notes:
             console.print(f"[dim]- {note}[/]")
-        c = result.counts
-        console.print(
-            f"{options.device}: {c['trained']} trained"
-            + (f" (+{c['stopped']} stopped early)" if c["stopped"] else "")
-            + f", {c['rejected']} rejected before training, {c['failed']} failed. "
-            f"Run folder: [bold]{result.run_dir}[/]"
-        )
+        console.print(summary_line(options.device, options.budget, result.counts))
+        console.print(f"Run folder: [bold]{result.run_dir}[/]", highlight=False, soft_wrap=True)
+        before = started.get(options.device)
+        if before is not None and before["budget_used"] >= options.budget:
+            console.print(
+                f"[yellow]nothing to train:[/] study {result.study_name} already has "
+                f"{before['budget_used']} trained candidates (--budget {options.budget}). "
+                f"To extend it, raise the budget: {_with_budget(2 * options.budget)}",
+                soft_wrap=True,
+                highlight=False,
+            )
         if options.storage is None:
-            console.print(f"[dim]optuna-dashboard {result.run_dir / 'study.journal'}[/]")
+            console.print(
+                f"[dim]optuna-dashboard {result.run_dir / 'study.journal'}[/]", soft_wrap=True
+            )
         if confirm and result.stop_reason == "budget":
             from spikefit_search.reporting.confirm import confirm_front, confirmed_table
 
@@ -231,9 +303,39 @@ def search(
                 storage=options.storage,
             )
             console.print(confirmed_table(confirmed))
-            console.print(f"[dim]wrote {confirmed.path}[/]")
+            console.print(f"[dim]wrote {confirmed.path}[/]", soft_wrap=True)
         if result.stop_reason != "budget":
             raise typer.Exit(code=2)
+
+
+def summary_line(device: str, budget: int, c: dict[str, int]) -> str:
+    """``speck: 45 trained + 5 stopped early = 50 of --budget 50; ...``: the numbers add up."""
+    used = f"{c['trained']} trained + {c['stopped']} stopped early = {c['budget_used']} of "
+    parts = [
+        f"{device}: {used}--budget {budget}",
+        f"{c['rejected']} rejected before training (free)",
+        f"{c['failed']} failed",
+    ]
+    if c.get("interrupted"):
+        parts.append(f"{c['interrupted']} interrupted (retried on resume)")
+    if c.get("surplus"):
+        parts.append(f"{c['surplus']} surplus")
+    return "; ".join(parts)
+
+
+def _with_budget(budget: int) -> str:
+    """This command line with ``--budget`` set to ``budget``."""
+    args = list(sys.argv[1:])
+    for i, arg in enumerate(args):
+        if arg == "--budget" and i + 1 < len(args):
+            args[i + 1] = str(budget)
+            break
+        if arg.startswith("--budget="):
+            args[i] = f"--budget={budget}"
+            break
+    else:
+        args += ["--budget", str(budget)]
+    return "spikefit-search " + " ".join(_shell_quote(a) for a in args)
 
 
 def _storage_for(run_dir: Path, url: str | None) -> Any:
@@ -252,17 +354,29 @@ def _shell_quote(arg: str) -> str:
 @guarded
 def devices(
     name: Annotated[
-        str | None, typer.Argument(help="A device name or a profile YAML path; omit for all.")
+        str | None,
+        typer.Argument(metavar="NAME", help="A device name or a profile YAML path; omit for all."),
     ] = None,
+    fmt: FormatOption = Format.table,
 ) -> None:
     """List the hardware profiles, or show everything in one of them with its sources."""
     from spikefit_search.hardware import list_profiles, load_profile
-    from spikefit_search.hardware.render import devices_table, profile_table
+    from spikefit_search.hardware.render import (
+        devices_records,
+        devices_table,
+        profile_records,
+        profile_table,
+    )
 
     if name is None:
-        console.print(devices_table([load_profile(n) for n in list_profiles()]))
+        profiles = [load_profile(n) for n in list_profiles()]
+        if fmt != Format.table:
+            return _emit(devices_records(profiles), fmt)
+        console.print(devices_table(profiles))
         return
     profile = load_profile(name)
+    if fmt != Format.table:
+        return _emit(profile_records(profile), fmt)
     if profile.description:
         console.print(profile.description, highlight=False)
     console.print(profile_table(profile))
@@ -271,20 +385,28 @@ def devices(
 @app.command()
 @guarded
 def check(
-    target: Annotated[Path, typer.Argument(help="A YAML run config (network + compression).")],
+    target: Annotated[
+        Path, typer.Argument(metavar="CONFIG", help="A YAML run config (network + compression).")
+    ],
     device: Annotated[
         str | None,
         typer.Option(help="Check one chip (name or profile path); exit 1 if it does not fit."),
     ] = None,
+    fmt: FormatOption = Format.table,
 ) -> None:
     """Check a network against every chip's constraints (or one chip with --device)."""
     from spikefit_search.hardware import list_profiles, load_profile
-    from spikefit_search.hardware.render import check_matrix
+    from spikefit_search.hardware.render import check_matrix, check_records
     from spikefit_search.hardware.target import load_target
 
     checked = load_target(target)
     names = [device] if device is not None else list_profiles()
     results = [checked.check(load_profile(n)) for n in names]
+    if fmt != Format.table:
+        _emit(check_records(results), fmt)
+        if device is not None and not results[0].fits:
+            raise typer.Exit(code=1)
+        return
     console.print(check_matrix(results))
     kind = "measured on the trained weights" if checked.model is not None else "static check"
     console.print(f"[dim]{kind}[/]")
@@ -300,28 +422,40 @@ def check(
 @app.command()
 @guarded
 def report(
-    runs: Annotated[list[Path], typer.Argument(help="Run folders; several are overlaid.")],
+    runs: Annotated[
+        list[Path], typer.Argument(metavar="RUN", help="Run folders; several are overlaid.")
+    ],
     out: Annotated[
         Path | None, typer.Option(help="Folder for pareto.png and report.html (default: RUN).")
     ] = None,
     storage: Annotated[
         str | None, typer.Option(help="RDB URL of a --storage run (its password is masked).")
     ] = None,
+    fmt: FormatOption = Format.table,
 ) -> None:
-    """Show the feasible Pareto front, the knee and why candidates were rejected; write
-    pareto.png and report.html. Reads without the run lock: works while a search runs."""
-    from spikefit_search.reporting.render import report_renderable
+    """Show the feasible Pareto front, the knee and why candidates were rejected.
+
+    Writes pareto.png and report.html. Reads without the run lock: works while a search runs.
+    With --format csv, one row per plotted point; with --format json, everything per run.
+    """
+    from spikefit_search.reporting.render import (
+        report_document,
+        report_records,
+        report_renderable,
+    )
     from spikefit_search.reporting.report import build_report
 
     done = build_report(runs, out=out, storage=storage)
+    if fmt != Format.table:
+        return _emit(report_records(done.fronts), fmt, report_document(done.fronts))
     console.print(report_renderable(done.fronts))
-    console.print(f"[dim]wrote {done.png} and {done.html}[/]")
+    console.print(f"[dim]wrote {done.png} and {done.html}[/]", soft_wrap=True)
 
 
 @app.command()
 @guarded
 def export(
-    run: Annotated[Path, typer.Argument(help="A run folder.")],
+    run: Annotated[Path, typer.Argument(metavar="RUN", help="A run folder.")],
     trial: Annotated[int | None, typer.Option(help="Export this trial number.")] = None,
     pick: Annotated[str, typer.Option(help="Which front point: knee.")] = "knee",
     max_energy: Annotated[
@@ -355,20 +489,23 @@ def export(
     src = done.config.source or {}
     console.print(
         f"trial {src.get('trial')}: {src.get('accuracy', 0):.2%} validation accuracy, "
-        f"{src.get('energy_uj', 0):.4g} µJ -> [bold]{done.config_path}[/]"
+        f"{src.get('energy_uj', 0):.4g} µJ -> [bold]{done.config_path}[/]",
+        soft_wrap=True,
     )
     if not done.on_front:
         console.print("[yellow]note:[/] this trial is not on the feasible Pareto front.")
     for extra in (done.checkpoint_path, done.nir_path):
         if extra is not None:
-            console.print(f"[dim]wrote {extra}[/]")
-    console.print(f"[dim]spikefit-search retrain {done.config_path}[/]")
+            console.print(f"[dim]wrote {extra}[/]", soft_wrap=True)
+    console.print(f"[dim]spikefit-search retrain {done.config_path}[/]", soft_wrap=True)
 
 
 @app.command()
 @guarded
 def retrain(
-    config: Annotated[Path, typer.Argument(help="A YAML config written by export.")],
+    config: Annotated[
+        Path, typer.Argument(metavar="CONFIG", help="A YAML config written by export.")
+    ],
     epochs: Annotated[
         int | None, typer.Option(help="Total epochs instead of the exported ones (2/3 + 1/3).")
     ] = None,
@@ -393,9 +530,9 @@ def retrain(
     )
     for line in done.check.messages():
         console.print(f"[red]- {line}[/]", highlight=False)
-    console.print(f"[dim]wrote {done.out_dir}[/]")
+    console.print(f"[dim]wrote {done.out_dir}[/]", soft_wrap=True)
     if done.nir_path is not None:
-        console.print(f"[dim]wrote {done.nir_path}[/]")
+        console.print(f"[dim]wrote {done.nir_path}[/]", soft_wrap=True)
 
 
 def _parse_ints(name: str, text: str) -> tuple[int, ...]:
@@ -415,7 +552,8 @@ def _with_default_command(argv: list[str]) -> list[str]:
     commands = {
         c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands
     }
-    if argv and argv[0] not in commands and argv[0] not in ("--help", "-h", "--version"):
+    root_options = ("--help", "-h", "--version", "--install-completion", "--show-completion")
+    if argv and argv[0] not in commands and argv[0] not in root_options:
         return ["search", *argv]
     return argv
 

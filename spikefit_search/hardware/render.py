@@ -1,12 +1,15 @@
-"""Rich tables for ``devices`` and ``check``; they only read profiles and check results."""
+"""Tables for ``devices`` and ``check`` (terminal and records for ``--format csv|json``); they
+only read profiles and check results."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from rich.table import Table
+from rich.console import Group
+from rich.text import Text
 
+from spikefit_search._tables import Col, FirstFit, plain_table
 from spikefit_search.hardware.checks import LIMIT_CONSTRAINTS
 from spikefit_search.hardware.profile import HardwareProfile, Sourced
 from spikefit_search.hardware.result import MEMORY_CONSTRAINTS, CheckResult, format_quantity
@@ -27,45 +30,76 @@ def _mark(entry: Sourced[Any]) -> str:
     return f"{entry.value}*" if entry.estimated else str(entry.value)
 
 
-def devices_table(profiles: Sequence[HardwareProfile]) -> Table:
-    """One row per profile; ``*`` marks an estimated value."""
-    table = Table(title="Hardware profiles (* = estimated; - = unlimited)")
-    for column in (
-        "device",
-        "neurons",
-        "synapses",
-        "bits",
-        "unique/scope",
-        "layer types",
-        "neurons",
-        "pJ/SOP",
-        "mapping",
-    ):
-        table.add_column(column)
-    table.columns[6].header = "neuron models"
+_DEVICE_COLUMNS = (
+    Col("device"),
+    Col("neurons", "right"),
+    Col("synapses", "right"),
+    Col("bits", wrap=True),
+    Col("unique\nweights"),
+    Col("neuron\nmodels", wrap=True),
+    Col("layer\ntypes", wrap=True),
+    Col("pJ/SOP", "right"),
+    Col("mapping"),
+)
+
+
+def devices_table(profiles: Sequence[HardwareProfile]) -> FirstFit:
+    """One row per profile; ``*`` marks an estimated value. Where the terminal is narrow the
+    last columns are left out (``devices NAME`` and ``--format csv`` have them all)."""
+    rows = []
     for p in profiles:
         u = p.unique_weights
-        table.add_row(
-            p.name,
-            _num(p.limits.get("neurons")),
-            _num(p.limits.get("synapses")),
-            f"{p.weight_bits.value}{'' if p.signed.value else ' unsigned'}",
-            f"{u.max.value}/{u.scope.value}",
-            ", ".join(p.layer_types.value),
-            ", ".join(p.neuron_models.value),
-            _mark(p.energy.e_sop_pj),
-            p.mapping_source.value,
+        rows.append(
+            [
+                p.name,
+                _num(p.limits.get("neurons")),
+                _num(p.limits.get("synapses")),
+                f"{p.weight_bits.value}{'' if p.signed.value else ' unsigned'}",
+                f"{u.max.value}/{u.scope.value}",
+                ", ".join(p.neuron_models.value),
+                ", ".join(p.layer_types.value),
+                _mark(p.energy.e_sop_pj),
+                p.mapping_source.value,
+            ]
         )
-    return table
+    title = "Hardware profiles (* = estimated; - = unlimited)"
+    layouts = []
+    for keep in range(len(_DEVICE_COLUMNS), 4, -1):
+        left_out = [c.header.replace("\n", " ") for c in _DEVICE_COLUMNS[keep:]]
+        caption = f"left out at this width: {', '.join(left_out)}" if left_out else None
+        layouts.append(
+            plain_table(
+                _DEVICE_COLUMNS[:keep], [r[:keep] for r in rows], title=title, caption=caption
+            )
+        )
+    return FirstFit(*layouts)
 
 
-def profile_table(p: HardwareProfile) -> Table:
-    """Every value of one profile with its status and source."""
-    table = Table(title=f"{p.title} ({p.path})", show_lines=False)
-    table.add_column("field")
-    table.add_column("value")
-    table.add_column("status")
-    table.add_column("source", overflow="fold")
+def devices_records(profiles: Sequence[HardwareProfile]) -> list[dict[str, Any]]:
+    """One flat record per profile, every value raw (for ``--format csv|json``)."""
+    records = []
+    for p in profiles:
+        u = p.unique_weights
+        record: dict[str, Any] = {
+            "device": p.name,
+            "title": p.title,
+            "neuron_models": " ".join(p.neuron_models.value),
+            "layer_types": " ".join(p.layer_types.value),
+            "weight_bits": p.weight_bits.value,
+            "signed": p.signed.value,
+            "unique_weights_max": u.max.value,
+            "unique_weights_scope": u.scope.value,
+            "zero_is_free": u.zero_is_free.value,
+            "mapping": p.mapping_source.value,
+        }
+        record.update({f"limit_{k}": v.value for k, v in p.limits.items()})
+        record.update({f"energy_{k}": v.value for k, v in p.energy.items()})
+        record["estimated"] = " ".join(name for name, entry in _entries(p) if entry.estimated)
+        records.append(record)
+    return records
+
+
+def _entries(p: HardwareProfile) -> list[tuple[str, Sourced[Any]]]:
     rows: list[tuple[str, Sourced[Any]]] = [
         ("neuron_models", p.neuron_models),
         ("layer_types", p.layer_types),
@@ -77,23 +111,79 @@ def profile_table(p: HardwareProfile) -> Table:
     ]
     rows += [(f"limits.{k}", v) for k, v in p.limits.items()]
     rows += [(f"energy.{k}", v) for k, v in p.energy.items()]
-    for name, entry in rows:
+    return rows
+
+
+def profile_records(p: HardwareProfile) -> list[dict[str, Any]]:
+    """Every value of one profile with its status and source (for ``--format csv|json``)."""
+    records = [
+        {
+            "field": name,
+            "value": list(e.value) if isinstance(e.value, tuple) else e.value,
+            "status": e.status,
+            "source": e.source,
+        }
+        for name, e in _entries(p)
+    ]
+    params = p.mapping.describe()
+    records.append(
+        {
+            "field": "mapping.model",
+            "value": params.pop("model"),
+            "status": p.mapping_source.status,
+            "source": p.mapping_source.source,
+        }
+    )
+    records += [
+        {"field": f"mapping.{k}", "value": v, "status": "", "source": ""} for k, v in params.items()
+    ]
+    return records
+
+
+def profile_table(p: HardwareProfile) -> Group:
+    """Every value of one profile with its status and a numbered source; the sources follow
+    the table, one per line, so that a path or a URL is never split."""
+    sources: dict[str, int] = {}
+
+    def ref(source: str) -> str:
+        if not source:
+            return ""
+        return f"[{sources.setdefault(source, len(sources) + 1)}]"
+
+    rows: list[list[str]] = []
+    styles: list[str | None] = []
+    for name, entry in _entries(p):
         value = entry.value
         shown = ", ".join(map(str, value)) if isinstance(value, tuple) else str(value)
         if isinstance(value, int) and not isinstance(value, bool):
             shown = format_quantity(value)
-        style = "yellow" if entry.estimated else ""
-        table.add_row(
-            name, shown, f"[{style}]{entry.status}[/]" if style else entry.status, entry.source
-        )
+        rows.append([name, shown, entry.status, ref(entry.source)])
+        styles.append("yellow" if entry.estimated else None)
     params = p.mapping.describe()
-    table.add_row(
-        "mapping.model", str(params.pop("model")), p.mapping_source.status, p.mapping_source.source
+    rows.append(
+        [
+            "mapping.model",
+            str(params.pop("model")),
+            p.mapping_source.status,
+            ref(p.mapping_source.source),
+        ]
     )
+    styles.append(None)
     for key, value in params.items():
-        shown = "\n".join(map(str, value)) if isinstance(value, list) else str(value)
-        table.add_row(f"mapping.{key}", shown, "", "")
-    return table
+        shown = str(value)
+        if isinstance(value, list):  # one core per line; short lists on one line
+            long = any(" " in str(v) for v in value)
+            shown = ("\n" if long else ", ").join(map(str, value))
+        rows.append([f"mapping.{key}", shown, "", ""])
+        styles.append(None)
+    table = plain_table(
+        (Col("field"), Col("value", wrap=True), Col("status"), Col("source", "right")),
+        rows,
+        title=f"{p.title} ({p.path})",
+        row_styles=styles,
+    )
+    notes = [Text(f"[{n}] {source}") for source, n in sources.items()]
+    return Group(table, Text("Sources", style="bold"), *notes)
 
 
 def _cell(result: CheckResult, name: str) -> str:
@@ -122,23 +212,66 @@ _ROW_ORDER = (
 )
 
 
-def check_matrix(results: Sequence[CheckResult]) -> Table:
-    """Constraints down, chips across: ``ok`` or ``usage/limit`` of the worst place."""
-    table = Table(title="Fit per chip: ok, or usage/limit where it does not fit")
-    table.add_column("constraint", no_wrap=True)
-    for r in results:
-        table.add_column(r.profile, justify="right", overflow="fold")
+def _order(results: Sequence[CheckResult]) -> list[str]:
     names: list[str] = []
     for r in results:
         names += [n for n in r.names if n not in names]
     rank = {n: i for i, n in enumerate(_ROW_ORDER)}
     order = {n: i for i, n in enumerate(names)}
-    names = sorted(names, key=lambda n: (rank.get(n, len(rank)), order[n]))
-    for name in names:
-        table.add_row(name, *(_cell(r, name) if name in r.names else "[dim]-[/]" for r in results))
-    table.add_section()
-    table.add_row(
-        "[bold]fits[/]",
-        *("[bold green]yes[/]" if r.fits else "[bold red]no[/]" for r in results),
+    return sorted(names, key=lambda n: (rank.get(n, len(rank)), order[n]))
+
+
+def _fits(r: CheckResult) -> str:
+    return "[bold green]yes[/]" if r.fits else "[bold red]no[/]"
+
+
+def check_matrix(results: Sequence[CheckResult]) -> FirstFit:
+    """Constraints down, chips across: ``ok`` or ``usage/limit`` of the worst place. Where the
+    chips do not fit across the terminal, one row per chip with what does not fit."""
+    names = _order(results)
+    columns = [Col("constraint"), *(Col(r.profile, "right") for r in results)]
+    rows = [
+        [name, *(_cell(r, name) if name in r.names else "[dim]-[/]" for r in results)]
+        for name in names
+    ]
+    rows.append(["[bold]fits[/]", *(_fits(r) for r in results)])
+    matrix = plain_table(
+        columns, rows, title="Fit per chip: ok, or usage/limit where it does not fit"
     )
-    return table
+    per_chip = plain_table(
+        (Col("chip"), Col("fits"), Col("does not fit (usage/limit)", wrap=True)),
+        [
+            [
+                r.profile,
+                _fits(r),
+                "; ".join(f"{n} {_cell(r, n)}" for n in names if n in r.names and _violated(r, n)),
+            ]
+            for r in results
+        ],
+        title="Fit per chip",
+    )
+    return FirstFit(matrix, per_chip)
+
+
+def _violated(r: CheckResult, name: str) -> bool:
+    worst = r.worst(name)
+    return worst is not None and worst.violated
+
+
+def check_records(results: Sequence[CheckResult]) -> list[dict[str, Any]]:
+    """One record per chip and evaluated place (for ``--format csv|json``)."""
+    return [
+        {
+            "device": r.profile,
+            "kind": r.kind,
+            "device_fits": r.fits,
+            "constraint": u.name,
+            "where": u.where,
+            "usage": u.usage,
+            "limit": u.limit,
+            "margin": u.margin,
+            "fits": not u.violated,
+        }
+        for r in results
+        for u in r.usages
+    ]

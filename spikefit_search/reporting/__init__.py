@@ -10,16 +10,20 @@ from spikefit_search.reporting.live import SearchDisplay, front_table, status_li
 from spikefit_search.reporting.pareto import (
     ParetoFront,
     ParetoPoint,
+    ReasonGroup,
     compute_pareto_front,
+    group_reasons,
     knee_point,
 )
 
 __all__ = [
     "ParetoFront",
     "ParetoPoint",
+    "ReasonGroup",
     "SearchDisplay",
     "compute_pareto_front",
     "front_table",
+    "group_reasons",
     "knee_point",
     "status_line",
 ]

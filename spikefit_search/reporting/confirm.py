@@ -15,6 +15,7 @@ import pandas as pd
 from rich.table import Table
 
 from spikefit_search._io import atomic_write_csv
+from spikefit_search._tables import Col, plain_table
 from spikefit_search.exceptions import ConfigError
 from spikefit_search.reporting.export import config_from_trial
 from spikefit_search.reporting.pareto import ParetoFront, ParetoPoint
@@ -116,20 +117,27 @@ def confirm_front(
 
 def confirmed_table(result: ConfirmResult) -> Table:
     """Search-time and confirmed figures side by side."""
-    table = Table(
-        title=f"Confirmed with {result.epochs} epochs (search time -> confirmed)",
-        title_justify="left",
-        header_style="bold",
-    )
-    for col in ("trial", "val acc", "test acc", "energy µJ", "fits", ""):
-        table.add_column(col, justify="left" if col in ("", "fits") else "right")
-    for row in result.frame.itertuples(index=False):
-        table.add_row(
+    rows = [
+        [
             str(row.number),
             f"{row.search_accuracy:.2%} -> {row.confirmed_accuracy:.2%}",
             f"{row.search_test_accuracy:.2%} -> {row.confirmed_test_accuracy:.2%}",
             f"{row.search_energy_uj:.4g} -> {row.confirmed_energy_uj:.4g}",
             "yes" if row.fits else "[red]no[/]",
             "◆ knee" if row.knee else "",
-        )
+        ]
+        for row in result.frame.itertuples(index=False)
+    ]
+    table = plain_table(
+        (
+            Col("trial", "right"),
+            Col("val acc", "right", wrap=True),
+            Col("test acc", "right", wrap=True),
+            Col("energy µJ", "right", wrap=True),
+            Col("fits"),
+            Col(""),
+        ),
+        rows,
+        title=f"Confirmed with {result.epochs} epochs (search time -> confirmed)",
+    )
     return table

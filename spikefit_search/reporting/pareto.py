@@ -14,6 +14,7 @@ Example:
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ import optuna
 import pandas as pd
 from optuna.trial import FrozenTrial, TrialState
 
+from spikefit_search.search.dashboard import named_constraints
 from spikefit_search.search.driver import count_trials
 from spikefit_search.search.objective import REASON, STAGE
 from spikefit_search.search.records import is_feasible, pareto_trials
@@ -93,7 +95,7 @@ class ParetoPoint:
             rho=None if rho is None else float(rho),
             widths=tuple(int(w) for w in ua.get("widths", ())),
             feasible=is_feasible(trial),
-            violated=tuple(sorted(k for k, v in (trial.constraints or {}).items() if v > 0)),
+            violated=tuple(sorted(k for k, v in named_constraints(trial).items() if v > 0)),
             reason=str(ua.get(REASON, "")),
             pipeline=pipeline if isinstance(pipeline, dict) else None,
             seed=None if ua.get("seed") is None else int(ua["seed"]),
@@ -115,6 +117,95 @@ class ParetoPoint:
         }
 
 
+OUTCOME_LABELS = {
+    "rejected": "rejected before training",
+    "infeasible": "trained, breaks a limit",
+    "stopped": "stopped early",
+    "failed": "failed",
+    "interrupted": "interrupted",
+    "surplus": "surplus",
+}
+"""How each outcome of a candidate that is not on the front reads in a report."""
+
+OUTCOME_MEANINGS = {
+    "trained": "trained to the end; counts towards --budget",
+    "stopped": "stopped after warm-up (accuracy near chance); counts towards --budget",
+    "rejected": "broke a chip limit in the static check, never trained; free",
+    "infeasible": "trained, but the trained weights break a chip limit",
+    "failed": "raised an error (see trials.csv); the search went on",
+    "interrupted": "Ctrl-C or the process ended; queued again and retried on resume",
+    "surplus": "trained by a worker after others had filled the budget; not counted",
+    "running": "being trained now",
+    "queued": "waiting to be trained (a retry of an interrupted trial)",
+}
+"""What each count of a report means (the report prints it beside the count)."""
+
+
+@dataclass(frozen=True)
+class ReasonGroup:
+    """Candidates left out of the front for the same reason.
+
+    Attributes:
+        outcome: key of :data:`OUTCOME_LABELS`.
+        reason: the shared reason with its numbers left out, e.g. ``"fan_in"`` or
+            ``"stopped after warm-up: validation accuracy # is below #"``.
+        example: the full reason of the first trial of the group.
+        numbers: the trial numbers, ascending.
+    """
+
+    outcome: str
+    reason: str
+    example: str
+    numbers: tuple[int, ...]
+
+    @property
+    def count(self) -> int:
+        return len(self.numbers)
+
+
+_NUMBER = re.compile(r"[-+]?\d[\d,]*(?:\.\d+)?(?:e[-+]?\d+)?(?:Ki|k|M|G|%)?")
+
+
+def _reason_of(trial: FrozenTrial) -> tuple[str, str, str] | None:
+    """(outcome, reason key, full reason) of a trial that is not a feasible trained point."""
+    ua = trial.user_attrs
+    full = str(ua.get(REASON) or "")
+    stage = ua.get(STAGE)
+    if trial.state == TrialState.FAIL:
+        full = str(ua.get("fail_reason") or full or "no reason recorded")
+        if full.startswith("interrupted"):
+            return "interrupted", full, full
+        return "failed", _NUMBER.sub("#", full.split(":")[0]), full
+    if stage == "rejected":
+        names = ua.get("rejected_by") or sorted(
+            k for k, v in named_constraints(trial).items() if v > 0
+        )
+        return "rejected", ", ".join(names) or "not recorded", full
+    if stage in ("stopped", "surplus"):
+        return stage, _NUMBER.sub("#", full) or stage, full
+    if trial.state == TrialState.COMPLETE and not is_feasible(trial):
+        names = sorted(k for k, v in named_constraints(trial).items() if v > 0)
+        return "infeasible", ", ".join(names), full
+    return None
+
+
+def group_reasons(trials: Sequence[FrozenTrial]) -> tuple[ReasonGroup, ...]:
+    """Every candidate rejected, stopped, failed, interrupted or infeasible, grouped by reason,
+    most common first (then by outcome and reason, so the order is stable)."""
+    groups: dict[tuple[str, str], list[tuple[int, str]]] = {}
+    for t in trials:
+        found = _reason_of(t)
+        if found is not None:
+            outcome, key, full = found
+            groups.setdefault((outcome, key), []).append((t.number, full))
+    order = list(OUTCOME_LABELS)
+    out = [
+        ReasonGroup(outcome, key, min(members)[1], tuple(sorted(n for n, _ in members)))
+        for (outcome, key), members in groups.items()
+    ]
+    return tuple(sorted(out, key=lambda g: (-g.count, order.index(g.outcome), g.reason)))
+
+
 @dataclass(frozen=True)
 class ParetoFront:
     """The trade-off of one study.
@@ -133,6 +224,8 @@ class ParetoFront:
             ``surplus``, ``running``, ``queued``, ``budget_used``, ``total``.
         rejections: per constraint name, how many trials it made infeasible (rejected before
             training or after), most first.
+        reasons: every candidate not placed as a feasible trained point, grouped by outcome
+            and reason, most common first (:func:`group_reasons`).
         objective_names: ``("accuracy", "energy_uj")``.
         directions: ``("maximize", "minimize")``.
         label: a name for legends (e.g. the device).
@@ -144,6 +237,7 @@ class ParetoFront:
     knee: ParetoPoint | None = None
     counts: dict[str, int] = field(default_factory=dict)
     rejections: dict[str, int] = field(default_factory=dict)
+    reasons: tuple[ReasonGroup, ...] = ()
     objective_names: tuple[str, str] = OBJECTIVE_NAMES
     directions: tuple[str, str] = DIRECTIONS
     label: str = ""
@@ -218,7 +312,7 @@ def knee_point(front: Sequence[ParetoPoint]) -> ParetoPoint | None:
 def _rejections(trials: Sequence[FrozenTrial]) -> dict[str, int]:
     counter: Counter[str] = Counter()
     for t in trials:
-        violated = {k for k, v in (t.constraints or {}).items() if v > 0}
+        violated = {k for k, v in named_constraints(t).items() if v > 0}
         if t.user_attrs.get(STAGE) == "rejected":
             names = set(t.user_attrs.get("rejected_by") or ()) or violated
         elif t.state == TrialState.COMPLETE:
@@ -257,5 +351,6 @@ def compute_pareto_front(
         knee=knee_point(front),
         counts=counts,
         rejections=_rejections(trials),
+        reasons=group_reasons(trials),
         label=label,
     )

@@ -10,9 +10,13 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+from matplotlib.transforms import Bbox
 
 from spikefit_search._io import atomic_write_bytes
 from spikefit_search.reporting.pareto import OBJECTIVE_LABELS, ParetoFront
@@ -23,8 +27,9 @@ LOG_SPAN = 20.0
 
 
 def pareto_figure(fronts: Sequence[ParetoFront], *, title: str | None = None) -> Figure:
-    """Draw every run's front (joined, least energy first), its dominated feasible points
-    (hollow), its trained-but-infeasible points (crosses) and its knee (star, labelled)."""
+    """Draw every run's front (a staircase, least energy first, each point labelled with its
+    trial number), its dominated feasible points (hollow), its trained-but-infeasible points
+    (crosses) and its knee (star)."""
     fig = Figure(figsize=(7.5, 5.0), dpi=120, layout="constrained")
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
@@ -36,7 +41,8 @@ def pareto_figure(fronts: Sequence[ParetoFront], *, title: str | None = None) ->
         if f.front:
             xs = [p.energy_uj for p in f.front]
             ys = [100 * p.accuracy for p in f.front]
-            ax.plot(xs, ys, "-", color=color, lw=1.5, alpha=0.8, gid=f"{i}:front-line")
+            # a staircase: from each point the accuracy holds until a costlier point beats it
+            ax.step(xs, ys, where="post", color=color, lw=1.5, alpha=0.8, gid=f"{i}:front-line")
             ax.scatter(
                 xs, ys, s=40, color=color, zorder=3, label=f"{name}Pareto front", gid=f"{i}:front"
             )
@@ -80,17 +86,10 @@ def pareto_figure(fronts: Sequence[ParetoFront], *, title: str | None = None) ->
                 zorder=4,
                 gid=f"{i}:knee",
             )
-            ax.annotate(
-                f"knee (trial {k.number})",
-                (k.energy_uj, 100 * k.accuracy),
-                textcoords="offset points",
-                xytext=(8, 6),
-                fontsize=9,
-                gid=f"{i}:knee-label",
-            )
     positive = [e for e in energies if e > 0]
     if positive and max(positive) / min(positive) >= LOG_SPAN and len(positive) == len(energies):
         ax.set_xscale("log")
+        _plain_log_ticks(ax, max(positive) / min(positive))
     if not any(f.front for f in fronts):
         ax.text(
             0.5,
@@ -114,7 +113,102 @@ def pareto_figure(fronts: Sequence[ParetoFront], *, title: str | None = None) ->
     ax.set_title(title)
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=8, loc="lower right")
+    _label_front_points(fig, ax, fronts)
     return fig
+
+
+def _plain_log_ticks(ax: Axes, span: float) -> None:
+    """Log-axis ticks written as plain numbers (``0.5``, ``2``, ``20``), not ``2×10⁰``; fewer
+    ticks per decade the more decades there are, so the labels never collide."""
+    subs = (1.0, 2.0, 5.0) if span < 1e3 else (1.0,)
+    ax.xaxis.set_major_locator(LogLocator(base=10, subs=subs))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_locator(LogLocator(base=10, subs=tuple(range(1, 10))))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
+LABEL_OFFSETS = ((6, 4), (6, -12), (-8, 8), (-8, -14), (8, 16), (8, -22), (-10, 20), (-10, -26))
+"""Offsets (points) tried in turn for a trial label, right-above first."""
+
+
+def _overlaps(box: Bbox, others: Sequence[Bbox]) -> bool:
+    return any(box.overlaps(o) for o in others)
+
+
+def _label_front_points(fig: Figure, ax: Axes, fronts: Sequence[ParetoFront]) -> None:
+    """Write every front point's trial number beside it, without two labels overlapping.
+
+    Points closer than a label's size on screen (e.g. within 0.1 µJ) share one label,
+    ``#10, #24``; a label goes to the first offset of :data:`LABEL_OFFSETS` where it overlaps
+    no other label, the plot title or the legend, and is left out only when no offset fits (the
+    report's table still lists every point). Labels carry gid ``"<run>:label"``.
+    """
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    fig.draw_without_rendering()
+    legend = ax.get_legend()
+    placed: list[Bbox] = [] if legend is None else [legend.get_window_extent(renderer)]
+    inside = ax.get_window_extent(renderer)
+    to_screen = ax.transData.transform
+    markers = []  # every drawn point, as a small box: a label should not hide one
+    for f in fronts:
+        for name in ("front", "dominated", "infeasible"):
+            for p in f.category(name):
+                x, y = to_screen((p.energy_uj, 100 * p.accuracy))
+                markers.append(Bbox.from_extents(x - 4, y - 4, x + 4, y + 4))
+    for i, f in enumerate(fronts):
+        knee = f.knee.number if f.knee is not None else None
+        clusters: list[list[tuple[float, float, int, float, float]]] = []
+        for p in f.front:
+            x, y = to_screen((p.energy_uj, 100 * p.accuracy))
+            for cluster in clusters:
+                cx, cy = cluster[0][0], cluster[0][1]
+                if abs(x - cx) < 18 and abs(y - cy) < 10:
+                    cluster.append((x, y, p.number, p.energy_uj, 100 * p.accuracy))
+                    break
+            else:
+                clusters.append([(x, y, p.number, p.energy_uj, 100 * p.accuracy)])
+        for cluster in clusters:
+            numbers = sorted(c[2] for c in cluster)
+            text = ", ".join(f"#{n}" for n in numbers)
+            if knee in numbers:
+                text += " (knee)"
+            _, _, _, ex, ey = cluster[0]
+            box = _place_label(ax, renderer, text, (ex, ey), i, inside, placed, markers)
+            if box is not None:
+                placed.append(box)
+
+
+def _place_label(
+    ax: Axes,
+    renderer: Any,
+    text: str,
+    xy: tuple[float, float],
+    run: int,
+    inside: Bbox,
+    placed: Sequence[Bbox],
+    markers: Sequence[Bbox],
+) -> Bbox | None:
+    """Annotate ``xy`` at the first offset clear of other labels and points (or, failing
+    that, of other labels only); None, and nothing drawn, when no offset is clear."""
+    for avoid in ([*placed, *markers], list(placed)):
+        for dx, dy in LABEL_OFFSETS:
+            label = ax.annotate(
+                text,
+                xy,
+                textcoords="offset points",
+                xytext=(dx, dy),
+                ha="left" if dx >= 0 else "right",
+                fontsize=7,
+                color=COLORS[run % len(COLORS)],
+                bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.8},
+                gid=f"{run}:label",
+            )
+            box = label.get_window_extent(renderer).expanded(1.05, 1.1)
+            within = inside.contains(box.x0, box.y0) and inside.contains(box.x1, box.y1)
+            if within and not _overlaps(box, avoid):
+                return box
+            label.remove()
+    return None
 
 
 def figure_png(fig: Figure) -> bytes:

@@ -1,17 +1,48 @@
-"""Rich renderings of a :class:`ParetoFront` (they only read it)."""
+"""Rich renderings of a :class:`ParetoFront` (they only read it); no cell is ever cut, at 80
+columns or in a pipe (see :mod:`spikefit_search._tables`)."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
-from rich.console import Group
+from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from spikefit_search.reporting.pareto import ParetoFront, ParetoPoint
+from spikefit_search._tables import Col, plain_table
+from spikefit_search.reporting.pareto import (
+    OUTCOME_LABELS,
+    OUTCOME_MEANINGS,
+    ParetoFront,
+    ParetoPoint,
+    ReasonGroup,
+)
 
-FRONT_COLUMNS = ("trial", "val acc", "test acc", "energy µJ", "SOPs", "M", "b", "rho", "widths")
+FRONT_COLUMNS = (
+    "trial",
+    "val acc",
+    "test acc",
+    "energy µJ",
+    "SOPs",
+    "M",
+    "b",
+    "rho",
+    "hidden widths",
+)
+_FRONT_COLS = (
+    Col("trial", "right"),
+    Col("val\nacc", "right"),
+    Col("test\nacc", "right"),
+    Col("energy\nµJ", "right"),
+    Col("SOPs", "right"),
+    Col("M", "right"),
+    Col("b", "right"),
+    Col("rho", "right"),
+    Col("hidden\nwidths", wrap=True),
+    Col(""),
+)
 
 
 def _pct(value: float) -> str:
@@ -20,6 +51,11 @@ def _pct(value: float) -> str:
 
 def _opt(value: object, fmt: str = "{}") -> str:
     return "-" if value is None else fmt.format(value)
+
+
+def widths_text(widths: Sequence[int]) -> str:
+    """Hidden sizes layer by layer, ``116→146`` (not ``116-146``, which reads as a range)."""
+    return "→".join(str(w) for w in widths) or "-"
 
 
 def point_cells(p: ParetoPoint) -> list[str]:
@@ -33,40 +69,79 @@ def point_cells(p: ParetoPoint) -> list[str]:
         _opt(p.n_values),
         _opt(p.bits),
         _opt(p.rho, "{:.2f}"),
-        "-".join(str(w) for w in p.widths) or "-",
+        widths_text(p.widths),
     ]
 
 
 def pareto_table(front: ParetoFront, *, title: str = "Feasible Pareto front") -> Table:
     """The front, least energy first; the knee row is marked."""
-    table = Table(title=title, title_justify="left", header_style="bold")
-    for col in FRONT_COLUMNS:
-        table.add_column(col, justify="left" if col == "widths" else "right")
-    table.add_column("", justify="left")
     knee = front.knee.number if front.knee is not None else None
+    rows, styles = [], []
     for p in front.front:
         mark = "◆ knee" if p.number == knee else ""
-        table.add_row(*point_cells(p), mark, style="bold" if mark else None)
-    return table
+        rows.append([*point_cells(p), mark])
+        styles.append("bold" if mark else None)
+    return plain_table(_FRONT_COLS, rows, title=title, row_styles=styles)
 
 
 def counts_line(front: ParetoFront) -> Text:
     c = front.counts
-    return Text(
-        f"{c.get('trained', 0)} trained · {c.get('stopped', 0)} stopped early · "
-        f"{c.get('rejected', 0)} rejected before training · {c.get('failed', 0)} failed · "
-        f"{c.get('running', 0)} running · {len(front.infeasible)} trained but infeasible · "
-        f"{len(front.front)} on the front, {len(front.dominated)} dominated"
-    )
+    parts = [
+        f"{c.get('trained', 0)} trained",
+        f"{c.get('stopped', 0)} stopped early",
+        f"{c.get('rejected', 0)} rejected before training",
+        f"{c.get('failed', 0)} failed",
+    ]
+    parts += [f"{c[k]} {k}" for k in ("interrupted", "surplus", "running") if c.get(k)]
+    parts.append(f"{len(front.infeasible)} trained but infeasible")
+    parts.append(f"{len(front.front)} on the front, {len(front.dominated)} dominated")
+    return Text(" · ".join(parts))
 
 
 def rejections_table(front: ParetoFront) -> Table:
-    table = Table(title="Constraints that made candidates infeasible", title_justify="left")
-    table.add_column("constraint")
-    table.add_column("trials", justify="right")
-    for name, n in front.rejections.items():
-        table.add_row(name, str(n))
-    return table
+    return plain_table(
+        (Col("constraint"), Col("trials", "right")),
+        [[name, str(n)] for name, n in front.rejections.items()],
+        title="Constraints that made candidates infeasible",
+    )
+
+
+def trial_numbers(numbers: Sequence[int], *, limit: int = 12) -> str:
+    """``3, 5, 8`` or, for many, the first ``limit`` and how many more."""
+    shown = ", ".join(str(n) for n in numbers[:limit])
+    more = len(numbers) - limit
+    return f"{shown} and {more} more" if more > 0 else shown
+
+
+def reason_rows(groups: Sequence[ReasonGroup]) -> list[list[str]]:
+    """outcome, trials, why (one full example), trial numbers (shared by the HTML report)."""
+    rows = []
+    for g in groups:
+        if not g.example or g.example == g.reason:
+            why = g.reason
+        elif "#" in g.reason or g.example.startswith(g.reason):  # show a real message
+            why = g.example if g.count == 1 else f"e.g. {g.example}"
+        else:  # the violated constraints, and one message
+            why = f"{g.reason}: {g.example}" if g.count == 1 else f"{g.reason}, e.g. {g.example}"
+        rows.append([OUTCOME_LABELS[g.outcome], str(g.count), why, trial_numbers(g.numbers)])
+    return rows
+
+
+REASON_COLUMNS = ("outcome", "trials", "why", "trial numbers")
+
+
+def reasons_table(front: ParetoFront) -> Table:
+    """Candidates that are not feasible trained points, grouped by reason, most common first."""
+    return plain_table(
+        (
+            Col("outcome", wrap=True),
+            Col("n", "right"),
+            Col("why", wrap=True),
+            Col("trials", wrap=True),
+        ),
+        reason_rows(front.reasons),
+        title="Rejected, stopped and failed candidates, by reason",
+    )
 
 
 def knee_line(front: ParetoFront) -> Text:
@@ -81,7 +156,7 @@ def knee_line(front: ParetoFront) -> Text:
 
 def report_renderable(fronts: Sequence[ParetoFront]) -> Group:
     """Everything ``report`` prints, one block per run."""
-    parts: list[Table | Text] = []
+    parts: list[RenderableType] = []
     for front in fronts:
         if front.label:
             parts.append(Text(front.label, style="bold underline"))
@@ -89,6 +164,45 @@ def report_renderable(fronts: Sequence[ParetoFront]) -> Group:
             parts.append(pareto_table(front))
         parts.append(knee_line(front))
         parts.append(counts_line(front))
+        if front.reasons:
+            parts.append(reasons_table(front))
         if front.rejections:
             parts.append(rejections_table(front))
     return Group(*parts)
+
+
+def report_records(fronts: Sequence[ParetoFront]) -> list[dict[str, Any]]:
+    """Every plotted point of every run with its category (for ``report --format csv``)."""
+    rows: list[dict[str, Any]] = []
+    for front in fronts:
+        frame = front.to_frame()
+        frame.insert(0, "run", front.label)
+        rows += frame.to_dict(orient="records")
+    return rows
+
+
+def report_document(fronts: Sequence[ParetoFront]) -> list[dict[str, Any]]:
+    """One object per run: counts, knee, points and reasons (for ``report --format json``)."""
+    out = []
+    for front in fronts:
+        frame = front.to_frame()
+        out.append(
+            {
+                "run": front.label,
+                "counts": front.counts,
+                "knee": None if front.knee is None else front.knee.number,
+                "points": frame.to_dict(orient="records"),
+                "rejections": front.rejections,
+                "reasons": [
+                    {
+                        "outcome": g.outcome,
+                        "reason": g.reason,
+                        "example": g.example,
+                        "trials": list(g.numbers),
+                    }
+                    for g in front.reasons
+                ],
+                "meanings": OUTCOME_MEANINGS,
+            }
+        )
+    return out

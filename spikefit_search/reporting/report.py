@@ -14,9 +14,14 @@ from typing import TYPE_CHECKING, Any
 from spikefit_search import __version__
 from spikefit_search._io import atomic_write_bytes, atomic_write_text
 from spikefit_search.exceptions import RunError
-from spikefit_search.reporting.pareto import CATEGORIES, ParetoFront
+from spikefit_search.reporting.pareto import CATEGORIES, OUTCOME_MEANINGS, ParetoFront
 from spikefit_search.reporting.plot import figure_png, pareto_figure
-from spikefit_search.reporting.render import FRONT_COLUMNS, point_cells
+from spikefit_search.reporting.render import (
+    FRONT_COLUMNS,
+    REASON_COLUMNS,
+    point_cells,
+    reason_rows,
+)
 from spikefit_search.reporting.run import RunView, load_run
 
 if TYPE_CHECKING:
@@ -104,7 +109,7 @@ max-width:72rem;color:#222;padding:0 1rem}
 h1{font-size:1.5rem}h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid #ddd}
 h3{font-size:1rem}
 table{border-collapse:collapse;margin:.5rem 0 1rem;font-size:.9rem}
-th,td{border:1px solid #ddd;padding:.25rem .6rem;text-align:right}
+th,td{border:1px solid #ddd;padding:.25rem .6rem;text-align:right;vertical-align:top}
 th{background:#f4f4f4}td.l,th.l{text-align:left}
 tr.knee td{font-weight:bold;background:#fff8dc}
 .note{color:#a15c00}.dim{color:#777;font-size:.85rem}
@@ -116,6 +121,12 @@ def _e(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
+def _td(cell: str) -> str:
+    """A cell; text is left-aligned, numbers right-aligned."""
+    numeric = all(ch in "0123456789.,%-+e " for ch in cell) or cell == "-"
+    return f"<td>{_e(cell)}</td>" if numeric else f'<td class="l">{_e(cell)}</td>'
+
+
 def _table(
     header: Sequence[str], rows: Sequence[Sequence[str]], *, row_class: Sequence[str] = ()
 ) -> str:
@@ -123,7 +134,7 @@ def _table(
     body = []
     for i, row in enumerate(rows):
         cls = f' class="{row_class[i]}"' if i < len(row_class) and row_class[i] else ""
-        body.append(f"<tr{cls}>" + "".join(f"<td>{_e(c)}</td>" for c in row) + "</tr>")
+        body.append(f"<tr{cls}>" + "".join(_td(c) for c in row) + "</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
@@ -177,11 +188,15 @@ def _run_html(r: RunReport) -> str:
         f" · budget {_e(opts.get('budget'))} · created {_e(m.get('created'))}</p>"
     )
     counts = [
-        [k, str(c.get(k, 0))]
-        for k in ("trained", "stopped", "rejected", "failed", "surplus", "running", "total")
+        [k, str(c.get(k, 0)), OUTCOME_MEANINGS[k]]
+        for k in ("trained", "stopped", "rejected", "failed", "interrupted", "surplus", "running")
+        if k in ("trained", "stopped", "rejected", "failed") or c.get(k)
     ]
-    counts.append(["trained but infeasible", str(len(f.infeasible))])
-    parts.append("<h3>Trials</h3>" + _table(["outcome", "trials"], counts))
+    counts.append(
+        ["trained but infeasible", str(len(f.infeasible)), OUTCOME_MEANINGS["infeasible"]]
+    )
+    counts.append(["total", str(c.get("total", 0)), "every trial in the study"])
+    parts.append("<h3>Trials</h3>" + _table(["outcome", "trials", "meaning"], counts))
     if f.front:
         k = f.knee
         assert k is not None
@@ -199,6 +214,11 @@ def _run_html(r: RunReport) -> str:
         parts.append("<h3>Dominated feasible</h3>" + _points_table(f, "dominated"))
     if f.infeasible:
         parts.append("<h3>Trained but infeasible</h3>" + _points_table(f, "infeasible"))
+    if f.reasons:
+        parts.append(
+            "<h3>Rejected, stopped and failed candidates, by reason</h3>"
+            + _table(REASON_COLUMNS, reason_rows(f.reasons))
+        )
     if f.rejections:
         parts.append(
             "<h3>Constraints that made candidates infeasible</h3>"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from spikefit_search.search.consistency import TRIAL_SETTINGS, TrialSetting, check_same_settings
+from spikefit_search.search.dashboard import named_constraints
 from spikefit_search.search.driver import (
     SearchOptions,
     SearchResult,
@@ -22,17 +24,21 @@ from spikefit_search.search.space import (
 
 __all__ = [
     "SAMPLERS",
+    "TRIAL_SETTINGS",
     "Candidate",
     "Param",
     "SearchOptions",
     "SearchResult",
     "SearchSpace",
+    "TrialSetting",
     "TrialSettings",
+    "check_same_settings",
     "count_trials",
     "is_feasible",
     "list_search_spaces",
     "load_search_space",
     "make_sampler",
+    "named_constraints",
     "pareto_frame",
     "pareto_trials",
     "pipeline_config",

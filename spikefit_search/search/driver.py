@@ -31,6 +31,8 @@ from spikefit_search.compression import run_pipeline
 from spikefit_search.data import Dataset, load_dataset
 from spikefit_search.exceptions import ConfigError, RunError
 from spikefit_search.hardware import HardwareProfile, fan_in_cap, load_profile, static_check
+from spikefit_search.search.consistency import check_same_settings, continued_manifest
+from spikefit_search.search.dashboard import write_dashboard_constraints
 from spikefit_search.search.objective import (
     REASON,
     RESERVED,
@@ -189,23 +191,13 @@ def _manifest(prep: Prepared) -> dict[str, Any]:
     }
 
 
-IDENTITY_KEYS = ("device", "space", "dataset")
-
-
-def _check_same_run(run_dir: Path, manifest: dict[str, Any]) -> None:
+def _check_same_run(run_dir: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+    """The study's manifest, after refusing options that change what a trial means."""
     import json
 
     old = json.loads((run_dir / MANIFEST).read_text())
-    for key, new_value, old_value in (
-        ("device", manifest["device"]["name"], old.get("device", {}).get("name")),
-        ("space", manifest["space"]["name"], old.get("space", {}).get("name")),
-        ("dataset", manifest["dataset"]["name"], old.get("dataset", {}).get("name")),
-    ):
-        if new_value != old_value:
-            raise RunError(
-                f"study {manifest['study']} was created with {key} {old_value!r}, but this "
-                f"command asks for {new_value!r}; use --study NEW_NAME for a new study."
-            )
+    check_same_settings(old, manifest)
+    return old
 
 
 @contextlib.contextmanager
@@ -229,8 +221,9 @@ def open_run(prep: Prepared) -> tuple[optuna.Study, bool]:
     run_dir = prep.run_dir
     manifest = _manifest(prep)
     existed = (run_dir / MANIFEST).is_file()
+    continued = None
     if existed:
-        _check_same_run(run_dir, manifest)
+        continued = continued_manifest(_check_same_run(run_dir, manifest), manifest)
     else:
         if run_dir.exists() and any(run_dir.iterdir()):
             raise RunError(
@@ -258,6 +251,8 @@ def open_run(prep: Prepared) -> tuple[optuna.Study, bool]:
             study.set_metric_names(METRIC_NAMES)
         if not existed:
             atomic_write_json(run_dir / MANIFEST, manifest)
+        elif continued is not None:  # the manifest records every accepted change
+            atomic_write_json(run_dir / MANIFEST, continued)
     except BaseException:
         if not existed:
             shutil.rmtree(run_dir, ignore_errors=True)
@@ -285,14 +280,16 @@ def _settings(prep: Prepared, device: str) -> TrialSettings:
 
 
 def count_trials(trials: list[optuna.trial.FrozenTrial]) -> dict[str, int]:
-    """trained (the budget), rejected, stopped early, failed, surplus, running."""
+    """trained (the budget), rejected, stopped early, failed, interrupted, surplus, running."""
     c: Counter[str] = Counter()
     for t in trials:
         stage = t.user_attrs.get(STAGE)
         if t.state == TrialState.RUNNING:
             c["running"] += 1
         elif t.state == TrialState.FAIL:
-            c["failed"] += 1
+            # an interruption (Ctrl-C, a worker that ended) is no failure: it is retried
+            reason = str(t.user_attrs.get("fail_reason", ""))
+            c["interrupted" if reason.startswith("interrupted") else "failed"] += 1
         elif t.state == TrialState.WAITING:
             c["queued"] += 1
         elif stage in ("trained", "stopped", "rejected", "surplus"):
@@ -306,6 +303,7 @@ def count_trials(trials: list[optuna.trial.FrozenTrial]) -> dict[str, int]:
             "stopped",
             "rejected",
             "failed",
+            "interrupted",
             "surplus",
             "running",
             "queued",
@@ -365,6 +363,7 @@ def worker_loop(
             last["trial"] = trial
             try:
                 outcome = run_trial(study, trial, settings, pipeline=pipeline)
+                write_dashboard_constraints(study, trial)
             except KeyboardInterrupt:
                 trial.set_user_attr("fail_reason", "interrupted (Ctrl-C)")
                 raise
@@ -445,7 +444,7 @@ def stop_message(reason: str, study: optuna.Study, options: SearchOptions) -> st
             f"{counts['budget_used']} of {options.budget} trained; the rest is running or was "
             "interrupted elsewhere: run the same command again to finish."
         )
-    return f"budget of {options.budget} trained candidates reached"
+    return f"budget of {options.budget} reached"
 
 
 def run_search(

@@ -9,6 +9,7 @@ import optuna
 import pandas as pd
 from optuna.trial import FrozenTrial, TrialState
 
+from spikefit_search.search.dashboard import named_constraints
 from spikefit_search.search.objective import REASON, STAGE
 
 BASE_COLUMNS = [
@@ -65,7 +66,7 @@ def trial_row(trial: FrozenTrial) -> dict[str, Any]:
     }
     for name, value in sorted(trial.params.items()):
         row[f"param_{name}"] = value
-    for name, value in sorted((trial.constraints or {}).items()):
+    for name, value in sorted(named_constraints(trial).items()):
         row[f"constraint_{name}"] = value
     return row
 

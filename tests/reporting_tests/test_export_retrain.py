@@ -7,10 +7,11 @@ import pytest
 import yaml
 from reporting_helpers import MakeRun, trial
 
+from spikefit_search._tables import render_text
 from spikefit_search.compression import load_checkpoint
 from spikefit_search.exceptions import ConfigError, RunError
 from spikefit_search.hardware.target import load_target
-from spikefit_search.reporting.confirm import confirm_front
+from spikefit_search.reporting.confirm import confirm_front, confirmed_table
 from spikefit_search.reporting.export import export_trial, load_config, pick_point
 from spikefit_search.reporting.retrain import retrain
 from spikefit_search.reporting.run import load_run
@@ -145,3 +146,7 @@ def test_confirm_retrains_the_knee_and_writes_confirmed_csv(run_copy: Path) -> N
     assert row["search_accuracy"] == knee.accuracy and row["epochs"] == 2
     assert 0.0 <= row["confirmed_accuracy"] <= 1.0 and row["confirmed_energy_uj"] > 0
     assert (run_copy / row["folder"] / "metrics.json").is_file()
+    shown = render_text(confirmed_table(done), 80)
+    assert max(len(line.rstrip()) for line in shown.splitlines()) <= 80
+    assert f"{row['search_accuracy']:.2%}" in shown.split()  # whole at 80 columns
+    assert f"{row['confirmed_energy_uj']:.4g}" in shown.split()

@@ -58,7 +58,8 @@ def test_plot_draws_each_category_with_the_right_number_of_points(make_run: Make
     ax = fig.axes[0]
     assert "µJ" in ax.get_xlabel() and "%" in ax.get_ylabel()
     labels = [t.get_text() for t in ax.texts]
-    assert any(f"knee (trial {front.knee.number})" in t for t in labels)  # type: ignore[union-attr]
+    knee = front.knee.number  # type: ignore[union-attr]
+    assert any(f"#{knee}" in t and "(knee)" in t for t in labels)
     line = next(ln for ln in ax.lines if ln.get_gid() == "0:front-line")
     assert list(line.get_xdata()) == [1.0, 2.0]  # the front is joined, least energy first
 
@@ -73,7 +74,7 @@ def test_report_without_feasible_trial_says_so_and_still_writes(make_run: MakeRu
     assert report.notes == ("none-fit: no feasible trained candidate yet",)
     page = report.html.read_text()
     assert "No feasible trained candidate yet" in page
-    assert "<td>cores</td><td>2</td>" in page
+    assert '<td class="l">cores</td><td>2</td>' in page
     fig = pareto_figure(report.fronts)
     assert offsets(fig, "0:front") == 0 and offsets(fig, "0:infeasible") == 1
     assert any(t.get_gid() == "empty" for t in fig.axes[0].texts)
