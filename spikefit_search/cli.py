@@ -136,6 +136,20 @@ def search(
     workers: Annotated[int, typer.Option(help="Worker processes on this machine.")] = 1,
     seed: Annotated[int, typer.Option(help="Seed of the sampler and of every trial.")] = 0,
     sampler: Annotated[str, typer.Option(help="tpe, gp, nsga2 or random.")] = "tpe",
+    objective: Annotated[
+        str,
+        typer.Option(
+            help="Second objective, minimised: energy (total), dynamic (energy without the "
+            "static term), sops or latency (clocked chips)."
+        ),
+    ] = "energy",
+    window_ms: Annotated[
+        float | None,
+        typer.Option(
+            help="Inference window in ms of an event-driven chip (Speck, DYNAP-SE2): the time "
+            "it is on per inference. Default: the data's recording length, else the profile's."
+        ),
+    ] = None,
     limit_train: Annotated[
         int | None, typer.Option(help="Use at most this many training samples.", hidden=True)
     ] = None,
@@ -174,6 +188,8 @@ def search(
             seed=seed,
             sampler=sampler,
             limit_train=limit_train,
+            objective=objective,
+            window_ms=window_ms,
         )
         for d in devices
     ]
@@ -257,7 +273,7 @@ def devices(
 ) -> None:
     """List the hardware profiles, or show everything in one of them with its sources."""
     from spikefit_search.hardware import list_profiles, load_profile
-    from spikefit_search.hardware.render import devices_table, profile_table
+    from spikefit_search.hardware.render import devices_table, profile_table, references_table
 
     if name is None:
         console.print(devices_table([load_profile(n) for n in list_profiles()]))
@@ -266,6 +282,8 @@ def devices(
     if profile.description:
         console.print(profile.description, highlight=False)
     console.print(profile_table(profile))
+    if profile.sources:
+        console.print(references_table(profile))
 
 
 @app.command()

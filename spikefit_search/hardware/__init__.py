@@ -15,7 +15,15 @@ from spikefit_search.hardware.checks import (
     measured_check,
     static_check,
 )
-from spikefit_search.hardware.energy import EnergyReport, estimate_energy
+from spikefit_search.hardware.energy import (
+    OBJECTIVES,
+    EnergyReport,
+    Objective,
+    check_objective,
+    estimate_energy,
+    get_objective,
+    inference_window,
+)
 from spikefit_search.hardware.loader import (
     list_profiles,
     load_profile,
@@ -43,6 +51,7 @@ from spikefit_search.hardware.usage import LayerUsage, layer_bits
 
 __all__ = [
     "MAPPING_MODELS",
+    "OBJECTIVES",
     "BaseMappingModel",
     "BudgetMappingModel",
     "CheckResult",
@@ -52,12 +61,16 @@ __all__ = [
     "EnergyReport",
     "HardwareProfile",
     "LayerUsage",
+    "Objective",
     "Sourced",
     "SpeckCoresMappingModel",
     "SpeckMemory",
     "UniqueWeights",
+    "check_objective",
     "constraint_names",
     "estimate_energy",
+    "get_objective",
+    "inference_window",
     "layer_bits",
     "list_profiles",
     "load_profile",

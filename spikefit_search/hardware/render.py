@@ -71,6 +71,7 @@ def profile_table(p: HardwareProfile) -> Table:
         ("layer_types", p.layer_types),
         ("weights.bits", p.weight_bits),
         ("weights.signed", p.signed),
+        *([("weights.symmetric", p.weight_symmetric)] if p.weight_symmetric is not None else []),
         ("unique_weights.max", p.unique_weights.max),
         ("unique_weights.scope", p.unique_weights.scope),
         ("unique_weights.zero_is_free", p.unique_weights.zero_is_free),
@@ -82,7 +83,7 @@ def profile_table(p: HardwareProfile) -> Table:
         shown = ", ".join(map(str, value)) if isinstance(value, tuple) else str(value)
         if isinstance(value, int) and not isinstance(value, bool):
             shown = format_quantity(value)
-        style = "yellow" if entry.estimated else ""
+        style = STATUS_STYLES.get(entry.status, "")
         table.add_row(
             name, shown, f"[{style}]{entry.status}[/]" if style else entry.status, entry.source
         )
@@ -93,6 +94,20 @@ def profile_table(p: HardwareProfile) -> Table:
     for key, value in params.items():
         shown = "\n".join(map(str, value)) if isinstance(value, list) else str(value)
         table.add_row(f"mapping.{key}", shown, "", "")
+    return table
+
+
+STATUS_STYLES = {"estimated": "yellow", "secondary": "cyan"}
+REFERENCES_DOC = "docs/profiles.md"
+
+
+def references_table(p: HardwareProfile) -> Table:
+    """The profile's ``sources`` table: each short key with its full reference."""
+    table = Table(title=f"References (also in {REFERENCES_DOC}, section References)")
+    table.add_column("key", no_wrap=True)
+    table.add_column("reference", overflow="fold")
+    for key, citation in p.sources.items():
+        table.add_row(key, citation)
     return table
 
 

@@ -1,4 +1,5 @@
-"""``pareto.png``: validation accuracy against energy per inference, one colour per run.
+"""``pareto.png``: validation accuracy against the second objective (energy per inference by
+default), one colour per run; the x axis names the objective the runs minimised.
 
 Drawn on a bare :class:`matplotlib.figure.Figure` with the Agg canvas (no pyplot state, no
 display needed). Every artist carries a ``gid`` ``"<run index>:<category>"`` (category
@@ -34,7 +35,7 @@ def pareto_figure(fronts: Sequence[ParetoFront], *, title: str | None = None) ->
         color = COLORS[i % len(COLORS)]
         name = f"{f.label}: " if several and f.label else ""
         if f.front:
-            xs = [p.energy_uj for p in f.front]
+            xs = [p.objective for p in f.front]
             ys = [100 * p.accuracy for p in f.front]
             ax.plot(xs, ys, "-", color=color, lw=1.5, alpha=0.8, gid=f"{i}:front-line")
             ax.scatter(
@@ -42,7 +43,7 @@ def pareto_figure(fronts: Sequence[ParetoFront], *, title: str | None = None) ->
             )
             energies += xs
         if f.dominated:
-            xs = [p.energy_uj for p in f.dominated]
+            xs = [p.objective for p in f.dominated]
             ax.scatter(
                 xs,
                 [100 * p.accuracy for p in f.dominated],
@@ -55,7 +56,7 @@ def pareto_figure(fronts: Sequence[ParetoFront], *, title: str | None = None) ->
             )
             energies += xs
         if f.infeasible:
-            xs = [p.energy_uj for p in f.infeasible]
+            xs = [p.objective for p in f.infeasible]
             ax.scatter(
                 xs,
                 [100 * p.accuracy for p in f.infeasible],
@@ -70,7 +71,7 @@ def pareto_figure(fronts: Sequence[ParetoFront], *, title: str | None = None) ->
         if f.knee is not None:
             k = f.knee
             ax.scatter(
-                [k.energy_uj],
+                [k.objective],
                 [100 * k.accuracy],
                 s=220,
                 marker="*",
@@ -82,7 +83,7 @@ def pareto_figure(fronts: Sequence[ParetoFront], *, title: str | None = None) ->
             )
             ax.annotate(
                 f"knee (trial {k.number})",
-                (k.energy_uj, 100 * k.accuracy),
+                (k.objective, 100 * k.accuracy),
                 textcoords="offset points",
                 xytext=(8, 6),
                 fontsize=9,
@@ -102,14 +103,15 @@ def pareto_figure(fronts: Sequence[ParetoFront], *, title: str | None = None) ->
             color="gray",
             gid="empty",
         )
-    ax.set_xlabel(OBJECTIVE_LABELS[1])
+    labels = sorted({f.objective_label for f in fronts}) or [OBJECTIVE_LABELS[1]]
+    x_label = " / ".join(labels)  # runs with different objectives share one axis only in name
+    ax.set_xlabel(x_label)
     ax.set_ylabel(OBJECTIVE_LABELS[0])
     ax.grid(True, alpha=0.3)
     if title is None:
+        what = x_label.split(" (")[0].lower()
         title = (
-            "Accuracy vs energy per inference"
-            if several
-            else f"{fronts[0].label or 'run'}: accuracy vs energy per inference"
+            f"Accuracy vs {what}" if several else f"{fronts[0].label or 'run'}: accuracy vs {what}"
         )
     ax.set_title(title)
     if ax.get_legend_handles_labels()[0]:
