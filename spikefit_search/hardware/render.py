@@ -24,12 +24,13 @@ def _num(entry: Sourced[int] | None) -> str:
 
 
 def _mark(entry: Sourced[Any]) -> str:
-    return f"{entry.value}*" if entry.estimated else str(entry.value)
+    mark = "*" if entry.estimated else "†" if entry.secondary else ""
+    return f"{entry.value}{mark}"
 
 
 def devices_table(profiles: Sequence[HardwareProfile]) -> Table:
-    """One row per profile; ``*`` marks an estimated value."""
-    table = Table(title="Hardware profiles (* = estimated; - = unlimited)")
+    """One row per profile; ``*`` marks an estimated value, ``†`` a secondary one."""
+    table = Table(title="Hardware profiles (* = estimated; † = secondary; - = unlimited)")
     for column in (
         "device",
         "neurons",
