@@ -240,3 +240,21 @@ def test_bad_objective_or_window_is_refused_before_anything_is_written(
     with pytest.raises(SpikefitError, match=message):
         run_search(options(tmp_path, tiny_space, **kw))
     assert not (tmp_path / "runs").exists()
+
+
+def test_window_comes_from_the_option_then_the_data_then_the_profile(
+    tmp_path: Path, tiny_space: Path
+) -> None:
+    from dataclasses import replace
+
+    from spikefit_search.search.driver import _objective_manifest, prepare
+
+    prep = prepare(options(tmp_path, tiny_space, device="speck"))
+    assert _objective_manifest(prep)["window_source"] == "profile"
+    recorded = replace(prep, data=replace(prep.data, window_ms=250.0))
+    entry = _objective_manifest(recorded)
+    assert (entry["window_ms"], entry["window_source"]) == (250.0, "data")
+    chosen = replace(recorded, options=replace(recorded.options, window_ms=30.0))
+    assert _objective_manifest(chosen)["window_ms"] == 30.0
+    clocked = _objective_manifest(prepare(options(tmp_path, tiny_space, device="loihi")))
+    assert clocked["time_on"] == "T * dt" and "window_ms" not in clocked
