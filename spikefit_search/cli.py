@@ -198,6 +198,20 @@ def search(
     workers: Annotated[int, typer.Option(help="Worker processes on this machine.")] = 1,
     seed: Annotated[int, typer.Option(help="Seed of the sampler and of every trial.")] = 0,
     sampler: Annotated[str, typer.Option(help="tpe, gp, nsga2 or random.")] = "tpe",
+    objective: Annotated[
+        str,
+        typer.Option(
+            help="Second objective, minimised: energy (total), dynamic (energy without the "
+            "static term), sops or latency (clocked chips)."
+        ),
+    ] = "energy",
+    window_ms: Annotated[
+        float | None,
+        typer.Option(
+            help="Inference window in ms of an event-driven chip (Speck, DYNAP-SE2): the time "
+            "it is on per inference. Default: the data's recording length, else the profile's."
+        ),
+    ] = None,
     limit_train: Annotated[
         int | None, typer.Option(help="Use at most this many training samples.", hidden=True)
     ] = None,
@@ -237,6 +251,8 @@ def search(
             seed=seed,
             sampler=sampler,
             limit_train=limit_train,
+            objective=objective,
+            window_ms=window_ms,
         )
         for d in devices
     ]
@@ -366,6 +382,7 @@ def devices(
         devices_table,
         profile_records,
         profile_table,
+        references_lines,
     )
 
     if name is None:
@@ -380,6 +397,8 @@ def devices(
     if profile.description:
         console.print(profile.description, highlight=False)
     console.print(profile_table(profile))
+    if profile.sources:
+        console.print(references_lines(profile), highlight=False)
 
 
 @app.command()

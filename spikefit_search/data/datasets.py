@@ -32,6 +32,8 @@ class Dataset:
     ``train`` fits the weights, ``val`` selects candidates in the search, ``calib`` (a small
     held-out part of the training data) scores neurons for pruning, and ``test`` is only
     reported. Inputs are float32 in [0, 1] with shape ``(N, C, H, W)``; labels are int64.
+    ``window_ms`` is the mean duration of one recording in ms for event data (the inference
+    window of an event-driven chip), None for frame data.
     """
 
     name: str
@@ -44,6 +46,7 @@ class Dataset:
     x_test: torch.Tensor
     y_test: torch.Tensor
     n_classes: int
+    window_ms: float | None = None
 
     @property
     def input_shape(self) -> tuple[int, int, int]:

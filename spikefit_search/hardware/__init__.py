@@ -16,7 +16,15 @@ from spikefit_search.hardware.checks import (
     measured_check,
     static_check,
 )
-from spikefit_search.hardware.energy import EnergyReport, estimate_energy
+from spikefit_search.hardware.energy import (
+    OBJECTIVES,
+    EnergyReport,
+    Objective,
+    check_objective,
+    estimate_energy,
+    get_objective,
+    inference_window,
+)
 from spikefit_search.hardware.loader import (
     list_profiles,
     load_profile,
@@ -44,6 +52,7 @@ from spikefit_search.hardware.usage import LayerUsage, layer_bits
 
 __all__ = [
     "MAPPING_MODELS",
+    "OBJECTIVES",
     "BaseMappingModel",
     "BudgetMappingModel",
     "CheckResult",
@@ -53,13 +62,17 @@ __all__ = [
     "EnergyReport",
     "HardwareProfile",
     "LayerUsage",
+    "Objective",
     "Sourced",
     "SpeckCoresMappingModel",
     "SpeckMemory",
     "UniqueWeights",
+    "check_objective",
     "constraint_names",
     "estimate_energy",
     "fan_in_cap",
+    "get_objective",
+    "inference_window",
     "layer_bits",
     "list_profiles",
     "load_profile",

@@ -107,8 +107,9 @@ class _Parser:
     def cite(self, source: str) -> str:
         """Expand a leading key of the ``sources`` table into its citation."""
         key, _, rest = source.partition(" ")
-        if key in self.sources:
-            return f"{self.sources[key]} {rest}".strip()
+        bare = key.rstrip(":,")
+        if bare in self.sources:
+            return f"{self.sources[bare]}{key[len(bare) :]} {rest}".strip()
         return source
 
     def error(self, field: str, reason: str) -> ProfileError:
@@ -232,7 +233,6 @@ class _Parser:
         model = MAPPING_MODELS.get(model_name).from_params(params, self.error)
         source = str(mapping["source"])
         energy = self.mapping("energy")
-        e = "energy."
         return HardwareProfile(
             name=name,
             title=title,
@@ -250,15 +250,44 @@ class _Parser:
             limits=limits,
             mapping=model,
             mapping_source=Sourced(str(model_name), self.cite(source), mapping["status"]),
-            energy=EnergyConstants(
-                e_sop_pj=self.number("e_sop_pj", energy, e, integer=False, positive=False),
-                e_update_pj=self.number("e_update_pj", energy, e, integer=False, positive=False),
-                e_spike_pj=self.number("e_spike_pj", energy, e, integer=False, positive=False),
-                static_power_mw=self.number(
-                    "static_power_mw", energy, e, integer=False, positive=False
-                ),
-                dt_ms=self.number("dt_ms", energy, e, integer=False, positive=True),
-                clocked=self.flag("clocked", energy, e),
+            energy=self.energy(energy),
+            weight_symmetric=(
+                self.flag("symmetric", weights, "weights.") if "symmetric" in weights else None
             ),
             sources=self.sources,
+        )
+
+    def energy(self, energy: dict) -> EnergyConstants:
+        """The ``energy`` block; ``dt_ms`` is required on clocked chips, ``window_ms`` on
+        event-driven ones (see ``docs/energy.md``)."""
+        e = "energy."
+
+        def amount(key: str, *, positive: bool = False) -> Sourced[float]:
+            return self.number(key, energy, e, integer=False, positive=positive)
+
+        def optional(key: str, *, positive: bool = False) -> Sourced[float] | None:
+            return amount(key, positive=positive) if key in energy else None
+
+        clocked = self.flag("clocked", energy, e)
+        dt = optional("dt_ms", positive=True)
+        window = optional("window_ms", positive=True)
+        if clocked.value and dt is None:
+            raise self.error(
+                "energy.dt_ms", "is required when energy.clocked is true, but it is missing."
+            )
+        if not clocked.value and window is None:
+            raise self.error(
+                "energy.window_ms",
+                "is required when energy.clocked is false (the inference window of an "
+                "event-driven chip), but it is missing.",
+            )
+        return EnergyConstants(
+            e_sop_pj=amount("e_sop_pj"),
+            e_update_pj=amount("e_update_pj"),
+            e_spike_pj=amount("e_spike_pj"),
+            static_power_mw=amount("static_power_mw"),
+            dt_ms=dt,
+            clocked=clocked,
+            window_ms=window,
+            e_active_update_pj=optional("e_active_update_pj"),
         )

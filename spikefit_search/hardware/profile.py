@@ -10,8 +10,8 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-Status = Literal["measured", "published", "estimated"]
-STATUSES: tuple[str, ...] = ("measured", "published", "estimated")
+Status = Literal["measured", "published", "secondary", "estimated"]
+STATUSES: tuple[str, ...] = ("measured", "published", "secondary", "estimated")
 SCOPES: tuple[str, ...] = ("layer", "neuron", "core", "chip")
 NEURON_MODELS: tuple[str, ...] = ("IF", "LIF")
 LAYER_TYPES: tuple[str, ...] = ("conv", "linear")
@@ -50,8 +50,10 @@ class Sourced(Generic[T]):
     Args:
         value: the value itself.
         source: citation (paper, repository file at a commit, documentation page).
-        status: ``"measured"`` (by us or on silicon), ``"published"`` (stated by a source) or
-            ``"estimated"`` (our placeholder where no public figure exists).
+        status: ``"measured"`` (by us or on silicon), ``"published"`` (stated by the primary
+            source cited), ``"secondary"`` (the primary source is cited, but the value was read
+            where another work quotes it) or ``"estimated"`` (our placeholder or our derivation
+            where no public figure exists).
     """
 
     value: T
@@ -61,6 +63,10 @@ class Sourced(Generic[T]):
     @property
     def estimated(self) -> bool:
         return self.status == "estimated"
+
+    @property
+    def secondary(self) -> bool:
+        return self.status == "secondary"
 
 
 @dataclass(frozen=True)
@@ -81,35 +87,49 @@ class UniqueWeights:
 
 @dataclass(frozen=True)
 class EnergyConstants:
-    """Constants of ``E = N_sop*e_sop + N_update*e_update + N_spike*e_spike + P_static*T*dt``.
+    """Constants of ``E = N_sop*e_sop + N_update*e_update + N_spike*e_spike + P_static*t_on``.
+
+    See ``docs/energy.md``. A clocked chip is on for ``t_on = T*dt`` (its latency); an
+    event-driven chip is on for the inference window, whatever ``T``.
 
     Args:
         e_sop_pj: energy per synaptic operation, in pJ.
-        e_update_pj: energy per neuron update, in pJ.
+        e_update_pj: energy per neuron update, in pJ (on a clocked chip, every neuron every
+            step).
         e_spike_pj: energy per emitted spike (routing included), in pJ.
         static_power_mw: static (resting) power, in mW.
-        dt_ms: wall-clock duration of one simulation step on the chip, in ms.
+        dt_ms: wall-clock duration of one time step, in ms; required on clocked chips.
         clocked: True when every neuron is updated every step (Loihi, Xylo), False when only
             neurons receiving input are (event-driven chips such as Speck).
+        window_ms: default inference window in ms of an event-driven chip (used when neither
+            the data nor the user sets one); required when ``clocked`` is false.
+        e_active_update_pj: extra energy in pJ for a neuron update on a step where the neuron
+            received input, on top of ``e_update_pj`` (Loihi: active vs idle update); 0 if
+            absent.
     """
 
     e_sop_pj: Sourced[float]
     e_update_pj: Sourced[float]
     e_spike_pj: Sourced[float]
     static_power_mw: Sourced[float]
-    dt_ms: Sourced[float]
+    dt_ms: Sourced[float] | None
     clocked: Sourced[bool]
+    window_ms: Sourced[float] | None = None
+    e_active_update_pj: Sourced[float] | None = None
 
     def items(self) -> list[tuple[str, Sourced[float] | Sourced[bool]]]:
-        """``(name, value)`` for every constant, in formula order."""
-        return [
+        """``(name, value)`` for every constant the profile sets, in formula order."""
+        entries: list[tuple[str, Sourced[float] | Sourced[bool] | None]] = [
             ("e_sop_pj", self.e_sop_pj),
             ("e_update_pj", self.e_update_pj),
+            ("e_active_update_pj", self.e_active_update_pj),
             ("e_spike_pj", self.e_spike_pj),
             ("static_power_mw", self.static_power_mw),
             ("dt_ms", self.dt_ms),
+            ("window_ms", self.window_ms),
             ("clocked", self.clocked),
         ]
+        return [(name, v) for name, v in entries if v is not None]
 
     @property
     def estimated(self) -> tuple[str, ...]:
@@ -138,6 +158,9 @@ class HardwareProfile:
     mapping_source: Sourced[str]
     energy: EnergyConstants
     sources: dict[str, str] = field(default_factory=dict, compare=False)
+    weight_symmetric: Sourced[bool] | None = None
+    """True when the chip's signed grid is symmetric (``-(2^(b-1)-1) .. 2^(b-1)-1``, e.g.
+    SpiNNaker 2's [-15, 15] at 5 bits) rather than two's complement; None when not stated."""
 
     def limit(self, name: str) -> int | None:
         """The limit ``name`` or None when the chip sets none."""

@@ -27,7 +27,8 @@ def _num(entry: Sourced[int] | None) -> str:
 
 
 def _mark(entry: Sourced[Any]) -> str:
-    return f"{entry.value}*" if entry.estimated else str(entry.value)
+    mark = "*" if entry.estimated else "†" if entry.secondary else ""
+    return f"{entry.value}{mark}"
 
 
 _DEVICE_COLUMNS = (
@@ -62,7 +63,7 @@ def devices_table(profiles: Sequence[HardwareProfile]) -> FirstFit:
                 p.mapping_source.value,
             ]
         )
-    title = "Hardware profiles (* = estimated; - = unlimited)"
+    title = "Hardware profiles (* = estimated; † = secondary; - = unlimited)"
     layouts = []
     for keep in range(len(_DEVICE_COLUMNS), 4, -1):
         left_out = [c.header.replace("\n", " ") for c in _DEVICE_COLUMNS[keep:]]
@@ -105,6 +106,7 @@ def _entries(p: HardwareProfile) -> list[tuple[str, Sourced[Any]]]:
         ("layer_types", p.layer_types),
         ("weights.bits", p.weight_bits),
         ("weights.signed", p.signed),
+        *([("weights.symmetric", p.weight_symmetric)] if p.weight_symmetric is not None else []),
         ("unique_weights.max", p.unique_weights.max),
         ("unique_weights.scope", p.unique_weights.scope),
         ("unique_weights.zero_is_free", p.unique_weights.zero_is_free),
@@ -158,7 +160,7 @@ def profile_table(p: HardwareProfile) -> Group:
         if isinstance(value, int) and not isinstance(value, bool):
             shown = format_quantity(value)
         rows.append([name, shown, entry.status, ref(entry.source)])
-        styles.append("yellow" if entry.estimated else None)
+        styles.append(STATUS_STYLES.get(entry.status))
     params = p.mapping.describe()
     rows.append(
         [
@@ -184,6 +186,17 @@ def profile_table(p: HardwareProfile) -> Group:
     )
     notes = [Text(f"[{n}] {source}") for source, n in sources.items()]
     return Group(table, Text("Sources", style="bold"), *notes)
+
+
+STATUS_STYLES = {"estimated": "yellow", "secondary": "cyan"}
+REFERENCES_DOC = "docs/profiles.md"
+
+
+def references_lines(p: HardwareProfile) -> Group:
+    """The profile's ``sources``: each short key with its full reference, one per line, so that
+    a reference is never cut (the same list is in ``docs/profiles.md``, section References)."""
+    lines = [Text(f"{key}: {citation}") for key, citation in p.sources.items()]
+    return Group(Text(f"References (also in {REFERENCES_DOC})", style="bold"), *lines)
 
 
 def _cell(result: CheckResult, name: str) -> str:

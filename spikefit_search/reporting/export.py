@@ -324,10 +324,19 @@ def config_from_trial(run: RunView, number: int) -> ExportConfig:
             "trial": number,
             "accuracy": float(trial.values[0]),
             "test_accuracy": float(trial.user_attrs.get("test_accuracy", math.nan)),
-            "energy_uj": float(trial.values[1]),
+            "energy_uj": float(trial.user_attrs.get("energy_uj", trial.values[1])),
+            "window_ms": _option_window(run.manifest),
             "device_sha256": run.manifest.get("device", {}).get("sha256"),
         },
     )
+
+
+def _option_window(manifest: dict[str, Any]) -> float | None:
+    """The run's ``--window-ms``, so that ``retrain`` charges the same window (None if unset)."""
+    entry = manifest.get("objective")
+    if isinstance(entry, dict) and entry.get("window_source") == "option":
+        return float(entry["window_ms"])
+    return None
 
 
 def checkpoint_of(run: RunView, number: int) -> Path:

@@ -24,6 +24,7 @@ import optuna
 import pandas as pd
 from optuna.trial import FrozenTrial, TrialState
 
+from spikefit_search.hardware.energy import DEFAULT_OBJECTIVE, get_objective, objective_for_key
 from spikefit_search.search.dashboard import named_constraints
 from spikefit_search.search.driver import count_trials
 from spikefit_search.search.objective import REASON, STAGE
@@ -31,6 +32,9 @@ from spikefit_search.search.records import is_feasible, pareto_trials
 
 OBJECTIVE_NAMES = ("accuracy", "energy_uj")
 OBJECTIVE_LABELS = ("Validation accuracy (%)", "Energy per inference (µJ)")
+"""Axis labels of the default objectives; :func:`objective_label` gives the chosen one's."""
+ENERGY_TERMS = ("sop_uj", "update_uj", "spike_uj", "static_uj")
+"""The four energy terms of a point, in formula order (they sum to ``energy_uj``)."""
 DIRECTIONS = ("maximize", "minimize")
 CATEGORIES = ("front", "dominated", "infeasible")
 
@@ -42,7 +46,7 @@ class ParetoPoint:
     Attributes:
         number: Optuna trial number.
         accuracy: validation accuracy in [0, 1] (objective 1, maximised).
-        energy_uj: energy per inference in µJ (objective 2, minimised).
+        energy_uj: energy per inference in µJ (objective 2 by default).
         test_accuracy: test accuracy in [0, 1] (reported, never optimised); NaN when unknown.
         sops: synaptic operations per inference.
         n_values: distinct weight values ``M`` per scope.
@@ -54,6 +58,11 @@ class ParetoPoint:
         reason: why the trial is infeasible (empty when it is not).
         pipeline: ``PipelineConfig.to_dict()`` of the trial (None when not recorded).
         seed: the trial's seed.
+        cost: the second objective as minimised (``energy_uj`` unless the run chose another:
+            dynamic energy, SOPs or latency); NaN means ``energy_uj``.
+        sop_uj, update_uj, spike_uj, static_uj: the energy terms in µJ (NaN when unknown).
+        latency_ms: latency per inference in ms (NaN when unknown).
+        estimated_terms: the terms whose constants are estimates.
     """
 
     number: int
@@ -70,6 +79,22 @@ class ParetoPoint:
     reason: str = ""
     pipeline: dict[str, Any] | None = field(default=None, compare=False, repr=False)
     seed: int | None = None
+    cost: float = math.nan
+    sop_uj: float = math.nan
+    update_uj: float = math.nan
+    spike_uj: float = math.nan
+    static_uj: float = math.nan
+    latency_ms: float = math.nan
+    estimated_terms: tuple[str, ...] = ()
+
+    @property
+    def objective(self) -> float:
+        """The second objective's value (what the front and the knee use)."""
+        return self.energy_uj if math.isnan(self.cost) else self.cost
+
+    @property
+    def dynamic_uj(self) -> float:
+        return self.sop_uj + self.update_uj + self.spike_uj
 
     @classmethod
     def from_trial(cls, trial: FrozenTrial) -> ParetoPoint:
@@ -84,10 +109,19 @@ class ParetoPoint:
             return params.get(name)
 
         n_values, bits, rho = pick("n_values"), pick("bits"), pick("rho")
+        estimated = str(ua.get("energy_estimated", ""))
         return cls(
             number=trial.number,
             accuracy=float(trial.values[0]),
-            energy_uj=float(trial.values[1]),
+            # runs made before the energy terms were recorded: the objective was the energy
+            energy_uj=float(ua.get("energy_uj", trial.values[1])),
+            cost=float(trial.values[1]),
+            sop_uj=float(ua.get("sop_uj", math.nan)),
+            update_uj=float(ua.get("update_uj", math.nan)),
+            spike_uj=float(ua.get("spike_uj", math.nan)),
+            static_uj=float(ua.get("static_uj", math.nan)),
+            latency_ms=float(ua.get("latency_ms", math.nan)),
+            estimated_terms=tuple(t for t in estimated.split(",") if t),
             test_accuracy=float(ua.get("test_accuracy", math.nan)),
             sops=float(ua.get("sops", math.nan)),
             n_values=None if n_values is None else int(n_values),
@@ -106,7 +140,14 @@ class ParetoPoint:
             "number": self.number,
             "accuracy": self.accuracy,
             "test_accuracy": self.test_accuracy,
+            "objective": self.objective,
             "energy_uj": self.energy_uj,
+            "sop_uj": self.sop_uj,
+            "update_uj": self.update_uj,
+            "spike_uj": self.spike_uj,
+            "static_uj": self.static_uj,
+            "latency_ms": self.latency_ms,
+            "energy_estimated": ",".join(self.estimated_terms),
             "sops": self.sops,
             "n_values": self.n_values,
             "bits": self.bits,
@@ -227,6 +268,8 @@ class ParetoFront:
         reasons: every candidate not placed as a feasible trained point, grouped by outcome
             and reason, most common first (:func:`group_reasons`).
         objective_names: ``("accuracy", "energy_uj")``.
+        objective_names: ``("accuracy", KEY)``, KEY the second objective's metric
+            (``energy_uj``, ``dynamic_uj``, ``sops`` or ``latency_ms``).
         directions: ``("maximize", "minimize")``.
         label: a name for legends (e.g. the device).
     """
@@ -241,6 +284,11 @@ class ParetoFront:
     objective_names: tuple[str, str] = OBJECTIVE_NAMES
     directions: tuple[str, str] = DIRECTIONS
     label: str = ""
+
+    @property
+    def objective_label(self) -> str:
+        """Axis label of the second objective."""
+        return objective_for_key(self.objective_names[1]).label
 
     @property
     def has_feasible(self) -> bool:
@@ -278,7 +326,7 @@ class ParetoFront:
 
 
 def _sort_front(points: Sequence[ParetoPoint]) -> list[ParetoPoint]:
-    return sorted(points, key=lambda p: (p.energy_uj, -p.accuracy, p.number))
+    return sorted(points, key=lambda p: (p.objective, -p.accuracy, p.number))
 
 
 def knee_point(front: Sequence[ParetoPoint]) -> ParetoPoint | None:
@@ -296,15 +344,15 @@ def knee_point(front: Sequence[ParetoPoint]) -> ParetoPoint | None:
     """
     if not front:
         return None
-    energies = [p.energy_uj for p in front]
+    energies = [p.objective for p in front]
     accs = [p.accuracy for p in front]
     e_lo, e_span = min(energies), max(energies) - min(energies)
     a_lo, a_span = min(accs), max(accs) - min(accs)
 
     def score(p: ParetoPoint) -> tuple[float, float, float, int]:
-        x = (p.energy_uj - e_lo) / e_span if e_span > 0 else 0.0
+        x = (p.objective - e_lo) / e_span if e_span > 0 else 0.0
         y = (p.accuracy - a_lo) / a_span if a_span > 0 else 0.0
-        return (-round(y - x, 12), p.energy_uj, -p.accuracy, p.number)
+        return (-round(y - x, 12), p.objective, -p.accuracy, p.number)
 
     return min(front, key=score)
 
@@ -324,13 +372,23 @@ def _rejections(trials: Sequence[FrozenTrial]) -> dict[str, int]:
 
 
 def compute_pareto_front(
-    source: optuna.Study | Sequence[FrozenTrial], *, label: str = ""
+    source: optuna.Study | Sequence[FrozenTrial],
+    *,
+    label: str = "",
+    objective: str | None = None,
 ) -> ParetoFront:
     """Split the trained trials of ``source`` into front, dominated and infeasible points.
 
     Works on a finished, partial or running study: only finished trials with both objectives
-    are placed; every trial is counted.
+    are placed; every trial is counted. ``objective`` names the second objective (default: the
+    study's metric name, else ``energy``).
     """
+    if objective is not None:
+        key = get_objective(objective).key
+    elif isinstance(source, optuna.Study) and source.metric_names:
+        key = objective_for_key(source.metric_names[-1]).key
+    else:
+        key = get_objective(DEFAULT_OBJECTIVE).key
     trials = list(source.get_trials(deepcopy=False) if isinstance(source, optuna.Study) else source)
     trained = [
         t for t in trials if t.state == TrialState.COMPLETE and t.values and len(t.values) == 2
@@ -352,5 +410,6 @@ def compute_pareto_front(
         counts=counts,
         rejections=_rejections(trials),
         reasons=group_reasons(trials),
+        objective_names=("accuracy", key),
         label=label,
     )

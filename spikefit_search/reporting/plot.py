@@ -1,4 +1,5 @@
-"""``pareto.png``: validation accuracy against energy per inference, one colour per run.
+"""``pareto.png``: validation accuracy against the second objective (energy per inference by
+default), one colour per run; the x axis names the objective the runs minimised.
 
 Drawn on a bare :class:`matplotlib.figure.Figure` with the Agg canvas (no pyplot state, no
 display needed). Every artist carries a ``gid`` ``"<run index>:<category>"`` (category
@@ -39,7 +40,7 @@ def pareto_figure(fronts: Sequence[ParetoFront], *, title: str | None = None) ->
         color = COLORS[i % len(COLORS)]
         name = f"{f.label}: " if several and f.label else ""
         if f.front:
-            xs = [p.energy_uj for p in f.front]
+            xs = [p.objective for p in f.front]
             ys = [100 * p.accuracy for p in f.front]
             # a staircase: from each point the accuracy holds until a costlier point beats it
             ax.step(xs, ys, where="post", color=color, lw=1.5, alpha=0.8, gid=f"{i}:front-line")
@@ -48,7 +49,7 @@ def pareto_figure(fronts: Sequence[ParetoFront], *, title: str | None = None) ->
             )
             energies += xs
         if f.dominated:
-            xs = [p.energy_uj for p in f.dominated]
+            xs = [p.objective for p in f.dominated]
             ax.scatter(
                 xs,
                 [100 * p.accuracy for p in f.dominated],
@@ -61,7 +62,7 @@ def pareto_figure(fronts: Sequence[ParetoFront], *, title: str | None = None) ->
             )
             energies += xs
         if f.infeasible:
-            xs = [p.energy_uj for p in f.infeasible]
+            xs = [p.objective for p in f.infeasible]
             ax.scatter(
                 xs,
                 [100 * p.accuracy for p in f.infeasible],
@@ -76,7 +77,7 @@ def pareto_figure(fronts: Sequence[ParetoFront], *, title: str | None = None) ->
         if f.knee is not None:
             k = f.knee
             ax.scatter(
-                [k.energy_uj],
+                [k.objective],
                 [100 * k.accuracy],
                 s=220,
                 marker="*",
@@ -101,14 +102,15 @@ def pareto_figure(fronts: Sequence[ParetoFront], *, title: str | None = None) ->
             color="gray",
             gid="empty",
         )
-    ax.set_xlabel(OBJECTIVE_LABELS[1])
+    labels = sorted({f.objective_label for f in fronts}) or [OBJECTIVE_LABELS[1]]
+    x_label = " / ".join(labels)  # runs with different objectives share one axis only in name
+    ax.set_xlabel(x_label)
     ax.set_ylabel(OBJECTIVE_LABELS[0])
     ax.grid(True, alpha=0.3)
     if title is None:
+        what = x_label.split(" (")[0].lower()
         title = (
-            "Accuracy vs energy per inference"
-            if several
-            else f"{fronts[0].label or 'run'}: accuracy vs energy per inference"
+            f"Accuracy vs {what}" if several else f"{fronts[0].label or 'run'}: accuracy vs {what}"
         )
     ax.set_title(title)
     if ax.get_legend_handles_labels()[0]:
@@ -153,20 +155,20 @@ def _label_front_points(fig: Figure, ax: Axes, fronts: Sequence[ParetoFront]) ->
     for f in fronts:
         for name in ("front", "dominated", "infeasible"):
             for p in f.category(name):
-                x, y = to_screen((p.energy_uj, 100 * p.accuracy))
+                x, y = to_screen((p.objective, 100 * p.accuracy))
                 markers.append(Bbox.from_extents(x - 4, y - 4, x + 4, y + 4))
     for i, f in enumerate(fronts):
         knee = f.knee.number if f.knee is not None else None
         clusters: list[list[tuple[float, float, int, float, float]]] = []
         for p in f.front:
-            x, y = to_screen((p.energy_uj, 100 * p.accuracy))
+            x, y = to_screen((p.objective, 100 * p.accuracy))
             for cluster in clusters:
                 cx, cy = cluster[0][0], cluster[0][1]
                 if abs(x - cx) < 18 and abs(y - cy) < 10:
-                    cluster.append((x, y, p.number, p.energy_uj, 100 * p.accuracy))
+                    cluster.append((x, y, p.number, p.objective, 100 * p.accuracy))
                     break
             else:
-                clusters.append([(x, y, p.number, p.energy_uj, 100 * p.accuracy)])
+                clusters.append([(x, y, p.number, p.objective, 100 * p.accuracy)])
         for cluster in clusters:
             numbers = sorted(c[2] for c in cluster)
             text = ", ".join(f"#{n}" for n in numbers)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import html
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -114,7 +115,12 @@ th{background:#f4f4f4}td.l,th.l{text-align:left}
 tr.knee td{font-weight:bold;background:#fff8dc}
 .note{color:#a15c00}.dim{color:#777;font-size:.85rem}
 img{max-width:100%;border:1px solid #eee}
+.bar{display:flex;height:.9rem;min-width:1px;background:#eee}.bar span{display:block;height:100%}
+td.bar-cell{width:16rem;text-align:left}
 """
+
+TERM_NAMES = {"sop": "synaptic", "update": "update", "spike": "spike", "static": "static"}
+TERM_COLORS = {"sop": "#1f77b4", "update": "#ff7f0e", "spike": "#2ca02c", "static": "#999999"}
 
 
 def _e(value: object) -> str:
@@ -152,6 +158,47 @@ def _points_table(front: ParetoFront, category: str) -> str:
     return _table(header, rows, row_class=classes)
 
 
+def _uj(value: float, estimated: bool) -> str:
+    if math.isnan(value):
+        return "-"
+    return f"{value:.4g}" + ("*" if estimated else "")
+
+
+def _breakdown_html(front: ParetoFront) -> str:
+    """Per front point: each energy term (``*`` = uses an estimated constant), the latency, and a
+    bar whose length is the point's energy (relative to the front's largest) split by term."""
+    points = [p for p in front.front if not math.isnan(p.sop_uj)]
+    if not points:
+        return '<p class="dim">No energy breakdown recorded for this run.</p>'
+    top = max(p.energy_uj for p in points) or 1.0
+    head = ["trial", "energy µJ", *(f"{n} µJ" for n in TERM_NAMES.values()), "latency ms"]
+    rows = []
+    for p in points:
+        terms = [getattr(p, f"{t}_uj") for t in TERM_NAMES]
+        cells = [str(p.number), f"{p.energy_uj:.4g}"]
+        cells += [_uj(v, t in p.estimated_terms) for t, v in zip(TERM_NAMES, terms)]
+        cells.append("-" if math.isnan(p.latency_ms) else f"{p.latency_ms:.4g}")
+        segments = "".join(
+            f'<span style="width:{100 * max(v, 0.0) / top:.3f}%;background:{TERM_COLORS[t]}" '
+            f'title="{TERM_NAMES[t]}: {v:.4g} µJ"></span>'
+            for t, v in zip(TERM_NAMES, terms)
+        )
+        rows.append(
+            "<tr>"
+            + "".join(f"<td>{_e(c)}</td>" for c in cells)
+            + f'<td class="bar-cell"><div class="bar">{segments}</div></td></tr>'
+        )
+    legend = " ".join(
+        f'<span style="color:{TERM_COLORS[t]}">■</span> {name}' for t, name in TERM_NAMES.items()
+    )
+    header = "".join(f"<th>{_e(h)}</th>" for h in head) + '<th class="l">breakdown</th>'
+    return (
+        f"<table><thead><tr>{header}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        f'<p class="dim">{legend} · * the term uses an estimated constant '
+        "(see the device profile below and docs/energy.md)</p>"
+    )
+
+
 def _profile_html(profile: HardwareProfile | None, manifest: dict[str, Any]) -> str:
     device = manifest.get("device", {})
     sha = str(device.get("sha256", ""))[:12]
@@ -182,6 +229,23 @@ def _run_html(r: RunReport) -> str:
     c = f.counts
     opts = m.get("options", {})
     parts = [f"<h2>{_e(f.label)}</h2>"]
+    entry = m.get("objective")
+    objective: dict[str, Any] = entry if isinstance(entry, dict) else {}
+    on = (
+        f"the chip is on for T × dt = {objective['dt_ms']:g} ms per step"
+        if "dt_ms" in objective
+        else (
+            f"the chip is on for an inference window of {objective['window_ms']:g} ms "
+            f"(from the {objective.get('window_source', '?')})"
+            if "window_ms" in objective
+            else ""
+        )
+    )
+    parts.append(
+        f"<p>Second objective: <b>{_e(f.objective_label)}</b>, minimised"
+        + (f"; {_e(on)}" if on else "")
+        + ".</p>"
+    )
     parts.append(
         f'<p class="dim">folder {_e(r.run.path)} · space {_e(m.get("space", {}).get("name"))}'
         f" · dataset {_e(m.get('dataset', {}).get('name'))} · seed {_e(m.get('seed'))}"
@@ -203,7 +267,10 @@ def _run_html(r: RunReport) -> str:
         parts.append(
             f"<h3>Feasible Pareto front ({len(f.front)} points)</h3>"
             f"<p>Knee: trial <b>{k.number}</b>, {k.accuracy:.2%} validation accuracy at "
-            f"{k.energy_uj:.4g} µJ per inference.</p>" + _points_table(f, "front")
+            f"{k.energy_uj:.4g} µJ per inference.</p>"
+            + _points_table(f, "front")
+            + "<h3>Energy per inference of the front, term by term</h3>"
+            + _breakdown_html(f)
         )
     else:
         parts.append(
@@ -235,12 +302,13 @@ def render_html(runs: Sequence[RunReport], png: bytes) -> str:
     image = base64.b64encode(png).decode("ascii")
     stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
     body = "\n".join(_run_html(r) for r in runs)
+    objectives = " / ".join(sorted({r.front.objective_label.lower() for r in runs}))
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{_e(title)}</title><style>{CSS}</style></head><body>\n"
         f"<h1>{_e(title)}</h1>\n"
         f'<p class="dim">spikefit-search {_e(__version__)} · written {stamp} · objectives: '
-        "validation accuracy (maximised), energy per inference in µJ (minimised)</p>\n"
+        f"validation accuracy (maximised), {_e(objectives)} (minimised)</p>\n"
         f'<img alt="accuracy vs energy" src="data:image/png;base64,{image}">\n'
         f"{body}\n</body></html>\n"
     )

@@ -84,7 +84,13 @@ def train_config(
     data = load_dataset(ds.name, data_dir=ds.data_dir, seed=0, limit_train=ds.limit_train)
     result = run_pipeline(config.pipeline, data, device=device)
     check = measured_check(profile, result.model)
-    energy = estimate_energy(profile, result.val_activity)
+    window = (config.source or {}).get("window_ms")
+    energy = estimate_energy(
+        profile,
+        result.val_activity,
+        window_ms=None if window is None else float(window),
+        data_window_ms=data.window_ms,
+    )
     return result, energy, check
 
 

@@ -14,7 +14,7 @@ import optuna
 
 from spikefit_search.exceptions import RunError, SpikefitError
 from spikefit_search.reporting.pareto import ParetoFront, compute_pareto_front
-from spikefit_search.search.driver import MANIFEST
+from spikefit_search.search.driver import MANIFEST, manifest_objective
 from spikefit_search.search.storage import journal_path, open_storage
 
 if TYPE_CHECKING:
@@ -51,7 +51,9 @@ class RunView:
         return self.study_name
 
     def pareto(self) -> ParetoFront:
-        return compute_pareto_front(self.trials, label=self.label)
+        return compute_pareto_front(
+            self.trials, label=self.label, objective=manifest_objective(self.manifest)
+        )
 
     def trial(self, number: int) -> FrozenTrial:
         for t in self.trials:

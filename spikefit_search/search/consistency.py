@@ -109,6 +109,7 @@ TRIAL_SETTINGS: tuple[TrialSetting, ...] = (
     TrialSetting("timesteps", option("timesteps")),
     TrialSetting("epochs", _epochs),
     TrialSetting("objective", option("objective")),
+    TrialSetting("window-ms", _section("objective", "window_ms")),
     TrialSetting("space", _space, _show_space),
     TrialSetting(
         "device", _section("device", "sha256"), _show_profile, what="the device profile file"

@@ -30,7 +30,16 @@ from spikefit_search._io import atomic_write_csv, atomic_write_json
 from spikefit_search.compression import run_pipeline
 from spikefit_search.data import Dataset, load_dataset
 from spikefit_search.exceptions import ConfigError, RunError
-from spikefit_search.hardware import HardwareProfile, fan_in_cap, load_profile, static_check
+from spikefit_search.hardware import (
+    HardwareProfile,
+    check_objective,
+    fan_in_cap,
+    get_objective,
+    inference_window,
+    load_profile,
+    static_check,
+)
+from spikefit_search.hardware.energy import DEFAULT_OBJECTIVE, check_window
 from spikefit_search.search.consistency import check_same_settings, continued_manifest
 from spikefit_search.search.dashboard import write_dashboard_constraints
 from spikefit_search.search.objective import (
@@ -57,6 +66,7 @@ optuna.logging.set_verbosity(optuna.logging.ERROR)
 
 MANIFEST = "manifest.json"
 METRIC_NAMES = ["accuracy", "energy_uj"]
+"""Metric names of the default objective; the second is the chosen objective's key."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +90,8 @@ class SearchOptions:
     max_rejections: int | None = None
     max_failures: int = 5
     limit_train: int | None = None
+    objective: str = DEFAULT_OBJECTIVE
+    window_ms: float | None = None
 
     def validate(self) -> None:
         for name in ("budget", "workers"):
@@ -94,6 +106,8 @@ class SearchOptions:
             raise ConfigError(f"max_failures must be non-negative, but got {self.max_failures}.")
         SAMPLERS.get(self.sampler)
         resolve_device(self.accelerator)
+        get_objective(self.objective)
+        check_window(self.window_ms)
 
     @property
     def rejection_cap(self) -> int:
@@ -126,6 +140,7 @@ def prepare(options: SearchOptions) -> Prepared:
     """Validate every input before anything is written."""
     options.validate()
     profile = load_profile(options.device)
+    check_objective(profile, options.objective)
     space = load_search_space(options.space).narrow(profile)
     if options.timesteps is not None:
         params = dict(space.params)
@@ -183,12 +198,45 @@ def _manifest(prep: Prepared) -> dict[str, Any]:
         "space": prep.space.to_dict(),
         "dataset": {"name": o.dataset, "data_dir": o.data_dir, "sizes": prep.data.sizes()},
         "seed": o.seed,
+        "objective": _objective_manifest(prep),
         "versions": {
             "python": platform.python_version(),
             "torch": torch.__version__,
             "optuna": optuna.__version__,
         },
     }
+
+
+def _objective_manifest(prep: Prepared) -> dict[str, Any]:
+    """The second objective and the time the chip is on per inference (``docs/energy.md``)."""
+    o, energy = prep.options, prep.profile.energy
+    objective = get_objective(o.objective)
+    entry: dict[str, Any] = {
+        "name": objective.name,
+        "key": objective.key,
+        "label": objective.label,
+        "clocked": bool(energy.clocked.value),
+    }
+    if energy.clocked.value:
+        assert energy.dt_ms is not None
+        entry["time_on"] = "T * dt"
+        entry["dt_ms"] = energy.dt_ms.value
+    else:
+        window, source = inference_window(
+            prep.profile, option_ms=o.window_ms, data_ms=prep.data.window_ms
+        )
+        entry["time_on"] = "inference window"
+        entry["window_ms"] = window
+        entry["window_source"] = source
+    return entry
+
+
+def manifest_objective(manifest: dict[str, Any]) -> str:
+    """The objective name a run was created with (``energy`` for runs made before the choice)."""
+    entry = manifest.get("objective")
+    return (
+        str(entry.get("name", DEFAULT_OBJECTIVE)) if isinstance(entry, dict) else DEFAULT_OBJECTIVE
+    )
 
 
 def _check_same_run(run_dir: Path, manifest: dict[str, Any]) -> dict[str, Any]:
@@ -248,7 +296,7 @@ def open_run(prep: Prepared) -> tuple[optuna.Study, bool]:
         )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            study.set_metric_names(METRIC_NAMES)
+            study.set_metric_names(["accuracy", get_objective(prep.options.objective).key])
         if not existed:
             atomic_write_json(run_dir / MANIFEST, manifest)
         elif continued is not None:  # the manifest records every accepted change
@@ -276,6 +324,8 @@ def _settings(prep: Prepared, device: str) -> TrialSettings:
         checkpoint_dir=prep.run_dir / "checkpoints",
         warmup_epochs=warmup,
         finetune_epochs=finetune,
+        objective=o.objective,
+        window_ms=o.window_ms,
     )
 
 
@@ -467,6 +517,11 @@ def run_search(
     lock = _run_lock(prep.run_dir) if options.storage is None else contextlib.nullcontext()
     with lock, deferred_sigint():
         notes = list(prep.space.notes)
+        if options.window_ms is not None and prep.profile.energy.clocked.value:
+            notes.append(
+                f"--window-ms applies to event-driven chips; {prep.profile.name} is clocked "
+                "and on for T x dt"
+            )
         if options.storage is None:
             recovered = recover_orphans(study)
             if recovered:

@@ -2,8 +2,9 @@
 
 A statically infeasible candidate is recorded with its constraint margins and never trained.
 A feasible one runs the SpikeFit pipeline, then the measured check; its objectives are the
-validation accuracy and the energy per inference on the chip. Test accuracy is recorded for
-reporting only.
+validation accuracy and the chosen second objective (energy per inference by default; dynamic
+energy, SOPs or latency with ``--objective``). Every energy term is recorded with the trial.
+Test accuracy is recorded for reporting only.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from spikefit_search.compression import (
 from spikefit_search.data import Dataset
 from spikefit_search.exceptions import ConfigError
 from spikefit_search.hardware import (
+    EnergyReport,
     HardwareProfile,
     estimate_energy,
     fan_in_cap,
@@ -60,6 +62,10 @@ class TrialSettings:
     stop_margin: float = 0.5
     """Stop a candidate whose validation accuracy after warm-up is below
     ``(1 + stop_margin) / n_classes`` (chance plus half of it)."""
+    objective: str = "energy"
+    """The second objective (a name of :data:`spikefit_search.hardware.OBJECTIVES`)."""
+    window_ms: float | None = None
+    """The user's inference window for event-driven chips (``--window-ms``)."""
 
 
 @dataclass(frozen=True)
@@ -199,14 +205,16 @@ def run_trial(
         )
         trial.set_user_attr("seconds", result.seconds)
         return TrialOutcome(TrialState.PRUNED)
-    energy = estimate_energy(settings.profile, result.val_activity)
+    energy = estimate_energy(
+        settings.profile,
+        result.val_activity,
+        window_ms=settings.window_ms,
+        data_window_ms=data.window_ms,
+    )
     attrs: dict[str, Any] = {
         "test_accuracy": result.test_accuracy,
         "warmup_accuracy": result.warmup_val_accuracy,
-        "energy_uj": energy.total_uj,
-        "sops": energy.sops,
-        "spikes": energy.spikes,
-        "updates": energy.updates,
+        **energy_attrs(energy),
         "neurons": result.val_activity.total_neurons,
         "seconds": result.seconds,
         "feasible": measured.fits,
@@ -224,4 +232,31 @@ def run_trial(
         trial.set_user_attr(REASON, "budget reached by other workers")
         return TrialOutcome(TrialState.PRUNED)
     trial.set_user_attr(STAGE, "trained")
-    return TrialOutcome(TrialState.COMPLETE, (result.val_accuracy, energy.total_uj))
+    return TrialOutcome(
+        TrialState.COMPLETE,
+        (result.val_accuracy, energy.objective_value(settings.objective)),
+    )
+
+
+ENERGY_ATTRS = (
+    "energy_uj",
+    "dynamic_uj",
+    "sop_uj",
+    "update_uj",
+    "spike_uj",
+    "static_uj",
+    "latency_ms",
+    "sops",
+    "updates",
+    "spikes",
+)
+"""Trial attributes written from a trial's :class:`EnergyReport` (also columns of trials.csv)."""
+
+
+def energy_attrs(energy: EnergyReport) -> dict[str, Any]:
+    """The energy terms, counts and latency of a trial, and which terms use estimated
+    constants (``energy_estimated``: term names joined by ``,``)."""
+    report = energy.to_dict()
+    attrs: dict[str, Any] = {key: report[key] for key in ENERGY_ATTRS}
+    attrs["energy_estimated"] = ",".join(energy.estimated_terms)
+    return attrs

@@ -18,8 +18,17 @@ BASE_COLUMNS = [
     "stage",
     "accuracy",
     "test_accuracy",
+    "objective",
     "energy_uj",
+    "sop_uj",
+    "update_uj",
+    "spike_uj",
+    "static_uj",
+    "dynamic_uj",
+    "energy_estimated",
+    "latency_ms",
     "sops",
+    "updates",
     "spikes",
     "neurons",
     "widths",
@@ -29,6 +38,11 @@ BASE_COLUMNS = [
     "rejected_reason",
     "seconds",
 ]
+
+
+ENERGY_COLUMNS = ("sop_uj", "update_uj", "spike_uj", "static_uj", "dynamic_uj", "latency_ms")
+"""Energy terms (µJ per inference) and latency (ms) of a trial; ``energy_estimated`` names the
+terms that use an estimated constant."""
 
 
 def is_feasible(trial: FrozenTrial) -> bool:
@@ -53,8 +67,13 @@ def trial_row(trial: FrozenTrial) -> dict[str, Any]:
         "stage": stage,
         "accuracy": values[0] if values else math.nan,
         "test_accuracy": ua.get("test_accuracy", math.nan),
-        "energy_uj": values[1] if values else math.nan,
+        "objective": values[1] if values else math.nan,
+        # runs made before the energy terms were recorded: the objective was the energy
+        "energy_uj": ua.get("energy_uj", values[1] if values else math.nan),
+        **{key: ua.get(key, math.nan) for key in ENERGY_COLUMNS},
+        "energy_estimated": ua.get("energy_estimated", ""),
         "sops": ua.get("sops", math.nan),
+        "updates": ua.get("updates", math.nan),
         "spikes": ua.get("spikes", math.nan),
         "neurons": ua.get("neurons", math.nan),
         "widths": "-".join(str(w) for w in ua.get("widths", [])),

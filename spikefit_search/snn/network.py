@@ -7,6 +7,7 @@ Each synaptic layer computes its input current for all ``T`` steps as one batche
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -75,21 +76,49 @@ class SynapticLayer(nn.Module):
     def synaptic_ops(self, events: torch.Tensor) -> torch.Tensor:
         """Synaptic operations caused by ``events`` (``(T, B, ...)``, counts of input spikes):
         every event times the non-zero synapses it drives."""
+        return self.event_counts(events)[0]
+
+    def event_counts(self, events: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """What ``events`` (``(T, B, ...)``, counts of input spikes) cost this layer.
+
+        Returns:
+            ``(sops, dense_sops, active)``: every event times the non-zero synapses it drives;
+            every event times all the synapses of the layer's connectivity, zero weights
+            included (what a chip that does not skip zeros processes); and the neuron-steps
+            that received at least one event through a non-zero synapse.
+        """
         with torch.no_grad():
+            steps, batch = events.shape[:2]
             total = events.sum(dim=0)
             nonzero = (self.effective_weight() != 0).to(total.dtype)
+            dense = torch.ones_like(nonzero)
+            flat = events.reshape(steps * batch, *events.shape[2:])
             if self.spec.kind == "conv":
-                return F.conv2d(total, nonzero, None, self.spec.stride, self.spec.padding).sum()
-            return (total.reshape(total.shape[0], -1) @ nonzero.sum(dim=0)).sum()
+                stride, padding = self.spec.stride, self.spec.padding
+                sops = F.conv2d(total, nonzero, None, stride, padding).sum()
+                dense_sops = F.conv2d(total, dense, None, stride, padding).sum()
+                drive = F.conv2d(flat, nonzero, None, stride, padding)
+            else:
+                sops = (total.reshape(total.shape[0], -1) @ nonzero.sum(dim=0)).sum()
+                dense_sops = total.sum() * dense.shape[0]
+                drive = flat.reshape(steps * batch, -1) @ nonzero.t()
+            return sops, dense_sops, (drive > 0).sum().to(total.dtype)
 
 
 class LayerActivity(NamedTuple):
-    """Events of one layer, per sample."""
+    """Events of one layer, per sample.
+
+    ``dense_sops`` counts synaptic operations with zero weights included (NaN when not
+    recorded); ``active_updates`` counts neuron-steps that received at least one synaptic
+    event (NaN when not recorded).
+    """
 
     neurons: int
     input_events: float
     sops: float
     spikes: float
+    dense_sops: float = math.nan
+    active_updates: float = math.nan
 
 
 @dataclass
@@ -113,6 +142,19 @@ class Activity:
         return sum(layer.spikes for layer in self.layers)
 
     @property
+    def total_dense_sops(self) -> float:
+        """SOPs with zero weights included (falls back to :attr:`total_sops` if not recorded)."""
+        return sum(
+            layer.sops if math.isnan(layer.dense_sops) else layer.dense_sops
+            for layer in self.layers
+        )
+
+    @property
+    def total_active_updates(self) -> float:
+        """Neuron-steps that received input (NaN when any layer did not record it)."""
+        return sum(layer.active_updates for layer in self.layers)
+
+    @property
     def total_neurons(self) -> int:
         return sum(layer.neurons for layer in self.layers)
 
@@ -134,8 +176,9 @@ class ForwardResult(NamedTuple):
     logits: torch.Tensor
     spikes: list[torch.Tensor]
     """Output spikes ``(T, B, ...)`` of each spiking layer (before pooling), graph attached."""
-    sums: list[tuple[float, float, float]] | None
-    """Per layer (input events, SOPs, spikes) summed over the batch, when recorded."""
+    sums: list[tuple[float, float, float, float, float]] | None
+    """Per layer (input events, SOPs, spikes, dense SOPs, active neuron-steps) summed over the
+    batch, when recorded."""
 
 
 class SpikingNetwork(nn.Module):
@@ -178,7 +221,7 @@ class SpikingNetwork(nn.Module):
         if cfg.kind == "mlp":
             h = h.reshape(h.shape[0], h.shape[1], -1)
         spikes: list[torch.Tensor] = []
-        sums: list[tuple[float, float, float]] | None = [] if record else None
+        sums: list[tuple[float, float, float, float, float]] | None = [] if record else None
         for i, layer in enumerate(self.synaptic_layers):
             spec = layer.spec
             if spec.kind == "linear" and h.dim() > 3:
@@ -196,7 +239,10 @@ class SpikingNetwork(nn.Module):
                 if i == 0 and cfg.encoder == "direct":
                     events = events.ne(0).to(events.dtype)  # each non-zero current is an event
                 n_spikes = float(s.detach().sum()) if s is not None else 0.0
-                sums.append((float(events.sum()), float(layer.synaptic_ops(events)), n_spikes))
+                sops, dense_sops, active = layer.event_counts(events)
+                sums.append(
+                    (float(events.sum()), float(sops), n_spikes, float(dense_sops), float(active))
+                )
             h = out
         if self.specs[-1].spiking:
             logits = h.mean(dim=0)

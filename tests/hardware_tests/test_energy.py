@@ -1,13 +1,26 @@
 from __future__ import annotations
 
+import math
+from dataclasses import replace
+
 import pytest
 import torch
 
-from spikefit_search.hardware import estimate_energy, list_profiles, load_profile
+from spikefit_search.exceptions import ConfigError, UnknownNameError
+from spikefit_search.hardware import (
+    OBJECTIVES,
+    check_objective,
+    estimate_energy,
+    get_objective,
+    inference_window,
+    list_profiles,
+    load_profile,
+)
+from spikefit_search.hardware.energy import check_window
 from spikefit_search.snn import Activity, LayerActivity, NetworkConfig, SpikingNetwork
 
 
-def _hand_network() -> SpikingNetwork:
+def _hand_network(w_hidden: list[list[float]] | None = None) -> SpikingNetwork:
     """2 inputs -> 2 IF neurons -> 2 spiking outputs, weights set by hand, T = 3."""
     config = NetworkConfig(
         input_shape=(1, 1, 2),
@@ -21,8 +34,9 @@ def _hand_network() -> SpikingNetwork:
         readout="spikes",
     )
     net = SpikingNetwork(config)
+    w0 = w_hidden if w_hidden is not None else [[0.6, 0.6], [0.3, 0.0]]
     with torch.no_grad():
-        net.synaptic_layers[0].synapse.weight.copy_(torch.tensor([[0.6, 0.6], [0.3, 0.0]]))
+        net.synaptic_layers[0].synapse.weight.copy_(torch.tensor(w0))
         net.synaptic_layers[1].synapse.weight.copy_(torch.tensor([[1.5, 0.0], [0.4, 0.0]]))
     return net
 
@@ -33,10 +47,7 @@ def _activity(net: SpikingNetwork) -> Activity:
     return Activity(
         timesteps=net.config.timesteps,
         samples=1,
-        layers=[
-            LayerActivity(spec.n_neurons, ev, sops, spk)
-            for spec, (ev, sops, spk) in zip(net.specs, out.sums)
-        ],
+        layers=[LayerActivity(spec.n_neurons, *sums) for spec, sums in zip(net.specs, out.sums)],
     )
 
 
@@ -45,39 +56,141 @@ def test_hand_counted_activity() -> None:
     # output 0 gets 1.5 per step from hidden 0: 3 spikes; output 1 gets 0.4: 1.2 at t=3, 1 spike
     # SOPs: input 0 drives 2 synapses, input 1 drives 1, each of 3 steps: 9;
     #       hidden 0 drives 2 synapses per spike: 6. Total 15.
+    # Dense SOPs (zeros included): 2 inputs x 2 synapses x 3 steps = 12; 3 spikes x 2 = 6.
+    # Active neuron-steps: both hidden neurons get input every step (6); both outputs get
+    # input at each of hidden 0's 3 spikes (6).
     activity = _activity(_hand_network())
     assert [layer.spikes for layer in activity.layers] == [3.0, 4.0]
     assert [layer.sops for layer in activity.layers] == [9.0, 6.0]
+    assert [layer.dense_sops for layer in activity.layers] == [12.0, 6.0]
+    assert [layer.active_updates for layer in activity.layers] == [6.0, 6.0]
+    assert (activity.total_sops, activity.total_dense_sops) == (15.0, 18.0)
     assert activity.total_neurons == 4
+
+
+def test_active_updates_count_only_neurons_that_got_input() -> None:
+    # hidden 1 now has no non-zero synapse: it is updated every step but never active
+    activity = _activity(_hand_network([[0.6, 0.6], [0.0, 0.0]]))
+    assert activity.layers[0].active_updates == 3.0
+    assert activity.layers[0].dense_sops == 12.0 and activity.layers[0].sops == 6.0
 
 
 def test_energy_clocked_chip_equals_hand_computation() -> None:
     report = estimate_energy("loihi", _activity(_hand_network()))
     assert (report.sops, report.spikes, report.updates) == (15.0, 7.0, 4 * 3)
-    # 15 SOPs x 23.6 pJ + 12 updates x 81 pJ + 7 spikes x 1.7 pJ, static 0
-    hand_pj = 15 * 23.6 + 12 * 81.0 + 7 * 1.7
+    # 15 SOPs x 23.6 pJ + 12 updates x 52 pJ (every neuron every step) + 12 active x 29 pJ
+    # + 7 spikes x 1.7 pJ, static 0
+    hand_pj = 15 * 23.6 + 12 * 52.0 + 12 * 29.0 + 7 * 1.7
     assert report.total_uj == pytest.approx(hand_pj * 1e-6)
     assert report.static_uj == 0.0
-    assert report.clocked
+    assert report.clocked and report.latency_ms == report.on_ms == 3 * 1.0
     assert "static_power_mw" in report.estimated and "e_sop_pj" not in report.estimated
+    assert "e_sop_pj" in report.secondary
+    assert report.estimated_terms == ("static",)
 
 
-def test_energy_event_driven_chip_updates_on_input_only() -> None:
-    report = estimate_energy("speck", _activity(_hand_network()))
-    assert report.updates == report.sops == 15.0
-    # 15 SOPs x 10 pJ (estimated) + 0.42 mW x 3 steps x 1 ms = 1.26 uJ
-    assert report.total_uj == pytest.approx(15 * 10.0 * 1e-6 + 0.42 * 3 * 1.0)
-    assert report.is_estimate and "e_sop_pj" in report.estimated
+def test_loihi_charges_the_active_surcharge_only_where_input_arrived() -> None:
+    busy = estimate_energy("loihi", _activity(_hand_network()))
+    quiet = estimate_energy("loihi", _activity(_hand_network([[0.6, 0.6], [0.0, 0.0]])))
+    # hidden 1 loses its 3 active steps (and its 3 SOPs); every neuron still pays 52 pJ a step
+    assert busy.updates == quiet.updates == 12
+    assert busy.update_uj - quiet.update_uj == pytest.approx(3 * 29.0 * 1e-6)
+
+
+def test_zero_weights_cost_only_where_the_profile_says_they_are_not_free() -> None:
+    activity = _activity(_hand_network())
+    speck, truenorth = load_profile("speck"), load_profile("truenorth")
+    assert not speck.unique_weights.zero_is_free.value
+    assert truenorth.unique_weights.zero_is_free.value
+    assert estimate_energy(speck, activity).sops == 18.0  # dense: every kernel entry
+    assert estimate_energy(truenorth, activity).sops == 15.0  # crossbar bit 0 = no synapse
+    free = replace(
+        speck,
+        unique_weights=replace(
+            speck.unique_weights,
+            zero_is_free=replace(speck.unique_weights.zero_is_free, value=True),
+        ),
+    )
+    assert estimate_energy(free, activity).sops == 15.0
+
+
+def test_event_driven_static_energy_is_the_window_not_t() -> None:
+    speck = load_profile("speck")
+    assert speck.energy.window_ms is not None
+    default_window = speck.energy.window_ms.value
+    short = Activity(timesteps=3, samples=1, layers=[LayerActivity(4, 6.0, 15.0, 7.0, 18.0, 6.0)])
+    long = replace(short, timesteps=30)
+    a, b = estimate_energy(speck, short), estimate_energy(speck, long)
+    assert a.static_uj == b.static_uj == pytest.approx(0.42 * default_window)
+    assert a.latency_ms == a.on_ms == default_window and a.window_source == "profile"
+    # dynamic: 18 dense SOPs x 10 pJ, updates folded into the SOP (0 pJ)
+    assert a.dynamic_uj == pytest.approx(18 * 10.0 * 1e-6)
+    assert a.total_uj == pytest.approx(a.dynamic_uj + a.static_uj)
+    assert "static" in a.estimated_terms  # the profile's default window is an estimate
+    data = estimate_energy(speck, short, data_window_ms=250.0)
+    assert data.static_uj == pytest.approx(0.42 * 250.0) and data.window_source == "data"
+    assert "static" not in data.estimated_terms  # 0.42 mW is published, the window measured
+    option = estimate_energy(speck, short, window_ms=20.0, data_window_ms=250.0)
+    assert option.on_ms == 20.0 and option.window_source == "option"
+
+
+def test_clocked_static_energy_grows_with_t() -> None:
+    xylo = load_profile("xylo-audio2")
+    act = Activity(timesteps=4, samples=1, layers=[LayerActivity(10, 5.0, 20.0, 3.0)])
+    a, b = estimate_energy(xylo, act), estimate_energy(xylo, replace(act, timesteps=8))
+    assert b.static_uj == pytest.approx(2 * a.static_uj)
+    assert a.static_uj == pytest.approx(0.219 * 4 * 1.0)
+    assert a.latency_ms == 4.0 and a.window_source == "steps"
+    # a clocked chip ignores an inference window
+    assert estimate_energy(xylo, act, window_ms=500.0).on_ms == 4.0
 
 
 @pytest.mark.parametrize("name", list_profiles())
 def test_energy_is_linear_in_counts(name: str) -> None:
     p = load_profile(name)
     c = p.energy
-    act = Activity(timesteps=5, samples=1, layers=[LayerActivity(10, 20.0, 100.0, 7.0)])
-    updates = 10 * 5 if c.clocked.value else 100.0
-    expected_pj = 100 * c.e_sop_pj.value + updates * c.e_update_pj.value + 7 * c.e_spike_pj.value
-    expected = expected_pj * 1e-6 + c.static_power_mw.value * 5 * c.dt_ms.value
+    act = Activity(
+        timesteps=5, samples=1, layers=[LayerActivity(10, 20.0, 100.0, 7.0, 130.0, 40.0)]
+    )
+    sops = 100.0 if p.unique_weights.zero_is_free.value else 130.0
+    if c.clocked.value:
+        assert c.dt_ms is not None
+        updates_pj = 10 * 5 * c.e_update_pj.value
+        if c.e_active_update_pj is not None:
+            updates_pj += 40.0 * c.e_active_update_pj.value
+        on_ms = 5 * c.dt_ms.value
+    else:
+        assert c.window_ms is not None
+        updates_pj = sops * c.e_update_pj.value
+        on_ms = c.window_ms.value
+    expected_pj = sops * c.e_sop_pj.value + updates_pj + 7 * c.e_spike_pj.value
+    expected = expected_pj * 1e-6 + c.static_power_mw.value * on_ms
     report = estimate_energy(p, act)
     assert report.total_uj == pytest.approx(expected)
-    assert report.to_dict()["energy_uj"] == pytest.approx(expected)
+    d = report.to_dict()
+    assert d["energy_uj"] == pytest.approx(expected)
+    terms = d["sop_uj"], d["update_uj"], d["spike_uj"], d["static_uj"]
+    assert sum(terms) == pytest.approx(expected)  # type: ignore[arg-type]
+    assert d["dynamic_uj"] == pytest.approx(expected - c.static_power_mw.value * on_ms)
+    assert report.objective_value("sops") == sops
+    assert report.objective_value("latency") == on_ms
+
+
+def test_objectives_and_their_refusals() -> None:
+    assert set(OBJECTIVES) == {"energy", "dynamic", "sops", "latency"}
+    assert get_objective("dynamic").key == "dynamic_uj"
+    with pytest.raises(UnknownNameError, match=r"--objective must be one of .*but got 'power'"):
+        get_objective("power")
+    assert check_objective(load_profile("loihi"), "latency").key == "latency_ms"
+    with pytest.raises(ConfigError, match="needs a clocked chip, but speck is event-driven"):
+        check_objective(load_profile("speck"), "latency")
+
+
+def test_window_rules() -> None:
+    with pytest.raises(ConfigError, match="event-driven chips, but loihi is clocked"):
+        inference_window(load_profile("loihi"))
+    assert inference_window(load_profile("speck"), option_ms=5.0) == (5.0, "option")
+    for bad in (0.0, -1.0, math.nan, math.inf):
+        with pytest.raises(ConfigError, match="--window-ms must be a positive number"):
+            check_window(bad)
+    assert check_window(None) is None

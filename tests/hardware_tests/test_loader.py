@@ -35,7 +35,7 @@ def test_shipped_profile_loads_and_validates(name: str) -> None:
     assert profile.name == name
     assert profile.weight_bits.value > 0 and profile.unique_weights.max.value > 0
     for _, value in profile.energy.items():
-        assert value.source and value.status in ("measured", "published", "estimated")
+        assert value.source and value.status in ("measured", "published", "secondary", "estimated")
     for entry in profile.limits.values():
         assert entry.value > 0 and entry.source
 
@@ -47,6 +47,19 @@ def test_load_by_name_equals_load_by_path() -> None:
 def test_source_keys_expand_to_citations() -> None:
     assert "sinabs" in load_profile("speck").weight_bits.source
     assert "discretize.py" in load_profile("speck").weight_bits.source
+
+
+def test_secondary_status_and_symmetric_grid_load() -> None:
+    spinnaker = load_profile("spinnaker2")
+    assert spinnaker.weight_symmetric is not None and spinnaker.weight_symmetric.value
+    assert spinnaker.weight_bits.status == "secondary" and spinnaker.weight_bits.secondary
+    assert load_profile("speck").weight_symmetric is None
+    assert load_profile("xylo-audio2").energy.static_power_mw.status == "secondary"
+
+
+def test_source_key_followed_by_a_colon_expands() -> None:
+    scope = load_profile("xylo-audio2").unique_weights.scope.source
+    assert scope.startswith("synsense/rockpool@42cee1c") and "one weight shift" in scope
 
 
 def test_unknown_device_lists_known_names() -> None:
@@ -88,7 +101,19 @@ def _variant(tmp_path: Path, old: str, new: str) -> Path:
             "status: published}\nlayer_types",
             "status: rumoured}\nlayer_types",
             "neuron_models.status",
-            "must be one of measured, published, estimated",
+            "must be one of measured, published, secondary, estimated",
+        ),
+        (
+            "  window_ms: {value: 100.0,",
+            "  unused_ms: {value: 100.0,",
+            "energy.window_ms",
+            "is required when energy.clocked is false",
+        ),
+        (
+            "clocked: {value: false,",
+            "clocked: {value: true,",
+            "energy.dt_ms",
+            "is required when energy.clocked is true, but it is missing",
         ),
         (
             "- {kernel_memory: 32768, neuron_memory: 32768,",
@@ -97,7 +122,15 @@ def _variant(tmp_path: Path, old: str, new: str) -> Path:
             "must be a positive integer, but got -1",
         ),
     ],
-    ids=["missing-field", "negative-limit", "unknown-mapping-model", "bad-status", "bad-core"],
+    ids=[
+        "missing-field",
+        "negative-limit",
+        "unknown-mapping-model",
+        "bad-status",
+        "event-driven-without-window",
+        "clocked-without-dt",
+        "bad-core",
+    ],
 )
 def test_malformed_profile_one_line_error(
     tmp_path: Path, old: str, new: str, field: str, rule: str

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -35,6 +36,16 @@ def test_report_on_a_real_run_writes_plot_and_html(run_copy: Path) -> None:
     assert 'class="knee"' in page and "data:image/png;base64," in page
     assert "loihi" in page and "Device profile" in page
     assert "http://" not in page and "https://" not in page  # opens offline
+    # every front point's energy, term by term, with the estimated terms flagged
+    breakdown = page[page.index("term by term") :]
+    assert "synaptic µJ" in breakdown and "static µJ" in breakdown and "latency ms" in breakdown
+    for p in front.front:
+        assert p.sop_uj + p.update_uj + p.spike_uj + p.static_uj == pytest.approx(p.energy_uj)
+        assert p.estimated_terms == ("static",)  # Loihi's P_static and dt are placeholders
+        assert f"<td>{p.number}</td><td>{p.energy_uj:.4g}</td>" in breakdown
+        assert f"<td>{p.sop_uj:.4g}</td>" in breakdown
+    assert breakdown.count('class="bar"') == len(front.front)
+    assert "Second objective: <b>Energy per inference (µJ)</b>" in page
 
 
 def test_plot_draws_each_category_with_the_right_number_of_points(make_run: MakeRun) -> None:
@@ -106,3 +117,27 @@ def test_folder_that_is_not_a_run_is_a_run_error(tmp_path: Path) -> None:
         build_report([tmp_path])
     with pytest.raises(RunError, match="not a folder"):
         build_report([tmp_path / "missing"])
+
+
+def test_plot_axis_and_front_follow_the_run_objective(make_run: MakeRun) -> None:
+    run = make_run(
+        "by-sops",
+        [
+            trial(0.6, 100.0, energy_uj=9.0, sops=100.0),
+            trial(0.8, 300.0, energy_uj=1.0, sops=300.0),
+            trial(0.7, 400.0, energy_uj=0.5, sops=400.0),  # dominated in SOPs, least energy
+        ],
+    )
+    manifest_path = run / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["objective"] = {"name": "sops", "key": "sops", "label": "x", "clocked": True}
+    manifest_path.write_text(json.dumps(manifest))
+    front = load_run(run).pareto()
+    assert front.objective_names == ("accuracy", "sops")
+    assert [p.number for p in front.front] == [0, 1]  # ranked by SOPs, not by energy
+    assert [p.energy_uj for p in front.front] == [9.0, 1.0]
+    ax = pareto_figure([front]).axes[0]
+    assert ax.get_xlabel() == "Synaptic operations per inference"
+    assert "synaptic operations" in ax.get_title()
+    page = build_report([run]).html.read_text()
+    assert "synaptic operations per inference (minimised)" in page

@@ -10,6 +10,7 @@ import pytest
 from optuna.trial import TrialState
 
 from spikefit_search.compression import run_pipeline
+from spikefit_search.exceptions import RunError, SpikefitError
 from spikefit_search.hardware import constraint_names, load_profile, static_check
 from spikefit_search.search import SearchOptions, count_trials, run_search
 from spikefit_search.search.dashboard import named_constraints
@@ -181,3 +182,82 @@ def test_candidate_at_chance_after_fine_tune_is_stopped_not_reported(
     frame = pd.read_csv(result.run_dir / "trials.csv")
     assert frame["rejected_reason"].str.contains("after fine-tune").sum() == 2
     assert pd.read_csv(result.run_dir / "pareto.csv").empty
+
+
+def test_second_objective_is_recorded_and_minimised(tmp_path: Path, tiny_space: Path) -> None:
+    result = run_search(options(tmp_path, tiny_space, budget=2, objective="sops"))
+    manifest = json.loads((result.run_dir / "manifest.json").read_text())
+    assert manifest["objective"]["name"] == "sops" and manifest["objective"]["clocked"]
+    assert manifest["objective"]["time_on"] == "T * dt"
+    study = load(result.run_dir, result.study_name)
+    assert study.metric_names == ["accuracy", "sops"]
+    trials = pd.read_csv(result.run_dir / "trials.csv")
+    done = trials[trials["state"] == "COMPLETE"]
+    assert len(done) >= 1
+    assert (done["objective"] == done["sops"]).all()
+    terms = done[["sop_uj", "update_uj", "spike_uj", "static_uj"]].sum(axis=1)
+    assert (terms - done["energy_uj"]).abs().max() < 1e-9
+    assert ((done["energy_uj"] - done["static_uj"] - done["dynamic_uj"]).abs() < 1e-9).all()
+    assert (done["latency_ms"] == 2 * 1.0).all()  # T = 2 steps of Loihi's 1 ms
+    assert (done["energy_estimated"] == "static").all()  # Loihi: P_static and dt are ours
+    with pytest.raises(RunError, match="created with objective 'sops'"):
+        run_search(options(tmp_path, tiny_space, budget=2, objective="energy"))
+
+
+def test_event_driven_chip_is_on_for_the_window(tmp_path: Path) -> None:
+    space = tmp_path / "speck.yaml"  # IF neurons need a few more steps than the tiny space
+    space.write_text(
+        "name: small-if\n"
+        "network: {kind: mlp, beta: 1.0, timesteps: 6, readout: spikes}\n"
+        "params:\n"
+        "  n_values: {choices: [8]}\n"
+        "  bits: {choices: [8]}\n"
+        "  rho: {choices: [0.0]}\n"
+        "  hidden_layers: {choices: [1]}\n"
+        "  width: {low: 32, high: 40}\n"
+        "training: {warmup_epochs: 6, finetune_epochs: 1, batch_size: 32}\n"
+    )
+    opts = options(tmp_path, space, budget=1, device="speck", window_ms=20.0, limit_train=600)
+    result = run_search(opts)
+    manifest = json.loads((result.run_dir / "manifest.json").read_text())
+    entry = manifest["objective"]
+    assert (entry["window_ms"], entry["window_source"], entry["clocked"]) == (20.0, "option", False)
+    done = pd.read_csv(result.run_dir / "trials.csv").query("state == 'COMPLETE'")
+    assert len(done) >= 1
+    assert (done["static_uj"] - 0.42 * 20.0).abs().max() < 1e-9  # the same for every candidate
+    assert (done["latency_ms"] == 20.0).all()
+    assert (done["sops"] > 0).all() and (done["dynamic_uj"] > 0).all()
+
+
+@pytest.mark.parametrize(
+    ("kw", "message"),
+    [
+        ({"objective": "power"}, "--objective must be one of dynamic, energy, latency, sops"),
+        ({"objective": "latency", "device": "speck"}, "needs a clocked chip"),
+        ({"window_ms": 0.0}, "--window-ms must be a positive number of ms, but got 0.0"),
+    ],
+)
+def test_bad_objective_or_window_is_refused_before_anything_is_written(
+    tmp_path: Path, tiny_space: Path, kw: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(SpikefitError, match=message):
+        run_search(options(tmp_path, tiny_space, **kw))
+    assert not (tmp_path / "runs").exists()
+
+
+def test_window_comes_from_the_option_then_the_data_then_the_profile(
+    tmp_path: Path, tiny_space: Path
+) -> None:
+    from dataclasses import replace
+
+    from spikefit_search.search.driver import _objective_manifest, prepare
+
+    prep = prepare(options(tmp_path, tiny_space, device="speck"))
+    assert _objective_manifest(prep)["window_source"] == "profile"
+    recorded = replace(prep, data=replace(prep.data, window_ms=250.0))
+    entry = _objective_manifest(recorded)
+    assert (entry["window_ms"], entry["window_source"]) == (250.0, "data")
+    chosen = replace(recorded, options=replace(recorded.options, window_ms=30.0))
+    assert _objective_manifest(chosen)["window_ms"] == 30.0
+    clocked = _objective_manifest(prepare(options(tmp_path, tiny_space, device="loihi")))
+    assert clocked["time_on"] == "T * dt" and "window_ms" not in clocked
