@@ -91,18 +91,19 @@ class SynapticLayer(nn.Module):
             steps, batch = events.shape[:2]
             total = events.sum(dim=0)
             nonzero = (self.effective_weight() != 0).to(total.dtype)
-            dense = torch.ones_like(nonzero)
             flat = events.reshape(steps * batch, *events.shape[2:])
             if self.spec.kind == "conv":
                 stride, padding = self.spec.stride, self.spec.padding
                 sops = F.conv2d(total, nonzero, None, stride, padding).sum()
+                dense = torch.ones_like(nonzero)
                 dense_sops = F.conv2d(total, dense, None, stride, padding).sum()
                 drive = F.conv2d(flat, nonzero, None, stride, padding)
             else:
                 sops = (total.reshape(total.shape[0], -1) @ nonzero.sum(dim=0)).sum()
-                dense_sops = total.sum() * dense.shape[0]
+                dense_sops = total.sum() * nonzero.shape[0]
                 drive = flat.reshape(steps * batch, -1) @ nonzero.t()
-            return sops, dense_sops, (drive > 0).sum().to(total.dtype)
+            active = torch.count_nonzero(drive).to(total.dtype)  # events, weights >= 0
+            return sops, dense_sops, active
 
 
 class LayerActivity(NamedTuple):
