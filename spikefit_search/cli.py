@@ -11,13 +11,16 @@ import sys
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 
 from spikefit_search import __version__
 from spikefit_search.exceptions import SpikefitError
+
+if TYPE_CHECKING:
+    from spikefit_search.snn import NetworkConfig
 
 app = typer.Typer(
     name="spikefit-search",
@@ -286,8 +289,9 @@ def check(
     names = [device] if device is not None else list_profiles()
     results = [checked.check(load_profile(n)) for n in names]
     console.print(check_matrix(results))
-    kind = "measured on the trained weights" if checked.model is not None else "static check"
-    console.print(f"[dim]{kind}[/]")
+    from spikefit_search.reporting.retrain import weights_description
+
+    console.print(f"[dim]{weights_description(target)}[/]", highlight=False)
     if device is None:
         return
     (result,) = results
@@ -335,7 +339,14 @@ def export(
         typer.Option("-o", "--output", help="YAML file (default RUN/exports/trial_N.yaml)."),
     ] = None,
     nir: Annotated[
-        Path | None, typer.Option(help="Also write the trained network in NIR (HDF5) here.")
+        Path | None,
+        typer.Option(help="Also write the trial's network in NIR (the deployable one: retrain)."),
+    ] = None,
+    nir_reader: Annotated[
+        str | None,
+        typer.Option(
+            help="Refuse unless this reader runs the NIR as trained: sinabs, snntorch, norse."
+        ),
     ] = None,
     storage: Annotated[str | None, typer.Option(help="RDB URL of a --storage run.")] = None,
 ) -> None:
@@ -350,6 +361,7 @@ def export(
         min_accuracy=min_accuracy,
         out=output,
         nir=nir,
+        nir_reader=nir_reader,
         storage=storage,
     )
     src = done.config.source or {}
@@ -362,7 +374,23 @@ def export(
     for extra in (done.checkpoint_path, done.nir_path):
         if extra is not None:
             console.print(f"[dim]wrote {extra}[/]")
+    if done.nir_path is not None:
+        _print_readers(done.config.pipeline.network)
     console.print(f"[dim]spikefit-search retrain {done.config_path}[/]")
+
+
+def _print_readers(network: NetworkConfig) -> None:
+    """One line per NIR reader: runs the file as trained (with which options) or why not."""
+    from spikefit_search.reporting.nir_export import reader_support
+
+    for r in reader_support(network):
+        if r.ok:
+            opts = f" with {'; '.join(r.options)}" if r.options else ""
+            console.print(f"[dim]  {r.reader}: runs as trained{opts}[/]", highlight=False)
+        else:
+            console.print(
+                f"[dim]  {r.reader}: cannot run it as trained: {r.reason}[/]", highlight=False
+            )
 
 
 @app.command()
@@ -376,14 +404,23 @@ def retrain(
         Path | None, typer.Option(help="Output folder (default CONFIG-retrained beside it).")
     ] = None,
     nir: Annotated[
-        Path | None, typer.Option(help="Also write the trained network in NIR (HDF5) here.")
+        Path | None, typer.Option(help="Also copy the NIR file (OUT/model.nir) here.")
+    ] = None,
+    nir_reader: Annotated[
+        str | None,
+        typer.Option(
+            help="Refuse unless this reader runs the NIR as trained: sinabs, snntorch, norse."
+        ),
     ] = None,
     accelerator: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
 ) -> None:
-    """Train an exported config in full, then check it on its chip and estimate its energy."""
+    """Train an exported config in full and write the deployable folder: model.pt, model.nir,
+    check.json (measured on these weights), energy.json, metrics.json, config.yaml."""
     from spikefit_search.reporting.retrain import retrain as run_retrain
 
-    done = run_retrain(config, epochs=epochs, out=out, nir=nir, accelerator=accelerator)
+    done = run_retrain(
+        config, epochs=epochs, out=out, nir=nir, nir_reader=nir_reader, accelerator=accelerator
+    )
     m = done.metrics
     fits = "[green]fits[/]" if done.fits else "[red]does not fit[/]"
     console.print(
@@ -395,7 +432,13 @@ def retrain(
         console.print(f"[red]- {line}[/]", highlight=False)
     console.print(f"[dim]wrote {done.out_dir}[/]")
     if done.nir_path is not None:
-        console.print(f"[dim]wrote {done.nir_path}[/]")
+        console.print(f"[dim]NIR: {done.nir_path}[/]", highlight=False)
+        _print_readers(done.config.pipeline.network)
+    else:
+        console.print(f"[yellow]note:[/] no NIR written: {done.nir_skipped}.")
+    if done.extra_nir is not None:
+        console.print(f"[dim]wrote {done.extra_nir}[/]")
+    console.print(f"[dim]spikefit-search check {done.checkpoint} --device {m['device']}[/]")
 
 
 def _parse_ints(name: str, text: str) -> tuple[int, ...]:
