@@ -1,6 +1,7 @@
-"""Run a NIR file in one reader, as a user of that reader would: ``python run_reader.py READER
-FILE.nir SPIKES.npy OUT.npy``. Runs inside the reader's own venv (sinabs 3.1, snnTorch 1.0 or
-norse 1.1), so it imports nothing from spikefit-search.
+"""Run NIR files in one reader, as a user of that reader would:
+``python run_reader.py READER FILE.nir SPIKES.npy OUT.npy [FILE.nir SPIKES.npy OUT.npy ...]``.
+Runs inside the reader's own venv (sinabs 3.1, snnTorch 1.0 or norse 1.1), so it imports nothing
+from spikefit-search.
 
 ``SPIKES.npy`` holds the encoded input ``(T, B, *input_shape)``; ``OUT.npy`` gets the output
 summed over the timesteps, ``(B, n_classes)`` (its arg-max is the prediction). Every reader
@@ -81,13 +82,15 @@ def run_norse(graph: nir.NIRGraph, x: torch.Tensor) -> torch.Tensor:
 
 
 def main() -> None:
-    reader, path, spikes, dest = sys.argv[1:5]
-    graph = nir.read(path)
-    x = torch.from_numpy(np.load(spikes)).float()
+    reader, *jobs = sys.argv[1:]
     run = {"sinabs": run_sinabs, "snntorch": run_snntorch, "norse": run_norse}[reader]
-    with torch.no_grad():
-        out = run(graph, x)
-    np.save(dest, out.detach().numpy().astype(np.float64))
+    for i in range(0, len(jobs), 3):
+        path, spikes, dest = jobs[i : i + 3]
+        graph = nir.read(path)
+        x = torch.from_numpy(np.load(spikes)).float()
+        with torch.no_grad():
+            out = run(graph, x)
+        np.save(dest, out.detach().numpy().astype(np.float64))
 
 
 if __name__ == "__main__":
