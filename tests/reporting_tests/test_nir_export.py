@@ -23,6 +23,7 @@ from spikefit_search.reporting.nir_export import (
     to_nir,
     write_nir,
 )
+from spikefit_search.reporting.retrain import retrain
 from spikefit_search.snn import NetworkConfig, SpikingNetwork
 
 
@@ -165,3 +166,12 @@ def test_export_refusal_is_one_line_without_traceback(tiny_run: Path, tmp_path: 
     text = done.stdout + done.stderr
     assert "Traceback" not in text and "--nir must be writable" in " ".join(text.split())
     assert sorted(p.name for p in tmp_path.iterdir()) == ["blocked"]
+
+
+def test_retrain_refuses_an_unrunnable_reader_before_training(
+    tiny_run: Path, tmp_path: Path
+) -> None:
+    config = export_trial(tiny_run, out=tmp_path / "knee.yaml").config_path
+    with pytest.raises(ConfigError, match="--nir-reader norse must run the network as trained"):
+        retrain(config, out=tmp_path / "out", nir_reader="norse")
+    assert not (tmp_path / "out").exists()
