@@ -86,7 +86,11 @@ def main() -> None:
                 agree = float((np.load(out).argmax(axis=1) == ours_pred).mean())
                 cells.append(f"{agree:.1%}")
             rows.append((name, f"{acc:.1%}", *cells))
-    print(f"| knee ({args.samples} digits test samples) | our accuracy | " + " | ".join(READERS))
+    print(
+        f"| knee ({args.samples} digits test samples) | our accuracy | "
+        + " | ".join(READERS)
+        + " |"
+    )
     print("|---|---|" + "---|" * len(READERS))
     for row in rows:
         print("| " + " | ".join(row) + " |")
