@@ -79,8 +79,7 @@ def _neurons(cfg: NetworkConfig, shape: tuple[int, ...], *, spiking: bool) -> ni
     tau = np.full(shape, time_constant(cfg.beta), dtype=np.float32)
     if not spiking:
         meta["readout"] = "membrane: the class with the largest membrane summed over the steps"
-        if cfg.beta == 1.0:  # a perfect integrator: LI with no leak
-            return nir.LI(tau=tau, r=tau.copy(), v_leak=zeros, metadata=meta)
+        # beta == 1: tau = r = inf, the no-leak limit (sinabs: alpha = exp(-dt/tau) = 1)
         return nir.LI(tau=tau, r=tau / np.float32(DT), v_leak=zeros, metadata=meta)
     meta.update(
         reset=cfg.reset,
