@@ -9,7 +9,9 @@ import nir
 import numpy as np
 import pytest
 import torch
+from typer.testing import CliRunner
 
+from spikefit_search.cli import app
 from spikefit_search.compression import PipelineConfig, load_checkpoint
 from spikefit_search.compression.methods import attach_quantizers
 from spikefit_search.exceptions import ConfigError, RunError
@@ -175,3 +177,20 @@ def test_retrain_refuses_an_unrunnable_reader_before_training(
     with pytest.raises(ConfigError, match="--nir-reader norse must run the network as trained"):
         retrain(config, out=tmp_path / "out", nir_reader="norse")
     assert not (tmp_path / "out").exists()
+
+
+def test_export_says_which_readers_run_the_file(tiny_run: Path, tmp_path: Path) -> None:
+    args = [
+        "export",
+        str(tiny_run),
+        "-o",
+        str(tmp_path / "k.yaml"),
+        "--nir",
+        str(tmp_path / "k.nir"),
+    ]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "sinabs: runs as trained with spike_fn=SingleSpike" in text
+    assert "snntorch: cannot run it as trained: snnTorch's import_from_nir has no leaky" in text
+    assert "norse: cannot run it as trained" in text
