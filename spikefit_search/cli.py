@@ -385,7 +385,7 @@ def _print_readers(network: NetworkConfig) -> None:
 
     for r in reader_support(network):
         if r.ok:
-            opts = f" with {'; '.join(r.options)}" if r.options else ""
+            opts = f" with {'; '.join(r.options)} (docs/reporting.md)" if r.options else ""
             console.print(f"[dim]  {r.reader}: runs as trained{opts}[/]", highlight=False)
         else:
             console.print(

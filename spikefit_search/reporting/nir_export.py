@@ -331,14 +331,12 @@ def reader_support(cfg: NetworkConfig) -> list[ReaderSupport]:
         why = "sinabs' from_nir always subtracts the threshold on a spike (no zero reset)"
     elif pooled and cfg.pool_mode != "sum":
         why = "sinabs imports sum pooling only (no AvgPool2d)"
-    opts = ["spike_fn=SingleSpike on every spiking layer (from_nir leaves MultiSpike)"]
+    opts = ["spike_fn=SingleSpike on IAF/LIF layers"]  # from_nir leaves MultiSpike
     if not leaky:
-        opts.append(
-            "min_v_mem=None on every IAF layer (from_nir clamps the membrane at -threshold)"
-        )
+        opts.append("min_v_mem=None on IAF layers")  # from_nir clamps at -threshold
     if membrane:
-        opts.append("r=1 on the LI readout before from_nir (sinabs refuses LI with r != 1)")
-    opts.append("batch_size=B; input as (B*T, ...) batch-major")
+        opts.append("LI r=1 before from_nir")  # sinabs refuses LI with r != 1
+    opts.append("from_nir(batch_size=B)")
     out.append(ReaderSupport("sinabs", why, tuple(opts) if why is None else ()))
     # snnTorch: IF -> Leaky(beta=0.9, subtract); LIF -> Leaky(reset zero); no LI, no SumPool2d.
     why = None
@@ -348,12 +346,10 @@ def reader_support(cfg: NetworkConfig) -> list[ReaderSupport]:
         why = "snnTorch imports LIF with a zero reset and a fixed dt of 1e-4 s"
     elif cfg.reset != "subtract":
         why = "snnTorch imports IF with a subtract reset only"
-    opts = [
-        "on every Leaky made from an IF node: beta=1 (import_from_nir sets 0.9), "
-        "init_hidden=True and reset_delay=True"
-    ]
+    # import_from_nir makes IF nodes Leaky(beta=0.9, init_hidden=False, reset_delay=False)
+    opts = ["beta=1, init_hidden=True, reset_delay=True on the Leaky of IF nodes"]
     if cfg.kind == "conv":
-        opts.append("batch size 1 (its Flatten flattens the batch dimension too)")
+        opts.append("batch size 1")  # its Flatten(0, -1) flattens the batch too
     out.append(ReaderSupport("snntorch", why, tuple(opts) if why is None else ()))
     # norse: IAFCell/LIFBoxCell reset to v_reset; LI is dropped.
     why = None
@@ -363,11 +359,7 @@ def reader_support(cfg: NetworkConfig) -> list[ReaderSupport]:
         why = "norse resets IF and LIF neurons to v_reset (no subtract reset for them)"
     elif leaky:
         why = "norse ignores r on LIF and scales the input by dt/tau"
-    opts = (
-        ["batch size 1 (its Flatten flattens the batch dimension too)"]
-        if cfg.kind == "conv"
-        else []
-    )
+    opts = ["batch size 1"] if cfg.kind == "conv" else []
     out.append(ReaderSupport("norse", why, tuple(opts) if why is None else ()))
     return out
 

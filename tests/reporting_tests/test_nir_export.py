@@ -191,6 +191,6 @@ def test_export_says_which_readers_run_the_file(tiny_run: Path, tmp_path: Path) 
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
-    assert "sinabs: runs as trained with spike_fn=SingleSpike" in text
+    assert "sinabs: runs as trained with spike_fn=SingleSpike on IAF/LIF layers" in text
     assert "snntorch: cannot run it as trained: snnTorch's import_from_nir has no leaky" in text
     assert "norse: cannot run it as trained" in text
