@@ -92,21 +92,43 @@ def knees(tiny_run: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str,
     assert done.nir_path is not None
     model, _ = load_checkpoint(tmp / "loihi.pt")
     out["loihi"] = _knee("loihi", model, done.nir_path, tmp, seed=1)
+    # (network, seed): seeds whose random network predicts several classes on its samples
     nets = {
-        "speck": NetworkConfig(hidden=(32,), beta=1.0, readout="spikes", timesteps=8),
-        "conv": NetworkConfig(
-            kind="conv",
-            channels=(6,),
-            hidden=(24,),
-            pool=2,
-            beta=1.0,
-            readout="spikes",
-            timesteps=8,
-            bias=True,
+        "speck": (NetworkConfig(hidden=(32,), beta=1.0, readout="spikes", timesteps=8), 2),
+        "conv": (
+            NetworkConfig(
+                kind="conv",
+                channels=(6,),
+                hidden=(24,),
+                pool=2,
+                beta=1.0,
+                readout="spikes",
+                timesteps=8,
+                bias=True,
+            ),
+            3,
         ),
-        "zero-reset": NetworkConfig(hidden=(32,), beta=1.0, readout="spikes", reset="zero"),
+        "zero-reset": (
+            NetworkConfig(hidden=(32,), beta=1.0, readout="spikes", reset="zero"),
+            4,
+        ),
+        "zero-reset-conv": (
+            NetworkConfig(
+                kind="conv",
+                channels=(6,),
+                hidden=(24,),
+                pool=2,
+                beta=1.0,
+                readout="spikes",
+                timesteps=8,
+                reset="zero",
+                bias=True,
+            ),
+            9,
+        ),
+        "lif-spikes": (NetworkConfig(hidden=(32,), beta=0.9, readout="spikes", timesteps=8), 7),
     }
-    for seed, (name, cfg) in enumerate(nets.items(), start=2):
+    for name, (cfg, seed) in nets.items():
         model = _random_knee(cfg, seed)
         path = write_nir(tmp / f"{name}.nir", model, PipelineConfig(network=cfg, n_values=4))
         out[name] = _knee(name, model, path, tmp, seed)
@@ -147,11 +169,15 @@ EXPRESSIBLE = {
     ("snntorch", "speck"),
     ("snntorch", "conv"),
     ("norse", "zero-reset"),
+    ("norse", "zero-reset-conv"),
+    ("sinabs", "lif-spikes"),
 }
 
 
 @pytest.mark.parametrize("reader", READERS)
-@pytest.mark.parametrize("name", ["speck", "loihi", "conv", "zero-reset"])
+@pytest.mark.parametrize(
+    "name", ["speck", "loihi", "conv", "zero-reset", "zero-reset-conv", "lif-spikes"]
+)
 def test_readers_predict_as_we_do(
     reader: str,
     name: str,
