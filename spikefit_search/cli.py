@@ -12,7 +12,7 @@ from collections.abc import Callable
 from enum import Enum
 from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -20,6 +20,9 @@ from typer.core import TyperGroup
 
 from spikefit_search import __version__
 from spikefit_search.exceptions import SpikefitError
+
+if TYPE_CHECKING:
+    from spikefit_search.snn import NetworkConfig
 
 
 class _Group(TyperGroup):
@@ -427,8 +430,9 @@ def check(
             raise typer.Exit(code=1)
         return
     console.print(check_matrix(results))
-    kind = "measured on the trained weights" if checked.model is not None else "static check"
-    console.print(f"[dim]{kind}[/]")
+    from spikefit_search.reporting.retrain import weights_description
+
+    console.print(f"[dim]{weights_description(target)}[/]", highlight=False)
     if device is None:
         return
     (result,) = results
@@ -488,7 +492,14 @@ def export(
         typer.Option("-o", "--output", help="YAML file (default RUN/exports/trial_N.yaml)."),
     ] = None,
     nir: Annotated[
-        Path | None, typer.Option(help="Also write the trained network in NIR (HDF5) here.")
+        Path | None,
+        typer.Option(help="Also write the trial's network in NIR (the deployable one: retrain)."),
+    ] = None,
+    nir_reader: Annotated[
+        str | None,
+        typer.Option(
+            help="Refuse unless this reader runs the NIR as trained: sinabs, snntorch, norse."
+        ),
     ] = None,
     storage: Annotated[str | None, typer.Option(help="RDB URL of a --storage run.")] = None,
 ) -> None:
@@ -503,6 +514,7 @@ def export(
         min_accuracy=min_accuracy,
         out=output,
         nir=nir,
+        nir_reader=nir_reader,
         storage=storage,
     )
     src = done.config.source or {}
@@ -516,7 +528,23 @@ def export(
     for extra in (done.checkpoint_path, done.nir_path):
         if extra is not None:
             console.print(f"[dim]wrote {extra}[/]", soft_wrap=True)
+    if done.nir_path is not None:
+        _print_readers(done.config.pipeline.network)
     console.print(f"[dim]spikefit-search retrain {done.config_path}[/]", soft_wrap=True)
+
+
+def _print_readers(network: NetworkConfig) -> None:
+    """One line per NIR reader: runs the file as trained (with which options) or why not."""
+    from spikefit_search.reporting.nir_export import reader_support
+
+    for r in reader_support(network):
+        if r.ok:
+            opts = f" with {'; '.join(r.options)} (docs/reporting.md)" if r.options else ""
+            console.print(f"[dim]  {r.reader}: runs as trained{opts}[/]", highlight=False)
+        else:
+            console.print(
+                f"[dim]  {r.reader}: cannot run it as trained: {r.reason}[/]", highlight=False
+            )
 
 
 @app.command()
@@ -532,14 +560,23 @@ def retrain(
         Path | None, typer.Option(help="Output folder (default CONFIG-retrained beside it).")
     ] = None,
     nir: Annotated[
-        Path | None, typer.Option(help="Also write the trained network in NIR (HDF5) here.")
+        Path | None, typer.Option(help="Also copy the NIR file (OUT/model.nir) here.")
+    ] = None,
+    nir_reader: Annotated[
+        str | None,
+        typer.Option(
+            help="Refuse unless this reader runs the NIR as trained: sinabs, snntorch, norse."
+        ),
     ] = None,
     accelerator: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
 ) -> None:
-    """Train an exported config in full, then check it on its chip and estimate its energy."""
+    """Train an exported config in full and write the deployable folder: model.pt, model.nir,
+    check.json (measured on these weights), energy.json, metrics.json, config.yaml."""
     from spikefit_search.reporting.retrain import retrain as run_retrain
 
-    done = run_retrain(config, epochs=epochs, out=out, nir=nir, accelerator=accelerator)
+    done = run_retrain(
+        config, epochs=epochs, out=out, nir=nir, nir_reader=nir_reader, accelerator=accelerator
+    )
     m = done.metrics
     fits = "[green]fits[/]" if done.fits else "[red]does not fit[/]"
     console.print(
@@ -551,7 +588,15 @@ def retrain(
         console.print(f"[red]- {line}[/]", highlight=False)
     console.print(f"[dim]wrote {done.out_dir}[/]", soft_wrap=True)
     if done.nir_path is not None:
-        console.print(f"[dim]wrote {done.nir_path}[/]", soft_wrap=True)
+        console.print(f"[dim]NIR: {done.nir_path}[/]", highlight=False, soft_wrap=True)
+        _print_readers(done.config.pipeline.network)
+    else:
+        console.print(f"[yellow]note:[/] no NIR written: {done.nir_skipped}.")
+    if done.extra_nir is not None:
+        console.print(f"[dim]wrote {done.extra_nir}[/]", soft_wrap=True)
+    console.print(
+        f"[dim]spikefit-search check {done.checkpoint} --device {m['device']}[/]", soft_wrap=True
+    )
 
 
 def _parse_ints(name: str, text: str) -> tuple[int, ...]:

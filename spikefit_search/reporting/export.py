@@ -22,7 +22,7 @@ import yaml
 from optuna.trial import TrialState
 
 from spikefit_search import __version__
-from spikefit_search._io import atomic_write_bytes, atomic_write_text
+from spikefit_search._io import atomic_write_bytes
 from spikefit_search.compression import PipelineConfig
 from spikefit_search.exceptions import ConfigError, RunError
 from spikefit_search.reporting.pareto import ParetoFront, ParetoPoint
@@ -343,6 +343,24 @@ def checkpoint_of(run: RunView, number: int) -> Path:
     return run.path / "checkpoints" / f"trial_{number}.pt"
 
 
+def _write_all(files: list[tuple[Path, bytes, str]]) -> None:
+    """Write every file atomically, or none: on a failure the ones written so far are removed
+    (a file that existed before is left as it now is)."""
+    written: list[Path] = []
+    for target, data, flag in files:
+        existed = target.exists()
+        try:
+            atomic_write_bytes(target, data)
+        except OSError as exc:
+            for done in written:
+                done.unlink(missing_ok=True)
+            raise RunError(
+                f"{flag} must be writable, but {target} is not ({exc.strerror})."
+            ) from None
+        if not existed:
+            written.append(target)
+
+
 def export_trial(
     run_dir: str | Path,
     *,
@@ -352,6 +370,7 @@ def export_trial(
     min_accuracy: float | None = None,
     out: str | Path | None = None,
     nir: str | Path | None = None,
+    nir_reader: str | None = None,
     storage: str | None = None,
 ) -> ExportResult:
     """Write the chosen trial's config (and copy its checkpoint beside it, as ``<stem>.pt``).
@@ -362,12 +381,16 @@ def export_trial(
         pick, max_energy, min_accuracy: how to choose from the feasible front
             (:func:`pick_point`).
         out: the YAML file; default ``<run>/exports/trial_<N>.yaml``.
-        nir: also write the trained network in NIR here (needs the checkpoint).
+        nir: also write the trial's network in NIR here (needs the checkpoint; the deployable
+            NIR is the one ``retrain`` writes).
+        nir_reader: refuse, before writing anything, when this NIR reader (``sinabs``,
+            ``snntorch``, ``norse``) cannot run the network as trained.
         storage: RDB URL of a ``--storage`` run.
 
     Raises:
-        ConfigError: conflicting options.
-        RunError: nothing matches, or ``nir`` is asked for a trial without a checkpoint.
+        ConfigError: conflicting options, or a network the NIR (reader) cannot express.
+        RunError: nothing matches, ``nir`` is asked for a trial without a checkpoint, or a file
+            cannot be written (then none of the files is left behind).
     """
     if trial is not None and (max_energy is not None or min_accuracy is not None):
         raise ConfigError(
@@ -388,29 +411,30 @@ def export_trial(
     if path.suffix not in (".yaml", ".yml"):
         raise ConfigError(f"-o must name a .yaml file, but got {str(path)!r}.")
     source_ckpt = checkpoint_of(run, number)
-    ckpt: Path | None = None
-    if source_ckpt.is_file():
-        ckpt = path.with_suffix(".pt")
-        try:
-            atomic_write_bytes(ckpt, source_ckpt.read_bytes())
-        except OSError as exc:
-            raise RunError(f"-o must be writable, but {ckpt} is not ({exc.strerror}).") from None
+    ckpt = path.with_suffix(".pt") if source_ckpt.is_file() else None
+    if ckpt is not None:
         config = replace(config, checkpoint=ckpt.name)
-    nir_path: Path | None = None
-    if nir is not None:
+    nir_data: bytes | None = None
+    if nir is not None:  # everything that can refuse runs before the first file is written
         if ckpt is None:
             raise RunError(
                 f"--nir needs the trained weights, but {source_ckpt} does not exist; "
-                "retrain the config with --nir instead."
+                "retrain the config instead (it writes the NIR of the trained model)."
             )
         from spikefit_search.compression import load_checkpoint
-        from spikefit_search.reporting.nir_export import write_nir
+        from spikefit_search.reporting.nir_export import nir_bytes, require_reader, to_nir
 
-        model, cfg = load_checkpoint(ckpt)
-        nir_path = write_nir(nir, model, cfg, source=config.source)
-    try:
-        atomic_write_text(path, config.to_yaml())
-    except OSError as exc:
-        raise RunError(f"-o must be writable, but {path} is not ({exc.strerror}).") from None
+        model, pipeline = load_checkpoint(source_ckpt)
+        if nir_reader is not None:
+            require_reader(model.config, nir_reader)
+        nir_data = nir_bytes(to_nir(model, pipeline, source=config.source))
+    files: list[tuple[Path, bytes, str]] = []
+    if ckpt is not None:
+        files.append((ckpt, source_ckpt.read_bytes(), "-o"))
+    if nir is not None and nir_data is not None:
+        files.append((Path(nir), nir_data, "--nir"))
+    files.append((path, config.to_yaml().encode("utf-8"), "-o"))
+    _write_all(files)
+    nir_path = Path(nir) if nir is not None else None
     on_front = any(p.number == number for p in front.front)
     return ExportResult(replace(config, path=path), path, ckpt, nir_path, point, on_front)

@@ -1,12 +1,14 @@
 """``spikefit-search retrain``: train an exported config in full, then check it on the chip.
 
-Writes into the output folder (each file atomically):
+The output folder holds what gets deployed, each file written atomically:
 
-* ``model.pt``: the checkpoint (``load_checkpoint`` reads it; ``check`` accepts it);
-* ``config.yaml``: the config as trained (``--epochs`` applied);
-* ``metrics.json``: accuracies, energy per inference with its terms, epochs, seconds, source;
-* ``check.json``: the measured hardware check (fits, margins, violations);
-* the NIR file, when asked for.
+* ``model.pt``: the trained model (``load_checkpoint`` reads it; ``check`` accepts it);
+* ``model.nir``: the same network in NIR for sinabs, snnTorch, norse and other readers
+  (``docs/reporting.md``); absent only for max pooling, which NIR cannot express;
+* ``check.json``: the hardware check measured on these weights (fits, margins, violations);
+* ``energy.json``: the energy per inference of these weights, term by term;
+* ``metrics.json``: accuracies, energy, epochs, seconds, source;
+* ``config.yaml``: the config as trained (``--epochs`` applied; ``checkpoint: model.pt``).
 
 Same config and seed on CPU give the same accuracy (the pipeline is deterministic there).
 """
@@ -18,8 +20,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from spikefit_search._io import atomic_write_json, atomic_write_text
-from spikefit_search.exceptions import RunError
+from spikefit_search._io import atomic_write_bytes, atomic_write_json, atomic_write_text
+from spikefit_search.exceptions import ConfigError, RunError
 from spikefit_search.reporting.export import ExportConfig, load_config
 
 if TYPE_CHECKING:
@@ -27,8 +29,10 @@ if TYPE_CHECKING:
     from spikefit_search.hardware import CheckResult, EnergyReport
 
 CHECKPOINT_NAME = "model.pt"
+NIR_NAME = "model.nir"
 METRICS_NAME = "metrics.json"
 CHECK_NAME = "check.json"
+ENERGY_NAME = "energy.json"
 
 
 @dataclass
@@ -43,6 +47,10 @@ class RetrainResult:
     checkpoint: Path
     metrics: dict[str, Any]
     nir_path: Path | None = None
+    nir_skipped: str | None = None
+    """Why no NIR was written (max pooling), or None."""
+    extra_nir: Path | None = None
+    """The copy of the NIR asked for with ``nir``, or None."""
 
     @property
     def fits(self) -> bool:
@@ -100,27 +108,39 @@ def retrain(
     epochs: int | None = None,
     out: str | Path | None = None,
     nir: str | Path | None = None,
+    nir_reader: str | None = None,
     accelerator: str = "cpu",
 ) -> RetrainResult:
     """Train the exported candidate with its settings (``epochs`` overrides the total: 2/3
     warm-up, 1/3 fine-tune), run the measured hardware check and the energy model, and write
-    the checkpoint, ``metrics.json`` and ``check.json`` to ``out``.
+    the deployable folder ``out`` (module docstring).
 
     Args:
         config: an :class:`ExportConfig` or the YAML path ``export`` wrote.
         epochs: total epochs instead of the exported warm-up + fine-tune.
         out: output folder; default ``<config stem>-retrained`` beside the YAML.
-        nir: also write the trained network in NIR here.
+        nir: also write a copy of the NIR file here.
+        nir_reader: refuse before training when this NIR reader (``sinabs``, ``snntorch``,
+            ``norse``) cannot run the network as trained.
         accelerator: ``auto``, ``cpu`` or ``cuda``.
 
     Raises:
-        ConfigError: an invalid config or option.
+        ConfigError: an invalid config or option, or a network ``nir_reader`` cannot run.
         RunError: ``out`` cannot be written.
     """
     from spikefit_search.compression import save_checkpoint
+    from spikefit_search.reporting.nir_export import nir_bytes, require_reader, to_nir
 
     cfg = config if isinstance(config, ExportConfig) else load_config(config)
     cfg = cfg.with_epochs(epochs)
+    network = cfg.pipeline.network
+    if nir_reader is not None:
+        require_reader(network, nir_reader)
+    nir_skipped = None
+    if network.kind == "conv" and network.pool > 1 and network.pool_mode == "max":
+        if nir is not None or nir_reader is not None:
+            raise ConfigError("--nir needs sum or avg pooling, but the network uses max pooling.")
+        nir_skipped = "NIR has no max pooling"
     if out is None:
         base = cfg.path if cfg.path is not None else Path("retrain.yaml")
         out = base.with_name(f"{base.stem}-retrained")
@@ -153,17 +173,65 @@ def retrain(
         "losses": result.losses,
         "source": cfg.source,
     }
+    nir_data = None
+    if nir_skipped is None:
+        source = dict(cfg.source or {}, retrained=True)
+        nir_data = nir_bytes(to_nir(result.model, p, source=source))
     checkpoint = out_dir / CHECKPOINT_NAME
     partial = out_dir / f".{CHECKPOINT_NAME}.partial"
     save_checkpoint(partial, result, p)
     os.replace(partial, checkpoint)  # same folder: the checkpoint is whole or absent
+    nir_path = extra = None
+    if nir_data is not None:
+        nir_path = atomic_write_bytes(out_dir / NIR_NAME, nir_data)
     atomic_write_json(out_dir / CHECK_NAME, check_dict(check))
+    atomic_write_json(out_dir / ENERGY_NAME, energy.to_dict())
     atomic_write_json(out_dir / METRICS_NAME, metrics)
     # the config actually trained (epochs overridden), so the folder describes itself
     atomic_write_text(out_dir / "config.yaml", replace(cfg, checkpoint=CHECKPOINT_NAME).to_yaml())
-    nir_path = None
-    if nir is not None:
-        from spikefit_search.reporting.nir_export import write_nir
+    if nir is not None and nir_data is not None:
+        try:
+            extra = atomic_write_bytes(nir, nir_data)
+        except OSError as exc:
+            raise RunError(
+                f"--nir must be a writable file, but {nir} is not ({exc.strerror}); "
+                f"the NIR is in {nir_path}."
+            ) from None
+    return RetrainResult(
+        cfg, result, energy, check, out_dir, checkpoint, metrics, nir_path, nir_skipped, extra
+    )
 
-        nir_path = write_nir(nir, result.model, p, source=cfg.source)
-    return RetrainResult(cfg, result, energy, check, out_dir, checkpoint, metrics, nir_path)
+
+def is_retrained(checkpoint: Path) -> bool:
+    """Whether ``checkpoint`` is the model a ``retrain`` folder holds (not a search one)."""
+    folder = checkpoint.parent
+    return (
+        checkpoint.name == CHECKPOINT_NAME
+        and (folder / METRICS_NAME).is_file()
+        and (folder / CHECK_NAME).is_file()
+    )
+
+
+def weights_description(target: str | Path) -> str:
+    """In words, which weights ``check TARGET`` measures: the retrained model, a search
+    checkpoint (short training), or none (a static check of the config)."""
+    import yaml
+
+    path = Path(target)
+    checkpoint: Path | None = path if path.suffix == ".pt" else None
+    if checkpoint is None and path.suffix in (".yaml", ".yml"):
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError):
+            data = None
+        name = data.get("checkpoint") if isinstance(data, dict) else None
+        if isinstance(name, str) and (path.parent / name).is_file():
+            checkpoint = path.parent / name
+    if checkpoint is None:
+        return "static check of the config: no trained weights measured"
+    if is_retrained(checkpoint):
+        return f"measured on the retrained model's weights ({checkpoint})"
+    return (
+        f"measured on the search checkpoint {checkpoint} (the short training of the search, "
+        "not a retrained model; retrain the config and check its folder's model.pt)"
+    )

@@ -3,6 +3,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import nir
+import numpy as np
 import pytest
 import yaml
 from reporting_helpers import MakeRun, trial
@@ -13,7 +15,7 @@ from spikefit_search.exceptions import ConfigError, RunError
 from spikefit_search.hardware.target import load_target
 from spikefit_search.reporting.confirm import confirm_front, confirmed_table
 from spikefit_search.reporting.export import export_trial, load_config, pick_point
-from spikefit_search.reporting.retrain import retrain
+from spikefit_search.reporting.retrain import retrain, weights_description
 from spikefit_search.reporting.run import load_run
 
 
@@ -64,6 +66,19 @@ def test_retrain_gives_the_same_network_and_accuracy_on_cpu(
     assert metrics["val_accuracy"] == first.result.val_accuracy
     assert check["fits"] is True and check["profile"] == "loihi" and check["kind"] == "measured"
     assert load_config(tmp_path / "a" / "config.yaml").pipeline == cfg.pipeline
+    # the folder is the deployable artifact: the NIR and the energy of these weights
+    energy = json.loads((tmp_path / "a" / "energy.json").read_text())
+    assert energy == json.loads(json.dumps(first.energy.to_dict()))
+    assert first.nir_path == tmp_path / "a" / "model.nir"
+    graph = nir.read(first.nir_path)
+    fc = graph.nodes["l01b_fc"]
+    np.testing.assert_array_equal(
+        fc.weight, model.synaptic_layers[0].effective_weight().detach().numpy()
+    )
+    assert graph.metadata["weights"] == "retrained model"
+    assert "retrained model" in weights_description(first.checkpoint)
+    assert "retrained model" in weights_description(tmp_path / "a" / "config.yaml")
+    assert "search checkpoint" in weights_description(exported)
 
 
 def test_epochs_override_splits_two_thirds_one_third(exported: Path) -> None:
