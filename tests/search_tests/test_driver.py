@@ -200,7 +200,7 @@ def test_second_objective_is_recorded_and_minimised(tmp_path: Path, tiny_space: 
     assert ((done["energy_uj"] - done["static_uj"] - done["dynamic_uj"]).abs() < 1e-9).all()
     assert (done["latency_ms"] == 2 * 1.0).all()  # T = 2 steps of Loihi's 1 ms
     assert (done["energy_estimated"] == "static").all()  # Loihi: P_static and dt are ours
-    with pytest.raises(RunError, match="created with objective 'sops'"):
+    with pytest.raises(RunError, match="created with --objective 'sops'"):
         run_search(options(tmp_path, tiny_space, budget=2, objective="energy"))
 
 
