@@ -22,7 +22,8 @@ import yaml
 from optuna.trial import TrialState
 
 from spikefit_search import __version__
-from spikefit_search._io import atomic_write_bytes, atomic_write_text
+from spikefit_search._io import atomic_write_bytes, atomic_write_text, check_writable_file
+from spikefit_search._yaml import YamlProblem, read_yaml
 from spikefit_search.compression import PipelineConfig
 from spikefit_search.exceptions import ConfigError, RunError
 from spikefit_search.reporting.pareto import ParetoFront, ParetoPoint
@@ -192,9 +193,9 @@ def load_config(path: str | Path) -> ExportConfig:
     if not path.is_file():
         raise ConfigError(f"CONFIG must be an existing YAML file, but got {str(path)!r}.")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path} must be valid YAML, but got {type(exc).__name__}.") from None
+        data = read_yaml(path)
+    except YamlProblem as exc:
+        raise ConfigError(f"{path} {exc}") from None
     return replace(config_from_dict(data, where=str(path)), path=path)
 
 
@@ -378,7 +379,15 @@ def export_trial(
     path = Path(out) if out is not None else run.path / "exports" / f"trial_{number}.yaml"
     if path.suffix not in (".yaml", ".yml"):
         raise ConfigError(f"-o must name a .yaml file, but got {str(path)!r}.")
+    check_writable_file(path, "-o")
+    if nir is not None:
+        check_writable_file(nir, "--nir")
     source_ckpt = checkpoint_of(run, number)
+    if nir is not None and not source_ckpt.is_file():
+        raise RunError(
+            f"--nir needs the trained weights, but {source_ckpt} does not exist; "
+            "retrain the config with --nir instead."
+        )
     ckpt: Path | None = None
     if source_ckpt.is_file():
         ckpt = path.with_suffix(".pt")

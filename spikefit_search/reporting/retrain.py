@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from spikefit_search._io import atomic_write_json, atomic_write_text
+from spikefit_search._io import atomic_write_json, atomic_write_text, check_writable_file
 from spikefit_search.exceptions import RunError
 from spikefit_search.reporting.export import ExportConfig, load_config
 
@@ -115,6 +115,8 @@ def retrain(
 
     cfg = config if isinstance(config, ExportConfig) else load_config(config)
     cfg = cfg.with_epochs(epochs)
+    if nir is not None:
+        check_writable_file(nir, "--nir")  # before the training, not after it
     if out is None:
         base = cfg.path if cfg.path is not None else Path("retrain.yaml")
         out = base.with_name(f"{base.stem}-retrained")

@@ -55,6 +55,9 @@ CASES = [
     ("retrain-missing-file", ["retrain", "{tmp}/none.yaml"], "none.yaml"),
     ("retrain-missing-key", ["retrain", "{tmp}/missing.yaml"], "pipeline"),
     ("retrain-wrong-type", ["retrain", "{tmp}/wrongtype.yaml"], "n_values"),
+    ("export-o-folder", ["export", "{run}", "-o", "{tmp}/dir.yaml"], "-o must name a file"),
+    ("export-nir-folder", ["export", "{run}", "--nir", "{tmp}"], "--nir must name a file"),
+    ("retrain-nir-folder", ["retrain", "{tmp}/good.yaml", "--nir", "{tmp}"], "--nir must name"),
 ]
 
 
@@ -68,6 +71,7 @@ def test_refusal_is_one_clear_line(
     wrong = dict(good)
     wrong["pipeline"] = {**good["pipeline"], "n_values": "four"}  # type: ignore[dict-item]
     (tmp_path / "wrongtype.yaml").write_text(yaml.safe_dump(wrong))
+    (tmp_path / "dir.yaml").mkdir()
     before = sorted(str(p) for p in tmp_path.rglob("*")) + sorted(
         str(p) for p in run_dir.rglob("*") if "journal" not in p.name and p.name != ".lock"
     )
