@@ -22,7 +22,7 @@ import yaml
 from optuna.trial import TrialState
 
 from spikefit_search import __version__
-from spikefit_search._io import atomic_write_bytes, atomic_write_text, check_writable_file
+from spikefit_search._io import atomic_write_bytes, atomic_write_text
 from spikefit_search._yaml import YamlProblem, read_yaml
 from spikefit_search.compression import PipelineConfig
 from spikefit_search.exceptions import ConfigError, RunError
@@ -379,15 +379,12 @@ def export_trial(
     path = Path(out) if out is not None else run.path / "exports" / f"trial_{number}.yaml"
     if path.suffix not in (".yaml", ".yml"):
         raise ConfigError(f"-o must name a .yaml file, but got {str(path)!r}.")
-    check_writable_file(path, "-o")
-    if nir is not None:
-        check_writable_file(nir, "--nir")
+    from spikefit_search._io import check_writable_file  # (local: keeps merges small)
+
+    for target, flag in ((path, "-o"), (path.with_suffix(".pt"), "-o"), (nir, "--nir")):
+        if target is not None:
+            check_writable_file(target, flag)  # before any file is copied
     source_ckpt = checkpoint_of(run, number)
-    if nir is not None and not source_ckpt.is_file():
-        raise RunError(
-            f"--nir needs the trained weights, but {source_ckpt} does not exist; "
-            "retrain the config with --nir instead."
-        )
     ckpt: Path | None = None
     if source_ckpt.is_file():
         ckpt = path.with_suffix(".pt")

@@ -129,14 +129,16 @@ def test_report_during_a_running_search_does_not_disturb_it(
     assert c["budget_used"] == 6 and c["failed"] == 0 and c["running"] == 0
 
 
-def _children(pid: int) -> list[int]:
+def _workers(pid: int) -> list[int]:
+    """The spawned worker processes of ``pid`` (not multiprocessing's resource tracker)."""
     kids = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes()
         except OSError:
             continue
-        if int(fields[1]) == pid:
+        if int(fields[1]) == pid and b"spawn_main" in cmdline:
             kids.append(int(stat.parent.name))
     return kids
 
@@ -157,8 +159,8 @@ def test_sigterm_to_workers_waits_for_them_and_resumes(tmp_path: Path, tiny_spac
     proc = start_cli(*args(tiny_space, out, budget=4), "--workers", "2", cwd=tmp_path)
     try:
         wait_for_trained(run, 1)
-        workers = [k for k in _children(proc.pid) if k != proc.pid]
-        assert workers
+        workers = _workers(proc.pid)
+        assert len(workers) == 2
         proc.send_signal(signal.SIGTERM)
         _, stderr = proc.communicate(timeout=180)
     finally:
