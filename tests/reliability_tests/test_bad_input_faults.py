@@ -42,6 +42,7 @@ CASES = [
     # configs for check
     ("config-latin1", ["check", "{tmp}/net-latin1.yaml"], "must be UTF-8 text"),
     ("config-duplicate-key", ["check", "{tmp}/net-dup.yaml"], "appears twice"),
+    ("config-timesteps-word", ["check", "{tmp}/net-tword.yaml"], "network config is malformed"),
     # data files
     ("data-nan", ["--dataset", "{tmp}/nan.npz"], "must hold finite numbers"),
     ("data-inf", ["--dataset", "{tmp}/inf.npz"], "must hold finite numbers"),
@@ -104,6 +105,7 @@ def workdir(tmp_path: Path) -> Path:
     (t / "net.yaml").write_text("network: {kind: mlp, input_shape: [1, 8, 8], hidden: [16]}\n")
     (t / "net-latin1.yaml").write_bytes("# µJ\nnetwork: {hidden: [16]}\n".encode("latin-1"))
     (t / "net-dup.yaml").write_text("network: {hidden: [16]}\nnetwork: {hidden: [32]}\n")
+    (t / "net-tword.yaml").write_text("network: {hidden: [16], timesteps: ten}\n")
     base = "params:\n  bits: {choices: [4]}\n"
     (t / "step0.yaml").write_text(base + "  width: {low: 8, high: 24, step: 0}\n")
     (t / "stepword.yaml").write_text(base + "  rho: {low: 0.0, high: 0.5, step: fine}\n")
