@@ -87,12 +87,18 @@ def check_journal(path: Path, *, repair: bool) -> str | None:
             f"records follow it; to keep the {keep} records before it run: head -n {keep} "
             f"{path} > fixed && mv fixed {path} (or restore the journal from a backup)."
         )
-    if not repair:
+    size = path.stat().st_size
+    if records == 0 and size:
+        raise RunError(
+            f"{path} must hold complete JSON records, but it holds none in its {size} bytes; "
+            "restore it from a backup, or use --study NEW_NAME for a new study."
+        )
+    if not repair or size == 0:
         return None
-    if path.stat().st_size == good_end:
+    if size == good_end:
         with open(path, "r+b") as f:
             f.seek(good_end - 1)
-            if good_end and f.read(1) != b"\n":  # the last record is whole but lacks "\n"
+            if f.read(1) != b"\n":  # the last record is whole but lacks its newline
                 f.write(b"\n")
                 f.flush()
                 os.fsync(f.fileno())

@@ -154,3 +154,38 @@ def test_full_disk_then_resume(finished: tuple[Path, Path], tmp_path: Path) -> N
         assert c["budget_used"] == 3 and c["running"] == 0 and c["queued"] == 0
     finally:
         subprocess.run(["umount", "-l", str(disk)], check=False, capture_output=True)
+
+
+REC = b'{"op_code":0,"worker_id":"w","study_name":"s","directions":[1]}\n'
+
+
+@pytest.mark.parametrize(
+    ("data", "kept", "refused"),
+    [
+        (b"", b"", None),
+        (REC * 2, REC * 2, None),
+        (REC.replace(b"\n", b"\r\n") * 2, REC.replace(b"\n", b"\r\n") * 2, None),
+        (REC * 2 + REC[:-1], REC * 3, None),
+        (REC * 2 + REC[:20], REC * 2, None),
+        (REC + b"\n" + REC, None, "line 2 is damaged"),
+        (b"\x00" * 50, None, "holds none in its 50 bytes"),
+    ],
+    ids=["empty", "whole", "crlf", "lost-newline", "cut", "blank-middle", "only-nul"],
+)
+def test_check_journal(
+    tmp_path: Path, data: bytes, kept: bytes | None, refused: str | None
+) -> None:
+    from spikefit_search.exceptions import RunError
+    from spikefit_search.search.storage import check_journal
+
+    path = tmp_path / "study.journal"
+    path.write_bytes(data)
+    if refused is not None:
+        with pytest.raises(RunError, match=refused):
+            check_journal(path, repair=True)
+        assert path.read_bytes() == data
+        return
+    check_journal(path, repair=True)
+    assert path.read_bytes() == kept
+    side = b"".join(p.read_bytes() for p in tmp_path.glob("study.journal.damaged-*"))
+    assert kept + side == data or kept == data[: len(kept) - 1] + b"\n"
