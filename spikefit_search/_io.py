@@ -58,3 +58,27 @@ def atomic_write_json(path: str | Path, data: Any) -> Path:
 
 def atomic_write_csv(path: str | Path, frame: pd.DataFrame) -> Path:
     return atomic_write_text(path, frame.to_csv(index=False))
+
+
+def check_writable_file(path: str | Path, option: str) -> Path:
+    """Refuse, before any long step, an output file that could not be written: a folder, or a
+    place under a file or a folder without write permission.
+
+    Raises:
+        ConfigError: the rule and the path, for ``option`` (``-o``, ``--nir``, ...).
+    """
+    from spikefit_search.exceptions import ConfigError
+
+    path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"{option} must name a file, but {path} is a folder.")
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise ConfigError(
+            f"{option} must be a writable place, but {parent} is not a writable folder."
+        )
+    if path.exists() and not os.access(path, os.W_OK):
+        raise ConfigError(f"{option} must be a writable file, but {path} is not.")
+    return path

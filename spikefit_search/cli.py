@@ -7,6 +7,7 @@ Commands parse options, call one library function and render what it returns. Ev
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Callable
 from enum import Enum
@@ -150,12 +151,22 @@ def train(
 ) -> None:
     """Train one float spiking MLP (no compression) and print its accuracy."""
     from spikefit_search.data import load_dataset
+    from spikefit_search.search.driver import check_seed
+    from spikefit_search.search.space import MAX_TIMESTEPS, MAX_WIDTH
     from spikefit_search.snn import NetworkConfig
     from spikefit_search.training import TrainConfig, resolve_device, train_network
 
+    if epochs < 1 or not 1 <= timesteps <= MAX_TIMESTEPS:
+        raise fail(
+            f"--epochs must be at least 1 and --timesteps within 1..{MAX_TIMESTEPS}, but got "
+            f"{epochs} and {timesteps}."
+        )
+    check_seed(seed, "--seed")
+    widths = _parse_ints("hidden", hidden)
+    if not all(1 <= w <= MAX_WIDTH for w in widths):
+        raise fail(f"--hidden widths must be within 1..{MAX_WIDTH}, but got {hidden!r}.")
     device = resolve_device(accelerator)
     data = load_dataset(dataset, data_dir=data_dir, seed=seed)
-    widths = _parse_ints("hidden", hidden)
     net = NetworkConfig(
         input_shape=data.input_shape, n_classes=data.n_classes, hidden=widths, timesteps=timesteps
     )
@@ -284,11 +295,15 @@ def search(
 
                 result = run_search(options, on_update=on_update, on_start=on_start)
         except KeyboardInterrupt:
+            from spikefit_search._interrupt import exit_status, ignore_interrupts, interrupt_name
+
+            ignore_interrupts()  # a further Ctrl-C must not break the way out
             err_console.print(
-                "[yellow]interrupted:[/] every finished trial is kept; resume with: " + resume,
+                f"[yellow]interrupted ({interrupt_name()}):[/] every finished trial is kept; "
+                "resume with: " + resume,
                 soft_wrap=True,
             )
-            raise typer.Exit(code=130) from None
+            raise typer.Exit(code=exit_status()) from None
         study_obj = optuna.load_study(
             study_name=result.study_name, storage=_storage_for(result.run_dir, options.storage)
         )
@@ -626,17 +641,38 @@ def main() -> None:
     """Entry point of the ``spikefit-search`` console script.
 
     Usage errors, library errors and unexpected OS errors each become one line on stderr and a
-    non-zero exit code, never a traceback.
+    non-zero exit code, never a traceback. SIGTERM ends a command as Ctrl-C does; the exit
+    status is 128 + the signal (130 for Ctrl-C, 143 for SIGTERM).
     """
+    import os
+    import signal
+
+    from spikefit_search._interrupt import exit_status, raise_interrupt
+
+    signal.signal(signal.SIGTERM, raise_interrupt)
+    try:
+        _main()
+    except KeyboardInterrupt:  # a second interrupt while the first one was being handled
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(exit_status())
+
+
+def _main() -> None:
+    from spikefit_search._interrupt import exit_status, ignore_interrupts
+
     argv = _with_default_command(sys.argv[1:])
     command = typer.main.get_command(app)
     try:
         code = command.main(args=argv, prog_name="spikefit-search", standalone_mode=False)
     except KeyboardInterrupt:
+        ignore_interrupts()
         err_console.print("[yellow]interrupted[/]")
-        sys.exit(130)
+        sys.exit(exit_status())
     except OSError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        ignore_interrupts()
+        err_console.print(f"[bold red]error:[/] {_os_error(exc)}", highlight=False, soft_wrap=True)
         sys.exit(1)
     except Exception as exc:
         if exc.__class__.__name__ in _USAGE_ERRORS:
@@ -646,10 +682,32 @@ def main() -> None:
                 f"[bold red]error:[/] {message} (see {where})", highlight=False, soft_wrap=True
             )
             sys.exit(2)
-        if exc.__class__.__name__ == "Abort":
-            sys.exit(130)
+        if exc.__class__.__name__ == "Abort":  # click's name for KeyboardInterrupt and EOFError
+            ignore_interrupts()
+            if isinstance(exc.__cause__, EOFError):
+                err_console.print(
+                    "[bold red]error:[/] input must not end early, but reached end of file",
+                    highlight=False,
+                    soft_wrap=True,
+                )
+                sys.exit(1)
+            sys.exit(exit_status())
         raise
+    if isinstance(code, int) and code >= 128:
+        ignore_interrupts()  # leaving after an interrupt: no traceback from library teardown
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _os_error(exc: OSError) -> str:
+    """One line for an OS error; a full disk says how to go on."""
+    import errno
+
+    if exc.errno == errno.ENOSPC:
+        return (
+            f"{exc}: the disk is full; every finished trial is kept, free some space and run "
+            "the same command again to resume."
+        )
+    return str(exc)
 
 
 _USAGE_ERRORS = {

@@ -66,6 +66,9 @@ class Dataset:
         return replace(self, **moved)
 
 
+MAX_CLASSES = 1000
+"""Labels are class numbers 0..999 (one output neuron per class)."""
+
 Arrays = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 Loader = Callable[[Path | None], Arrays]
 DATASETS: Registry[Loader] = Registry("dataset")
@@ -147,8 +150,12 @@ def _read_npz(path: Path) -> Arrays:
                     f"but lacks {', '.join(missing)}."
                 )
             return f["x_train"], f["y_train"], f["x_test"], f["y_test"]
-    except (OSError, ValueError) as exc:
-        raise DataError(f"{path} must be a readable .npz file, but got {exc}.") from None
+    except DataError:
+        raise
+    except Exception as exc:  # zipfile, zlib and numpy raise many kinds
+        # (EOFError from an empty file must not reach click, which takes it for Ctrl-D)
+        reason = " ".join(str(exc).split())[:200] or type(exc).__name__
+        raise DataError(f"{path} must be a readable .npz file, but got {reason}.") from None
 
 
 def _images(x: np.ndarray, y: np.ndarray, where: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -166,9 +173,26 @@ def _images(x: np.ndarray, y: np.ndarray, where: str) -> tuple[torch.Tensor, tor
             f"{where} must have one label per sample, but got {x.shape[0]} samples and labels "
             f"of shape {tuple(y.shape)}."
         )
-    if not np.issubdtype(y.dtype, np.integer) or y.min() < 0:
-        raise DataError(f"{where} labels must be non-negative integers, but got {y.dtype}.")
-    xf = x.astype(np.float32)
+    if not np.issubdtype(y.dtype, np.integer):
+        raise DataError(f"{where} labels must be integers, but got dtype {y.dtype}.")
+    if y.size and (y.min() < 0 or y.max() >= MAX_CLASSES):
+        bad = y.min() if y.min() < 0 else y.max()
+        raise DataError(
+            f"{where} labels must be class numbers within 0..{MAX_CLASSES - 1}, but got {bad}."
+        )
+    if not (np.issubdtype(x.dtype, np.number) or x.dtype == np.bool_):
+        raise DataError(f"{where} images must hold numbers, but got dtype {x.dtype}.")
+    if np.issubdtype(x.dtype, np.complexfloating):
+        raise DataError(f"{where} images must hold real numbers, but got dtype {x.dtype}.")
+    with np.errstate(over="ignore", invalid="ignore"):
+        xf = x.astype(np.float32)
+    finite = np.isfinite(xf)
+    if not finite.all():
+        bad_count = int((~finite).sum())
+        raise DataError(
+            f"{where} images must hold finite numbers that fit float32, but {bad_count} values "
+            "are NaN, infinite or too large."
+        )
     if np.issubdtype(x.dtype, np.integer):
         xf /= 255.0 if xf.max() > 1 else 1.0
     elif xf.size and (xf.min() < 0 or xf.max() > 1):
@@ -225,9 +249,13 @@ def load_dataset(
             f"{where} train and test images must have the same shape, but got "
             f"{tuple(xt.shape[1:])} and {tuple(xe.shape[1:])}."
         )
+    present = np.unique(yt.numpy())
+    if len(present) < 2:
+        raise DataError(
+            f"{where} training labels must hold at least 2 classes, but hold only "
+            f"{', '.join(str(c) for c in present) or 'none'}."
+        )
     n_classes = int(max(yt.max(), ye.max())) + 1
-    if n_classes < 2:
-        raise DataError(f"{where} must have at least 2 classes, but got {n_classes}.")
     rng = np.random.default_rng(seed)
     y_np = yt.numpy()
     n = len(y_np)

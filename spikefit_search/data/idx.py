@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gzip
+import math
 import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -35,21 +37,22 @@ def read_idx(path: str | Path) -> np.ndarray:
             raw = path.read_bytes()
     except FileNotFoundError:
         raise DataError(f"IDX file must exist, but {path} was not found.") from None
-    except (OSError, EOFError) as exc:
-        raise DataError(f"IDX file {path} must be readable, but got {exc}.") from None
+    except (OSError, EOFError, zlib.error) as exc:
+        reason = " ".join(str(exc).split())[:200] or type(exc).__name__
+        raise DataError(f"IDX file {path} must be readable, but got {reason}.") from None
     if len(raw) < 4:
         raise DataError(
             f"IDX file {path} must start with a 4-byte header, but has {len(raw)} bytes."
         )
     zero, code, ndim = struct.unpack(">HBB", raw[:4])
-    if zero != 0 or code not in _DTYPES or ndim < 1:
+    if zero != 0 or code not in _DTYPES or not 1 <= ndim <= 4:
         raise DataError(f"IDX file {path} must start with the IDX magic number, but does not.")
     header = 4 + 4 * ndim
     if len(raw) < header:
         raise DataError(f"IDX file {path} is truncated in its header.")
     shape = struct.unpack(f">{ndim}I", raw[4:header])
     dtype = np.dtype(_DTYPES[code])
-    expected = int(np.prod(shape)) * dtype.itemsize
+    expected = math.prod(shape) * dtype.itemsize  # Python ints: an absurd shape cannot wrap
     if len(raw) - header != expected:
         raise DataError(
             f"IDX file {path} must hold {expected} data bytes for shape {shape}, "

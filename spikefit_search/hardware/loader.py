@@ -11,9 +11,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from spikefit_search._resources import list_yaml
+from spikefit_search._yaml import YamlProblem, decode_utf8, parse_yaml
 from spikefit_search.exceptions import ProfileError, UnknownNameError
 from spikefit_search.hardware.mapping import MAPPING_MODELS
 from spikefit_search.hardware.profile import (
@@ -76,18 +75,23 @@ def load_profile(name_or_path: str | Path) -> HardwareProfile:
 
 @lru_cache(maxsize=64)
 def _load_cached(path: str, _mtime: int) -> HardwareProfile:
-    return parse_profile(Path(path).read_text(encoding="utf-8"), path)
+    try:
+        text = decode_utf8(Path(path).read_bytes())
+    except YamlProblem as exc:
+        raise ProfileError(path, "", str(exc)) from None
+    return parse_profile(text, path)
 
 
 def parse_profile(text: str, path: str | Path) -> HardwareProfile:
-    """Validate YAML ``text`` (read from ``path``, used in error messages) into a profile."""
+    """Validate YAML ``text`` (read from ``path``, used in error messages) into a profile.
+
+    Every number anywhere in the file must be finite and no string may hold a NUL (checked by
+    the YAML reader, so fields added later get the same rule).
+    """
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or type(exc).__name__
-        raise ProfileError(path, "", f"must be valid YAML, but got {problem}{where}.") from None
+        data = parse_yaml(text)
+    except YamlProblem as exc:
+        raise ProfileError(path, "", str(exc)) from None
     return _Parser(path, data).profile()
 
 
@@ -189,7 +193,7 @@ class _Parser:
         weights = self.mapping("weights")
         unique = self.mapping("unique_weights")
         scope = self.sourced("scope", unique, "unique_weights.")
-        if scope.value not in SCOPES:
+        if not isinstance(scope.value, str) or scope.value not in SCOPES:
             raise self.error(
                 "unique_weights.scope",
                 f"must be one of {', '.join(SCOPES)}, but got {scope.value!r}.",
@@ -216,7 +220,7 @@ class _Parser:
             )
         mapping = self.mapping("mapping")
         model_name = self.section("model", mapping, "mapping.")
-        if model_name not in MAPPING_MODELS:
+        if not isinstance(model_name, str) or model_name not in MAPPING_MODELS:
             raise self.error(
                 "mapping.model",
                 f"must be one of {', '.join(MAPPING_MODELS.names())}, but got {model_name!r}.",

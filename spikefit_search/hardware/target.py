@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
+from spikefit_search._yaml import YamlProblem, read_yaml
 from spikefit_search.exceptions import ConfigError
 from spikefit_search.hardware.checks import ProfileLike, measured_check, static_check
 from spikefit_search.hardware.result import CheckResult
@@ -97,9 +96,9 @@ def load_target(path: str | Path) -> Target:
             f"({', '.join(CHECKPOINT_SUFFIXES)}), but got {path.name!r}."
         )
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path} must be valid YAML, but got {type(exc).__name__}.") from None
+        data = read_yaml(path)
+    except YamlProblem as exc:
+        raise ConfigError(f"{path} {exc}") from None
     if isinstance(data, dict) and "pipeline" in data:
         return _exported_target(data, path)
     if not isinstance(data, dict) or not isinstance(data.get("network"), dict):

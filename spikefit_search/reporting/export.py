@@ -23,6 +23,7 @@ from optuna.trial import TrialState
 
 from spikefit_search import __version__
 from spikefit_search._io import atomic_write_bytes
+from spikefit_search._yaml import YamlProblem, read_yaml
 from spikefit_search.compression import PipelineConfig
 from spikefit_search.exceptions import ConfigError, RunError
 from spikefit_search.reporting.pareto import ParetoFront, ParetoPoint
@@ -192,9 +193,9 @@ def load_config(path: str | Path) -> ExportConfig:
     if not path.is_file():
         raise ConfigError(f"CONFIG must be an existing YAML file, but got {str(path)!r}.")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path} must be valid YAML, but got {type(exc).__name__}.") from None
+        data = read_yaml(path)
+    except YamlProblem as exc:
+        raise ConfigError(f"{path} {exc}") from None
     return replace(config_from_dict(data, where=str(path)), path=path)
 
 
@@ -410,6 +411,11 @@ def export_trial(
     path = Path(out) if out is not None else run.path / "exports" / f"trial_{number}.yaml"
     if path.suffix not in (".yaml", ".yml"):
         raise ConfigError(f"-o must name a .yaml file, but got {str(path)!r}.")
+    from spikefit_search._io import check_writable_file  # (local: keeps merges small)
+
+    for target, flag in ((path, "-o"), (path.with_suffix(".pt"), "-o"), (nir, "--nir")):
+        if target is not None:
+            check_writable_file(target, flag)  # before any file is copied
     source_ckpt = checkpoint_of(run, number)
     ckpt = path.with_suffix(".pt") if source_ckpt.is_file() else None
     if ckpt is not None:

@@ -20,7 +20,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from spikefit_search._io import atomic_write_bytes, atomic_write_json, atomic_write_text
+from spikefit_search._io import (
+    atomic_write_bytes,
+    atomic_write_json,
+    atomic_write_text,
+    check_writable_file,
+)
 from spikefit_search.exceptions import ConfigError, RunError
 from spikefit_search.reporting.export import ExportConfig, load_config
 
@@ -141,6 +146,8 @@ def retrain(
         if nir is not None or nir_reader is not None:
             raise ConfigError("--nir needs sum or avg pooling, but the network uses max pooling.")
         nir_skipped = "NIR has no max pooling"
+    if nir is not None:
+        check_writable_file(nir, "--nir")  # before the training, not after it
     if out is None:
         base = cfg.path if cfg.path is not None else Path("retrain.yaml")
         out = base.with_name(f"{base.stem}-retrained")

@@ -92,6 +92,12 @@ def read_manifest(run_dir: Path) -> dict[str, Any]:
         raise RunError(f"{path} must be readable JSON, but got {type(exc).__name__}.") from None
     if not isinstance(data, dict) or not isinstance(data.get("study"), str):
         raise RunError(f"{path} must name its study, but it has no 'study' key.")
+    for key in ("device", "space", "dataset", "options"):
+        if key in data and not isinstance(data[key], dict):
+            raise RunError(
+                f"{path} must record {key} as a mapping, as spikefit-search writes it, but "
+                f"got {type(data[key]).__name__}."
+            )
     return data
 
 

@@ -10,7 +10,6 @@ import multiprocessing as mp
 import os
 import platform
 import shutil
-import signal
 import time
 import warnings
 from collections import Counter
@@ -25,7 +24,12 @@ import torch
 from optuna.trial import TrialState
 
 from spikefit_search import __version__
-from spikefit_search._interrupt import deferred_sigint, raise_if_interrupted
+from spikefit_search._interrupt import (
+    deferred_sigint,
+    interrupt_name,
+    interrupt_signal,
+    raise_if_interrupted,
+)
 from spikefit_search._io import atomic_write_csv, atomic_write_json
 from spikefit_search.compression import run_pipeline
 from spikefit_search.data import Dataset, load_dataset
@@ -53,18 +57,22 @@ from spikefit_search.search.objective import (
 )
 from spikefit_search.search.records import pareto_frame, trials_frame
 from spikefit_search.search.samplers import SAMPLERS, make_sampler
-from spikefit_search.search.space import Param, SearchSpace, load_search_space
+from spikefit_search.search.space import MAX_TIMESTEPS, Param, SearchSpace, load_search_space
 from spikefit_search.search.storage import (
+    JOURNAL_NAME,
     heartbeat_interval,
     mask_url,
     open_storage,
     recover_orphans,
+    repair_journal,
 )
 from spikefit_search.training import resolve_device
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 
 MANIFEST = "manifest.json"
+SURPLUS_CAP = 10
+"""More surplus trials in a row than this (plus the workers) stop the search: a hang guard."""
 METRIC_NAMES = ["accuracy", "energy_uj"]
 """Metric names of the default objective; the second is the chosen objective's key."""
 
@@ -100,8 +108,17 @@ class SearchOptions:
                 raise ConfigError(f"--{name} must be a positive integer, but got {value!r}.")
         if self.epochs is not None and self.epochs < 2:
             raise ConfigError(f"--epochs must be at least 2, but got {self.epochs}.")
-        if self.timesteps is not None and self.timesteps < 1:
-            raise ConfigError(f"--timesteps must be at least 1, but got {self.timesteps}.")
+        if self.timesteps is not None and not 1 <= self.timesteps <= MAX_TIMESTEPS:
+            raise ConfigError(
+                f"--timesteps must be within 1..{MAX_TIMESTEPS}, but got {self.timesteps}."
+            )
+        check_seed(self.seed, "--seed", spare=self.workers)
+        cores = usable_cores()
+        if self.workers > cores:
+            raise ConfigError(
+                f"--workers must be at most the {cores} CPU cores this machine gives the "
+                f"search, but got {self.workers}."
+            )
         if self.max_failures < 0:
             raise ConfigError(f"max_failures must be non-negative, but got {self.max_failures}.")
         SAMPLERS.get(self.sampler)
@@ -112,6 +129,32 @@ class SearchOptions:
     @property
     def rejection_cap(self) -> int:
         return self.max_rejections if self.max_rejections is not None else 20 * self.budget + 100
+
+
+MAX_STUDY_NAME = 200
+"""Longest study name: it is a folder name (most file systems allow 255 bytes) and a prefix."""
+
+WORKER_GRACE_S = 120.0
+"""How long an interrupted search waits for its workers to record their trials."""
+
+MAX_SEED = 2**31 - 1
+"""Seeds run from 0 to this (Optuna's samplers take numpy seeds below 2**32; each worker adds
+its index)."""
+
+
+def check_seed(seed: int, name: str = "seed", *, spare: int = 1) -> None:
+    """Refuse a seed the libraries do not take (``spare`` seeds after it are used too)."""
+    top = MAX_SEED - spare + 1
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= top:
+        raise ConfigError(f"{name} must be an integer within 0..{top}, but got {seed!r}.")
+
+
+def usable_cores() -> int:
+    """CPU cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 @dataclass
@@ -154,8 +197,13 @@ def prepare(options: SearchOptions) -> Prepared:
         Path(options.dataset).stem if options.dataset.endswith(".npz") else options.dataset
     )
     name = options.study or f"{profile.name}-{space.name}-{dataset_tag}"
-    if not name or "/" in name or name.startswith("."):
+    if not name or "/" in name or name.startswith(".") or not name.isprintable():
         raise ConfigError(f"--study must be a plain folder name, but got {name!r}.")
+    if len(name.encode()) > MAX_STUDY_NAME:
+        raise ConfigError(
+            f"--study must be at most {MAX_STUDY_NAME} bytes (a folder name), but got "
+            f"{len(name.encode())}."
+        )
     return Prepared(options, profile, space, data, name, Path(options.out) / name)
 
 
@@ -239,11 +287,39 @@ def manifest_objective(manifest: dict[str, Any]) -> str:
     )
 
 
-def _check_same_run(run_dir: Path, manifest: dict[str, Any]) -> dict[str, Any]:
-    """The study's manifest, after refusing options that change what a trial means."""
+IDENTITY_KEYS = ("device", "space", "dataset")
+
+
+def _old_manifest(run_dir: Path) -> dict[str, Any]:
+    """An existing run's manifest, checked for the shape spikefit-search writes."""
     import json
 
-    old = json.loads((run_dir / MANIFEST).read_text())
+    path = run_dir / MANIFEST
+    try:
+        old = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise RunError(
+            f"{path} must be readable JSON, but got {type(exc).__name__}; move the run folder "
+            "aside or use --study NEW_NAME."
+        ) from None
+    for key in IDENTITY_KEYS:
+        part = old.get(key) if isinstance(old, dict) else None
+        if not isinstance(part, dict) or not isinstance(part.get("name"), str):
+            raise RunError(
+                f"{path} must record the {key} name as written by spikefit-search, but it does "
+                "not; move the run folder aside or use --study NEW_NAME."
+            )
+    return dict(old)
+
+
+def _check_same_run(run_dir: Path, manifest: dict[str, Any], storage: str | None) -> dict[str, Any]:
+    """The study's manifest, after refusing options that change what a trial means."""
+    old = _old_manifest(run_dir)
+    if storage is None and not (run_dir / JOURNAL_NAME).is_file():
+        raise RunError(
+            f"{run_dir} must hold its {JOURNAL_NAME} beside {MANIFEST}, but it is missing; "
+            "restore it from a backup, or use --study NEW_NAME for a new study."
+        )
     check_same_settings(old, manifest)
     return old
 
@@ -271,13 +347,20 @@ def open_run(prep: Prepared) -> tuple[optuna.Study, bool]:
     existed = (run_dir / MANIFEST).is_file()
     continued = None
     if existed:
-        continued = continued_manifest(_check_same_run(run_dir, manifest), manifest)
+        continued = continued_manifest(
+            _check_same_run(run_dir, manifest, prep.options.storage), manifest
+        )
     else:
         if run_dir.exists() and any(run_dir.iterdir()):
             raise RunError(
                 f"{run_dir} exists but is not a spikefit-search run (no {MANIFEST}); "
                 "choose another --out or --study."
             )
+        if prep.options.storage is not None:
+            open_storage(run_dir, prep.options.storage)  # refused before any folder is made
+        created = run_dir
+        while not created.parent.exists() and created.parent != created.parent.parent:
+            created = created.parent  # the topmost folder this run makes, removed on failure
         try:
             run_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -303,7 +386,7 @@ def open_run(prep: Prepared) -> tuple[optuna.Study, bool]:
             atomic_write_json(run_dir / MANIFEST, continued)
     except BaseException:
         if not existed:
-            shutil.rmtree(run_dir, ignore_errors=True)
+            shutil.rmtree(created, ignore_errors=True)
         raise
     return study, not existed
 
@@ -383,11 +466,11 @@ def worker_loop(
 ) -> str:
     """Ask, evaluate and tell trials until the budget of trained candidates is reached.
 
-    Returns why it stopped: ``"budget"``, ``"rejections"`` or ``"failures"``.
+    Returns why it stopped: ``"budget"``, ``"rejections"``, ``"failures"`` or ``"stalled"``.
     Raises KeyboardInterrupt after recording the interrupted trial as failed and queueing its
     parameters again.
     """
-    failures = 0
+    failures = surplus = 0
     while True:
         raise_if_interrupted()
         trials = study.get_trials(deepcopy=False)
@@ -415,7 +498,7 @@ def worker_loop(
                 outcome = run_trial(study, trial, settings, pipeline=pipeline)
                 write_dashboard_constraints(study, trial)
             except KeyboardInterrupt:
-                trial.set_user_attr("fail_reason", "interrupted (Ctrl-C)")
+                trial.set_user_attr("fail_reason", f"interrupted ({interrupt_name()})")
                 raise
             except Exception as exc:
                 trial.set_user_attr(STAGE, "failed")
@@ -445,6 +528,10 @@ def worker_loop(
                     return "failures"
             elif frozen.user_attrs.get(STAGE) in ("trained", "stopped"):
                 failures = 0
+            # a surplus trial trains nothing; a run of them means the budget count is stuck
+            surplus = surplus + 1 if frozen.user_attrs.get(STAGE) == "surplus" else 0
+            if surplus > SURPLUS_CAP + options.workers:
+                return "stalled"
         if on_trial is not None:
             on_trial()
 
@@ -489,6 +576,11 @@ def stop_message(reason: str, study: optuna.Study, options: SearchOptions) -> st
         )
     if reason == "failures":
         return f"stopped: more than {options.max_failures} trials failed in a row; see trials.csv."
+    if reason == "stalled":
+        return (
+            f"stopped: {SURPLUS_CAP + options.workers} trials in a row found the budget taken "
+            "by trials that never finish; this is a bug, please report it with trials.csv."
+        )
     if counts["budget_used"] < options.budget:
         return (
             f"{counts['budget_used']} of {options.budget} trained; the rest is running or was "
@@ -512,11 +604,15 @@ def run_search(
         KeyboardInterrupt: after keeping every finished trial and the tables.
     """
     prep = prepare(options)
+    repaired = None
+    if options.storage is None and (prep.run_dir / MANIFEST).is_file():
+        _old_manifest(prep.run_dir)  # a damaged manifest is refused before any repair
+        repaired = repair_journal(prep.run_dir)  # before anything is appended to it
     study, _ = open_run(prep)
     device = str(resolve_device(options.accelerator))
     lock = _run_lock(prep.run_dir) if options.storage is None else contextlib.nullcontext()
     with lock, deferred_sigint():
-        notes = list(prep.space.notes)
+        notes = list(prep.space.notes) + ([repaired] if repaired else [])
         if options.window_ms is not None and prep.profile.energy.clocked.value:
             notes.append(
                 f"--window-ms applies to event-driven chips; {prep.profile.name} is clocked "
@@ -570,12 +666,20 @@ def _run_workers(
             if on_update is not None:
                 on_update(study)
     except KeyboardInterrupt:
-        for p in procs:  # each worker records its interrupted trial and queues it again
+        # each worker records its interrupted trial and queues it again; the parent does not
+        # leave before its workers (an orphan would train on without the run lock)
+        sig = interrupt_signal()
+        for p in procs:
             if p.is_alive() and p.pid is not None:
                 with contextlib.suppress(ProcessLookupError):
-                    os.kill(p.pid, signal.SIGINT)
+                    os.kill(p.pid, sig)
+        deadline = time.monotonic() + WORKER_GRACE_S
         for p in procs:
-            p.join(timeout=60)
+            p.join(timeout=max(0.0, deadline - time.monotonic()))
+        for p in procs:  # stuck past the grace period: its trial is recovered on resume
+            if p.is_alive():
+                p.kill()
+                p.join()
         raise
     for p in procs:
         p.join()

@@ -106,7 +106,9 @@ def _reserved_numbers(study: optuna.Study) -> list[int]:
     for t in study.get_trials(deepcopy=False):
         if not t.user_attrs.get(RESERVED):
             continue
-        if t.state == TrialState.RUNNING or t.user_attrs.get(STAGE) in ("trained", "stopped"):
+        if t.state == TrialState.RUNNING or (
+            t.state != TrialState.FAIL and t.user_attrs.get(STAGE) in ("trained", "stopped")
+        ):  # as count_trials counts: a failed trial holds no slot, whatever its stage said
             holders.append(t.number)
     return sorted(holders)
 

@@ -7,9 +7,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from spikefit_search._resources import list_yaml
+from spikefit_search._yaml import YamlProblem, read_yaml
 from spikefit_search.exceptions import ConfigError, SearchSpaceError, UnknownNameError
 from spikefit_search.snn import NetworkConfig
 
@@ -30,6 +29,11 @@ KNOWN_PARAMS = {
     "lr": float,
 }
 """Parameters a space may search, with their type."""
+
+MAX_TIMESTEPS = 10_000
+"""Most simulation steps per sample: beyond it one batch's spike tensors alone exceed memory."""
+MAX_WIDTH = 65_536
+"""Most neurons (or channels) in one layer; no chip profile holds a layer this wide."""
 
 TRAINING_KEYS = {
     "warmup_epochs": int,
@@ -265,13 +269,9 @@ def load_search_space(name_or_path: str | Path) -> SearchSpace:
     if not path.is_file():
         raise SearchSpaceError(path, "", "must be an existing YAML file, but it was not found.")
     try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise SearchSpaceError(
-            path, "", f"must be valid YAML, but has a syntax error{where}."
-        ) from None
+        raw = read_yaml(path)
+    except YamlProblem as exc:
+        raise SearchSpaceError(path, "", str(exc)) from None
     if not isinstance(raw, dict):
         raise SearchSpaceError(path, "", f"must be a mapping, but got {type(raw).__name__}.")
     return _parse(path, raw)
@@ -299,8 +299,10 @@ def _parse(path: Path, raw: dict[str, Any]) -> SearchSpace:
         NetworkConfig.from_dict(
             {**network, "hidden": (8,), "channels": (4,) if network.get("kind") == "conv" else ()}
         )
-    except ConfigError as exc:
-        raise SearchSpaceError(path, "network", str(exc)) from None
+    except (ConfigError, ValueError, TypeError) as exc:  # from_dict lets int("ten") through
+        raise SearchSpaceError(path, "network", f"must hold valid settings, but {exc}") from None
+    if "timesteps" in network:
+        _check_values(path, "network.timesteps", "timesteps", (network["timesteps"],))
     params_raw = raw.get("params")
     if not isinstance(params_raw, dict) or not params_raw:
         raise SearchSpaceError(path, "params", "must be a non-empty mapping of parameters.")
@@ -382,8 +384,19 @@ def _parse_param(path: Path, name: str, spec: Any) -> Param:
             raise SearchSpaceError(
                 path, key, f"low must not exceed high, but got low={low}, high={high}."
             )
-        log = bool(spec.get("log", False))
+        log = spec.get("log", False)
+        if not isinstance(log, bool):
+            raise SearchSpaceError(path, key, f"log must be true or false, but got {log!r}.")
         step = spec.get("step")
+        if step is not None and (
+            isinstance(step, bool)
+            or not isinstance(step, (int, float))
+            or step <= 0
+            or (typ is int and not float(step).is_integer())
+        ):
+            raise SearchSpaceError(
+                path, key, f"step must be a positive {typ.__name__}, but got {step!r}."
+            )
         if log and (low <= 0 or step is not None):
             raise SearchSpaceError(path, key, "log ranges need low > 0 and no step.")
         param = Param(
@@ -405,9 +418,9 @@ def _check_values(path: Path, key: str, name: str, values: tuple[Any, ...]) -> N
         "rho": (lambda v: 0 <= v < 1, "within [0, 1)"),
         "hidden_layers": (lambda v: 1 <= v <= 4, "within 1..4"),
         "conv_layers": (lambda v: 1 <= v <= 4, "within 1..4"),
-        "width": (lambda v: v >= 1, "at least 1"),
-        "channels": (lambda v: v >= 1, "at least 1"),
-        "timesteps": (lambda v: v >= 1, "at least 1"),
+        "width": (lambda v: 1 <= v <= MAX_WIDTH, f"within 1..{MAX_WIDTH}"),
+        "channels": (lambda v: 1 <= v <= MAX_WIDTH, f"within 1..{MAX_WIDTH}"),
+        "timesteps": (lambda v: 1 <= v <= MAX_TIMESTEPS, f"within 1..{MAX_TIMESTEPS}"),
         "lr": (lambda v: 0 < v < 1 and math.isfinite(v), "within (0, 1)"),
     }
     check, rule = rules[name]

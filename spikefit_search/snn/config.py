@@ -194,7 +194,7 @@ class NetworkConfig:
             )
         try:
             return cls(**data)
-        except TypeError as exc:
+        except (TypeError, ValueError) as exc:  # ValueError: int("ten") in the checks
             raise ConfigError(f"network config is malformed: {exc}") from None
 
 
