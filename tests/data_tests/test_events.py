@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from event_files import bin_bytes, cochlea_samples, make_nmnist, write_shd
 
 from spikefit_search.data import (
     Binning,
@@ -22,33 +23,6 @@ from spikefit_search.data import (
 from spikefit_search.data.event_folder import EVENT_DTYPE
 from spikefit_search.data.events import from_arrays
 from spikefit_search.exceptions import ConfigError, DataError
-
-
-def bin_bytes(events: list[tuple[int, int, int, int]]) -> bytes:
-    """N-MNIST 40-bit events (x, y, p, t), written from the layout: bits 39-32 x, 31-24 y,
-    bit 23 polarity, bits 22-0 time stamp; most significant byte first."""
-    out = bytearray()
-    for x, y, p, t in events:
-        out += bytes([x, y, (p << 7) | (t >> 16), (t >> 8) & 0xFF, t & 0xFF])
-    return bytes(out)
-
-
-def make_nmnist(root: Path, *, n_train: int = 6, n_test: int = 2, classes: int = 2) -> Path:
-    """A tiny N-MNIST folder: class k has its events in the k-th row band of a 34x34 sensor."""
-    rng = np.random.default_rng(0)
-    for split, n in (("Train", n_train), ("Test", n_test)):
-        for k in range(classes):
-            folder = root / split / str(k)
-            folder.mkdir(parents=True)
-            for i in range(n):
-                m = 30
-                ys = rng.integers(0, 17, m) + 17 * (k % 2)
-                xs = rng.integers(0, 34, m)
-                ts = np.sort(rng.integers(0, 300_000, m))
-                ps = rng.integers(0, 2, m)
-                events = list(zip(xs.tolist(), ys.tolist(), ps.tolist(), ts.tolist()))
-                (folder / f"{i:05d}.bin").write_bytes(bin_bytes(events))
-    return root
 
 
 def test_read_bin_decodes_the_40_bit_layout(tmp_path: Path) -> None:
@@ -172,32 +146,6 @@ def test_load_dataset_detects_an_nmnist_folder_and_keeps_the_window(tmp_path: Pa
     total = sum(int(getattr(data, f"x_{s}").sum()) for s in ("train", "val", "calib", "test"))
     assert total == 48 * 30  # every event lands in exactly one frame cell
     assert load_dataset("digits").window_ms is None
-
-
-def cochlea_samples(n: int, classes: int, channels: int = 700) -> tuple[list, np.ndarray]:
-    rng = np.random.default_rng(1)
-    samples, labels = [], []
-    for i in range(n):
-        k = i % classes
-        m = 40
-        units = rng.integers(0, channels // classes, m) + k * (channels // classes)
-        times = np.sort(rng.uniform(0, 0.8, m))
-        samples.append((times, units))
-        labels.append(k)
-    return samples, np.array(labels)
-
-
-def write_shd(path: Path, samples: list, labels: np.ndarray) -> None:
-    """The SHD layout: spikes/times (ragged float, s), spikes/units (ragged uint16), labels."""
-    h5py = pytest.importorskip("h5py")
-    with h5py.File(path, "w") as f:
-        times = f.create_dataset("spikes/times", (len(samples),), dtype=h5py.vlen_dtype("f4"))
-        units = f.create_dataset("spikes/units", (len(samples),), dtype=h5py.vlen_dtype("u2"))
-        for i, (t, u) in enumerate(samples):
-            times[i] = t.astype("f4")
-            units[i] = u.astype("u2")
-        f.create_dataset("labels", data=labels.astype("u2"))
-        f.create_dataset("extra/speaker", data=np.zeros(len(samples), "u2"))
 
 
 def test_shd_pair_is_read_with_700_channels_and_seconds(tmp_path: Path) -> None:
