@@ -121,7 +121,7 @@ def to_nir(
         ConfigError: the network uses max pooling, which NIR cannot express.
     """
     cfg = model.config
-    c, h, w = cfg.input_shape
+    c, h, w = cfg.reduced_input_shape  # what the chip receives, after any input reduction
     nodes: dict[str, nir.NIRNode] = {}
     edges: list[tuple[str, str]] = []
     prev = "input"
