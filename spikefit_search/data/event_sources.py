@@ -20,6 +20,7 @@ from spikefit_search.data.event_npz import is_event_npz, read_event_npz
 from spikefit_search.data.events import EventRecordings, common_sensor
 from spikefit_search.data.hdf5 import SUFFIXES as HDF5_SUFFIXES
 from spikefit_search.data.hdf5 import read_hdf5_pair
+from spikefit_search.data.saccades import EMULATED_DIGITS, emulated_digits
 from spikefit_search.exceptions import DataError
 
 Reader = Callable[[Path], tuple[EventRecordings, EventRecordings | None]]
@@ -27,8 +28,10 @@ EVENT_FORMATS: dict[str, Reader] = {
     "nmnist": read_event_folder,
     "shd": read_hdf5_pair,
     "events": read_event_npz,
+    EMULATED_DIGITS: emulated_digits,
 }
-"""Dataset names of the event formats, for ``--dataset NAME --data-dir PATH``."""
+"""Dataset names of the event formats, for ``--dataset NAME --data-dir PATH``; the emulated
+saccade digits need no path."""
 
 TEST_FRACTION = 0.2
 """Share of the samples held out for test when a source has no test split of its own."""
@@ -49,6 +52,8 @@ class EventFrames:
 
 def event_format(name: str, data_dir: Path | None) -> tuple[str, Path] | None:
     """The event format and path ``name`` / ``data_dir`` refer to, or None for frame data."""
+    if name == EMULATED_DIGITS:
+        return name, Path(name)
     if name in EVENT_FORMATS:
         if data_dir is None:
             raise DataError(f"{name} needs --data-dir pointing at its files, but got none.")

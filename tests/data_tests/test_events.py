@@ -253,3 +253,22 @@ def test_recordings_refuse_unknown_fields_and_mixed_kinds() -> None:
         recordings([cam, audio], [0, 1], where="w")
     with pytest.raises(DataError, match="one label per sample"):
         recordings([cam], [0, 1], where="w")
+
+
+def test_emulated_saccades_fire_at_moving_edges_only() -> None:
+    from spikefit_search.data.saccades import EMULATED_DIGITS, SENSOR, saccade_events
+
+    images = np.zeros((2, 8, 8))
+    images[1, 2:6, 2:6] = 1.0  # a bright square; image 0 stays blank
+    events, lengths = saccade_events(images)
+    assert lengths[0] == 0 and lengths[1] > 0
+    assert set(events["p"].tolist()) == {0, 1}  # leading edges ON, trailing edges OFF
+    assert events["t"].min() > 0 and events["t"].max() <= 300_000
+    assert np.all(np.diff(events["t"]) >= 0)
+    assert events["x"].max() < SENSOR and events["y"].max() < SENSOR
+    # the square's inside stays bright through the moves: no event from its centre pixels
+    centre = (events["y"] >= 13) & (events["y"] <= 14) & (events["x"] >= 13) & (events["x"] <= 14)
+    assert not centre.any()
+    from spikefit_search.data import event_format
+
+    assert event_format(EMULATED_DIGITS, None) == (EMULATED_DIGITS, Path(EMULATED_DIGITS))
