@@ -79,6 +79,11 @@ def fit_to_data(space: SearchSpace, profile: HardwareProfile, data: Dataset) -> 
     network = dict(space.network)
     params = dict(space.params)
     notes = list(space.notes)
+    if data.timesteps is None and network.get("encoder") == "events":
+        raise ConfigError(
+            f"space {space.name} with encoder 'events' needs event data, but {data.name} holds "
+            "static samples; use encoder rate or direct."
+        )
     if data.timesteps is not None:
         if network.get("timesteps") != data.timesteps or "timesteps" in params:
             notes.append(f"timesteps fixed to {data.timesteps} by the binning of the event data")

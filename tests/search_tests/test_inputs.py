@@ -107,3 +107,11 @@ def test_refusal_names_the_space_that_fits(tmp_path: Path) -> None:
         prepare(opts)
     prep = prepare(replace(opts, space="conv"))
     assert prep.study_name == "speck-conv-big"
+
+
+def test_an_events_space_refuses_static_data() -> None:
+    profile = load_profile("loihi")
+    space = load_search_space("mlp").narrow(profile)
+    space = replace(space, network={**space.network, "encoder": "events"})
+    with pytest.raises(ConfigError, match="encoder 'events' needs event data"):
+        fit_to_data(space, profile, fake_data((1, 8, 8)))
