@@ -31,6 +31,7 @@ def make_nmnist(root: Path, *, n_train: int = 6, n_test: int = 2, classes: int =
                 ts = np.sort(rng.integers(0, 300_000, m))
                 ps = rng.integers(0, 2, m)
                 events = list(zip(xs.tolist(), ys.tolist(), ps.tolist(), ts.tolist()))
+                events.append((33, 33, 1, 300_000))  # a hot pixel in the corner: sensor 34x34
                 (folder / f"{i:05d}.bin").write_bytes(bin_bytes(events))
     return root
 

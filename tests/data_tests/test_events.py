@@ -63,7 +63,7 @@ def test_event_folder_reads_train_and_test_with_folder_labels(tmp_path: Path) ->
     assert test is not None
     assert train.n_samples == 9 and test.n_samples == 6
     assert sorted(set(train.labels.tolist())) == [0, 1, 2]
-    assert train.n_events == 9 * 30
+    assert train.n_events == 9 * 31
     assert train.sensor[0] == 2
 
 
@@ -142,9 +142,9 @@ def test_load_dataset_detects_an_nmnist_folder_and_keeps_the_window(tmp_path: Pa
     assert data.x_train.shape[1:] == (3, 2, 34, 34)
     assert data.input_shape == (2, 34, 34) and data.timesteps == 3
     assert data.n_classes == 2 and data.sizes()["test"] == 8
-    assert data.window_ms is not None and 200 < data.window_ms < 300
+    assert data.window_ms is not None and 200 < data.window_ms <= 300
     total = sum(int(getattr(data, f"x_{s}").sum()) for s in ("train", "val", "calib", "test"))
-    assert total == 48 * 30  # every event lands in exactly one frame cell
+    assert total == 48 * 31  # every event lands in exactly one frame cell
     assert load_dataset("digits").window_ms is None
 
 
