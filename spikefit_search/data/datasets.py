@@ -13,9 +13,9 @@ import torch
 from spikefit_search._registry import Registry
 from spikefit_search.data.binning import Binning
 from spikefit_search.data.event_npz import is_event_npz
-from spikefit_search.data.event_sources import event_format, load_event_frames
+from spikefit_search.data.event_sources import EVENT_FORMATS, event_format, load_event_frames
 from spikefit_search.data.idx import read_idx
-from spikefit_search.exceptions import DataError
+from spikefit_search.exceptions import DataError, UnknownNameError
 
 FASHION_MNIST_SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
 """Where Debian's ``dataset-fashion-mnist`` package installs the IDX files."""
@@ -240,6 +240,8 @@ def load_dataset(
     else:
         if name.endswith(".npz"):
             name, path = "npz", Path(name)
+        if name not in DATASETS:
+            raise UnknownNameError("dataset", name, [*DATASETS.names(), *EVENT_FORMATS])
         loader = DATASETS.get(name)
         x_tr, y_tr, x_te, y_te = loader(path)
         where = str(path) if path is not None else name

@@ -67,6 +67,11 @@ def event_format(name: str, data_dir: Path | None) -> tuple[str, Path] | None:
         return "events", path
     if is_event_folder(path):
         return "nmnist", path
+    if path.is_dir():
+        raise DataError(
+            f"a dataset folder must hold event recordings (Train/<class>/*.bin or *.npy, or "
+            f"*.h5), but {path} holds none; for IDX files use --dataset mnist --data-dir {path}."
+        )
     return None
 
 

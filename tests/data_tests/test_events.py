@@ -272,3 +272,9 @@ def test_emulated_saccades_fire_at_moving_edges_only() -> None:
     from spikefit_search.data import event_format
 
     assert event_format(EMULATED_DIGITS, None) == (EMULATED_DIGITS, Path(EMULATED_DIGITS))
+
+
+def test_a_folder_without_recordings_is_refused_with_a_pointer(tmp_path: Path) -> None:
+    (tmp_path / "Train" / "0").mkdir(parents=True)
+    with pytest.raises(DataError, match="holds none; for IDX files use --dataset mnist"):
+        load_dataset(str(tmp_path))
