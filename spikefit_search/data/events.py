@@ -196,6 +196,8 @@ def from_arrays(
         ints[name] = arr
     found = tuple(int(ints[k].max()) + 1 if n else 1 for k in ("c", "y", "x"))
     if kind == "camera":
+        if found[0] > 2:
+            raise DataError(f"{where} polarities must be 0 or 1, but got {found[0] - 1}.")
         found = (2, found[1], found[2])  # two polarity channels, even if one never occurs
     if sensor is None:
         sensor = found  # type: ignore[assignment]

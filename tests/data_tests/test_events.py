@@ -253,6 +253,16 @@ def test_recordings_refuse_unknown_fields_and_mixed_kinds() -> None:
         recordings([cam, audio], [0, 1], where="w")
     with pytest.raises(DataError, match="one label per sample"):
         recordings([cam], [0, 1], where="w")
+    with pytest.raises(DataError, match="polarities must be 0 or 1, but got 2"):
+        from_arrays(
+            t=np.zeros(1),
+            c=np.array([2]),
+            y=np.zeros(1, int),
+            x=np.zeros(1, int),
+            lengths=np.array([1]),
+            labels=np.array([0]),
+            where="w",
+        )
 
 
 def test_emulated_saccades_fire_at_moving_edges_only() -> None:
