@@ -136,7 +136,11 @@ def _emit(records: list[dict[str, Any]], fmt: Format, document: Any = None) -> N
 @guarded
 def train(
     dataset: Annotated[
-        str, typer.Option(help="digits, fashion-mnist, mnist, npz or a .npz path.")
+        str,
+        typer.Option(
+            help="digits, fashion-mnist, mnist, npz, a .npz path, or event data: an N-MNIST "
+            "folder, an SHD .h5 file or an event .npz."
+        ),
     ] = "digits",
     data_dir: Annotated[
         Path | None, typer.Option(help="Folder with IDX files, or a .npz file.")
@@ -150,7 +154,7 @@ def train(
     accelerator: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
 ) -> None:
     """Train one float spiking MLP (no compression) and print its accuracy."""
-    from spikefit_search.data import load_dataset
+    from spikefit_search.data import Binning, load_dataset
     from spikefit_search.search.driver import check_seed
     from spikefit_search.search.space import MAX_TIMESTEPS, MAX_WIDTH
     from spikefit_search.snn import NetworkConfig
@@ -166,9 +170,14 @@ def train(
     if not all(1 <= w <= MAX_WIDTH for w in widths):
         raise fail(f"--hidden widths must be within 1..{MAX_WIDTH}, but got {hidden!r}.")
     device = resolve_device(accelerator)
-    data = load_dataset(dataset, data_dir=data_dir, seed=seed)
+    binning = Binning(timesteps=timesteps)  # event data: T frames per recording
+    data = load_dataset(dataset, data_dir=data_dir, seed=seed, binning=binning)
     net = NetworkConfig(
-        input_shape=data.input_shape, n_classes=data.n_classes, hidden=widths, timesteps=timesteps
+        input_shape=data.input_shape,
+        n_classes=data.n_classes,
+        hidden=widths,
+        timesteps=timesteps,
+        encoder="events" if data.timesteps else "rate",
     )
     result = train_network(
         net,
@@ -193,7 +202,11 @@ def search(
     ] = "speck",
     budget: Annotated[int, typer.Option(help="Trained candidates (rejected ones are free).")] = 50,
     dataset: Annotated[
-        str, typer.Option(help="digits, fashion-mnist, mnist, npz or a .npz path.")
+        str,
+        typer.Option(
+            help="digits, fashion-mnist, mnist, npz, a .npz path, or event data: an N-MNIST "
+            "folder, an SHD .h5 file or an event .npz."
+        ),
     ] = "digits",
     data_dir: Annotated[str | None, typer.Option(help="Folder with IDX files, or a .npz.")] = None,
     space: Annotated[str, typer.Option(help="Search space name (mlp, conv) or YAML path.")] = "mlp",

@@ -11,8 +11,11 @@ import numpy as np
 import torch
 
 from spikefit_search._registry import Registry
+from spikefit_search.data.binning import Binning
+from spikefit_search.data.event_npz import is_event_npz
+from spikefit_search.data.event_sources import EVENT_FORMATS, event_format, load_event_frames
 from spikefit_search.data.idx import read_idx
-from spikefit_search.exceptions import DataError
+from spikefit_search.exceptions import DataError, UnknownNameError
 
 FASHION_MNIST_SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
 """Where Debian's ``dataset-fashion-mnist`` package installs the IDX files."""
@@ -27,13 +30,13 @@ _IDX_FILES = {
 
 @dataclass(frozen=True)
 class Dataset:
-    """Image classification data split four ways.
+    """Classification data split four ways.
 
     ``train`` fits the weights, ``val`` selects candidates in the search, ``calib`` (a small
     held-out part of the training data) scores neurons for pruning, and ``test`` is only
-    reported. Inputs are float32 in [0, 1] with shape ``(N, C, H, W)``; labels are int64.
-    ``window_ms`` is the mean duration of one recording in ms for event data (the inference
-    window of an event-driven chip), None for frame data.
+    reported. Static inputs are float32 in [0, 1] with shape ``(N, C, H, W)``; event data are
+    binned frames, uint8 event counts with shape ``(N, T, C, H, W)``. Labels are int64.
+    ``window_ms`` is the mean duration of one recording in milliseconds (None for static data).
     """
 
     name: str
@@ -50,8 +53,13 @@ class Dataset:
 
     @property
     def input_shape(self) -> tuple[int, int, int]:
-        c, h, w = self.x_train.shape[1:]
+        c, h, w = self.x_train.shape[-3:]
         return (int(c), int(h), int(w))
+
+    @property
+    def timesteps(self) -> int | None:
+        """Frames per sample of event data (fixed by the binning); None for static data."""
+        return int(self.x_train.shape[1]) if self.x_train.dim() == 5 else None
 
     def sizes(self) -> dict[str, int]:
         return {
@@ -219,31 +227,50 @@ def load_dataset(
     max_calib: int = 2000,
     limit_train: int | None = None,
     seed: int = 0,
+    binning: Binning | None = None,
 ) -> Dataset:
     """Load a dataset by name and carve validation and calibration splits from its training part.
 
     Args:
-        name: ``digits`` (default, embedded), ``fashion-mnist``, ``mnist``, ``npz``, or a path
-            to a ``.npz`` file.
+        name: ``digits`` (default, embedded), ``fashion-mnist``, ``mnist``, ``npz``, a path to
+            a ``.npz`` file, or event data: a path to an N-MNIST-style folder, an SHD ``.h5``
+            file or an event ``.npz`` (or ``nmnist``, ``shd``, ``events`` with ``data_dir``);
+            see ``docs/data.md``.
         data_dir: folder with IDX files, or the ``.npz`` file.
         val_fraction, calib_fraction: shares of the training data held out (stratified, seeded).
         max_calib: cap on the calibration split.
         limit_train: keep at most this many training samples (stratified), for quick runs.
         seed: seeds the splits.
+        binning: how event data become frames (default :class:`Binning`); static data ignore it.
     """
     path = Path(data_dir) if data_dir is not None else None
-    if name.endswith(".npz"):
-        name, path = "npz", Path(name)
-    loader = DATASETS.get(name)
+    events = None
+    if name not in DATASETS:
+        events = event_format(name, path)
+    elif name == "npz" and path is not None and is_event_npz(path):
+        events = ("events", path)
     if not 0.0 < val_fraction < 0.5 or not 0.0 < calib_fraction < 0.5:
         raise DataError(
             "val_fraction and calib_fraction must be in (0, 0.5), but got "
             f"{val_fraction} and {calib_fraction}."
         )
-    x_tr, y_tr, x_te, y_te = loader(path)
-    where = str(path) if path is not None else name
-    xt, yt = _images(np.asarray(x_tr), np.asarray(y_tr), f"{where} (train)")
-    xe, ye = _images(np.asarray(x_te), np.asarray(y_te), f"{where} (test)")
+    window_ms = None
+    if events is not None:
+        frames = load_event_frames(*events, binning or Binning(), seed=seed)
+        where = str(events[1])
+        xt, yt = torch.from_numpy(frames.x_train), torch.from_numpy(frames.y_train)
+        xe, ye = torch.from_numpy(frames.x_test), torch.from_numpy(frames.y_test)
+        window_ms = frames.window_ms
+    else:
+        if name.endswith(".npz"):
+            name, path = "npz", Path(name)
+        if name not in DATASETS:
+            raise UnknownNameError("dataset", name, [*DATASETS.names(), *EVENT_FORMATS])
+        loader = DATASETS.get(name)
+        x_tr, y_tr, x_te, y_te = loader(path)
+        where = str(path) if path is not None else name
+        xt, yt = _images(np.asarray(x_tr), np.asarray(y_tr), f"{where} (train)")
+        xe, ye = _images(np.asarray(x_te), np.asarray(y_te), f"{where} (test)")
     if xt.shape[1:] != xe.shape[1:]:
         raise DataError(
             f"{where} train and test images must have the same shape, but got "
@@ -280,4 +307,5 @@ def load_dataset(
         x_test=xe,
         y_test=ye,
         n_classes=n_classes,
+        window_ms=window_ms,
     )

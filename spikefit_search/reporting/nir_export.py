@@ -148,7 +148,7 @@ def to_nir(
         ConfigError: the network uses max pooling, which NIR cannot express.
     """
     cfg = model.config
-    c, h, w = cfg.input_shape
+    c, h, w = cfg.reduced_input_shape  # what the chip receives, after any input reduction
     if cfg.kind == "conv" and cfg.pool > 1 and cfg.pool_mode == "max":
         raise ConfigError("NIR export needs sum or avg pooling, but the network uses max pooling.")
     nodes: dict[str, nir.NIRNode] = {}

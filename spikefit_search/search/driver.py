@@ -32,7 +32,7 @@ from spikefit_search._interrupt import (
 )
 from spikefit_search._io import atomic_write_csv, atomic_write_json
 from spikefit_search.compression import run_pipeline
-from spikefit_search.data import Dataset, load_dataset
+from spikefit_search.data import Binning, Dataset, load_dataset
 from spikefit_search.exceptions import ConfigError, RunError
 from spikefit_search.hardware import (
     HardwareProfile,
@@ -46,6 +46,7 @@ from spikefit_search.hardware import (
 from spikefit_search.hardware.energy import DEFAULT_OBJECTIVE, check_window
 from spikefit_search.search.consistency import check_same_settings, continued_manifest
 from spikefit_search.search.dashboard import write_dashboard_constraints
+from spikefit_search.search.inputs import fit_to_data, refusal_hint
 from spikefit_search.search.objective import (
     REASON,
     RESERVED,
@@ -189,13 +190,18 @@ def prepare(options: SearchOptions) -> Prepared:
         params = dict(space.params)
         params["timesteps"] = Param("timesteps", choices=(options.timesteps,))
         space = replace(space, params=params)
+    binning = Binning(timesteps=options.timesteps or int(space.fixed("timesteps", 10)))
     data = load_dataset(
-        options.dataset, data_dir=options.data_dir, seed=0, limit_train=options.limit_train
+        options.dataset,
+        data_dir=options.data_dir,
+        seed=0,
+        limit_train=options.limit_train,
+        binning=binning,
     )
+    space = fit_to_data(space, profile, data)  # event frames fix T; input reduction if needed
     _check_something_fits(profile, space, data)
-    dataset_tag = (
-        Path(options.dataset).stem if options.dataset.endswith(".npz") else options.dataset
-    )
+    dataset = Path(options.dataset)
+    dataset_tag = dataset.stem if dataset.suffix or "/" in options.dataset else options.dataset
     name = options.study or f"{profile.name}-{space.name}-{dataset_tag}"
     if not name or "/" in name or name.startswith(".") or not name.isprintable():
         raise ConfigError(f"--study must be a plain folder name, but got {name!r}.")
@@ -225,7 +231,8 @@ def _check_something_fits(profile: HardwareProfile, space: SearchSpace, data: Da
     if not cfg_check.fits:
         raise ConfigError(
             f"a candidate must fit {profile.name}, but even the smallest in space {space.name} "
-            f"on {data.name} does not: {'; '.join(cfg_check.messages())}."
+            f"on {data.name} does not: {'; '.join(cfg_check.messages())}; "
+            f"{refusal_hint(profile, data, space)}."
         )
 
 

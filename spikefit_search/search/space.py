@@ -27,6 +27,8 @@ KNOWN_PARAMS = {
     "channels": int,
     "timesteps": int,
     "lr": float,
+    "input_pool": int,
+    "input_group": int,
 }
 """Parameters a space may search, with their type."""
 
@@ -34,6 +36,8 @@ MAX_TIMESTEPS = 10_000
 """Most simulation steps per sample: beyond it one batch's spike tensors alone exceed memory."""
 MAX_WIDTH = 65_536
 """Most neurons (or channels) in one layer; no chip profile holds a layer this wide."""
+INPUT_REDUCTION = ("input_pool", "input_group")
+"""Input-reduction parameters: sum pooling of the input map, sums of adjacent input channels."""
 
 TRAINING_KEYS = {
     "warmup_epochs": int,
@@ -164,6 +168,7 @@ class SearchSpace:
         rho = float(get("rho", 0.0))
         timesteps = int(get("timesteps", self.network.get("timesteps", 8)))
         lr = float(get("lr", self.training.get("lr", 3e-3)))
+        reduction = {k: int(get(k, self.network.get(k, 1))) for k in INPUT_REDUCTION}
         hidden: list[int] = []
         channels: list[int] = []
         if self.kind == "conv":
@@ -184,13 +189,15 @@ class SearchSpace:
             timesteps=timesteps,
             hidden=tuple(hidden),
             channels=tuple(channels),
+            **reduction,
         )
         network = NetworkConfig.from_dict(base)
         return Candidate(network=network, n_values=n_values, bits=bits, rho=rho, lr=lr)
 
     def smallest(self, *, input_shape: tuple[int, int, int], n_classes: int) -> Candidate:
         """The cheapest candidate of the space: fewest and narrowest layers, fewest values and
-        bits, most pruning. If it does not fit a chip, nothing in the space does."""
+        bits, most pruning, most input reduction. If it does not fit a chip, nothing in the
+        space does."""
 
         def low(key: str, default: Any) -> Any:
             if key not in self.params:
@@ -212,6 +219,7 @@ class SearchSpace:
             "lr": low("lr", self.training.get("lr", 3e-3)),
             "hidden_layers": low("hidden_layers", 1),
             "conv_layers": low("conv_layers", 1),
+            **{k: high(k, self.network.get(k, 1)) for k in INPUT_REDUCTION},
         }
         for i in range(4):
             params[f"width_{i}"] = low("width", 128)
@@ -422,6 +430,8 @@ def _check_values(path: Path, key: str, name: str, values: tuple[Any, ...]) -> N
         "channels": (lambda v: 1 <= v <= MAX_WIDTH, f"within 1..{MAX_WIDTH}"),
         "timesteps": (lambda v: 1 <= v <= MAX_TIMESTEPS, f"within 1..{MAX_TIMESTEPS}"),
         "lr": (lambda v: 0 < v < 1 and math.isfinite(v), "within (0, 1)"),
+        "input_pool": (lambda v: v >= 1, "at least 1"),
+        "input_group": (lambda v: v >= 1, "at least 1"),
     }
     check, rule = rules[name]
     bad = [v for v in values if not check(v)]

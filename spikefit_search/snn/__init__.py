@@ -11,7 +11,14 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from spikefit_search.snn.config import LayerSpec, NetworkConfig
-    from spikefit_search.snn.encoding import ENCODERS, direct_encode, encode, rate_encode
+    from spikefit_search.snn.encoding import (
+        ENCODERS,
+        direct_encode,
+        encode,
+        events_encode,
+        rate_encode,
+        reduce_input,
+    )
     from spikefit_search.snn.functional import (
         LIFParameters,
         LIFState,
@@ -48,11 +55,13 @@ __all__ = [
     "build_network",
     "direct_encode",
     "encode",
+    "events_encode",
     "leaky_readout",
     "leaky_readout_stepwise",
     "lif_multistep",
     "lif_step",
     "rate_encode",
+    "reduce_input",
     "spike",
 ]
 
@@ -63,6 +72,8 @@ _MODULES = {
     "ENCODERS": "encoding",
     "direct_encode": "encoding",
     "encode": "encoding",
+    "events_encode": "encoding",
+    "reduce_input": "encoding",
     "rate_encode": "encoding",
     "LIFParameters": "functional",
     "LIFState": "functional",

@@ -10,13 +10,13 @@ from spikefit_search.exceptions import ConfigError, UnknownNameError
 
 Kind = Literal["mlp", "conv"]
 Reset = Literal["subtract", "zero"]
-Encoder = Literal["rate", "direct"]
+Encoder = Literal["rate", "direct", "events"]
 Readout = Literal["membrane", "spikes"]
 PoolMode = Literal["sum", "max", "avg"]
 
 KINDS = ("mlp", "conv")
 RESETS = ("subtract", "zero")
-ENCODERS = ("rate", "direct")
+ENCODERS = ("rate", "direct", "events")
 READOUTS = ("membrane", "spikes")
 POOL_MODES = ("sum", "max", "avg")
 SURROGATE_NAMES = ("arctan", "fast_sigmoid")
@@ -42,10 +42,15 @@ class NetworkConfig:
         reset: ``"subtract"`` (reset by subtraction) or ``"zero"``.
         surrogate: name in :data:`spikefit_search.snn.SURROGATES`.
         timesteps: simulation steps ``T`` per sample.
-        encoder: ``"rate"`` (Bernoulli events) or ``"direct"`` (the value as input current).
+        encoder: ``"rate"`` (Bernoulli events) or ``"direct"`` (the value as input current) for
+            static samples ``(B, C, H, W)``; ``"events"`` for binned event frames
+            ``(B, T, C, H, W)``, which pass as they are.
         readout: ``"membrane"`` (mean membrane of a non-spiking leaky output layer) or
             ``"spikes"`` (spike counts of a spiking output layer).
         bias: whether synaptic layers have a bias.
+        input_pool, input_group: input reduction before the first layer (what a chip with few
+            input channels receives): sum pooling of the map over ``input_pool`` blocks and
+            sums of ``input_group`` adjacent channels. 1 = none.
     """
 
     kind: Kind = "mlp"
@@ -66,6 +71,8 @@ class NetworkConfig:
     encoder: Encoder = "rate"
     readout: Readout = "membrane"
     bias: bool = False
+    input_pool: int = 1
+    input_group: int = 1
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -92,7 +99,7 @@ class NetworkConfig:
             raise ConfigError("kind='conv' needs at least one conv layer in channels, but got ().")
         if any(c < 1 for c in self.channels):
             raise ConfigError(f"channels must be positive, but got channels={self.channels}.")
-        for name in ("kernel", "stride", "pool", "timesteps"):
+        for name in ("kernel", "stride", "pool", "timesteps", "input_pool", "input_group"):
             value = getattr(self, name)
             if int(value) < 1:
                 raise ConfigError(f"{name} must be at least 1, but got {name}={value}.")
@@ -112,10 +119,17 @@ class NetworkConfig:
         """``"IF"`` when ``beta == 1`` else ``"LIF"``: the name profiles list."""
         return "IF" if self.beta == 1.0 else "LIF"
 
+    @property
+    def reduced_input_shape(self) -> tuple[int, int, int]:
+        """``(C, H, W)`` the first layer sees: ``input_shape`` after the input reduction."""
+        c, h, w = self.input_shape
+        g, p = self.input_group, self.input_pool
+        return (math.ceil(c / g), math.ceil(h / p), math.ceil(w / p))
+
     def layer_specs(self) -> list[LayerSpec]:
         """Describe every synaptic layer (what a hardware checker needs), input to output."""
         specs: list[LayerSpec] = []
-        c, h, w = self.input_shape
+        c, h, w = self.reduced_input_shape
         for i, out_c in enumerate(self.channels):
             oh = (h + 2 * self.padding - self.kernel) // self.stride + 1
             ow = (w + 2 * self.padding - self.kernel) // self.stride + 1

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from spikefit_search.snn.config import LayerSpec, NetworkConfig
-from spikefit_search.snn.encoding import encode
+from spikefit_search.snn.encoding import encode, reduce_input
 from spikefit_search.snn.functional import LIFParameters, leaky_readout, lif_multistep
 from spikefit_search.snn.surrogates import SURROGATES
 
@@ -186,7 +186,8 @@ class SpikingNetwork(nn.Module):
     """A feed-forward spiking network: encoder, synaptic layers, readout.
 
     Shape:
-        input: ``(B, C, H, W)`` static samples in [0, 1]; output: ``(B, n_classes)`` logits.
+        input: ``(B, C, H, W)`` static samples in [0, 1], or ``(B, T, C, H, W)`` event frames
+        with ``encoder="events"``; output: ``(B, n_classes)`` logits.
 
     Example:
         >>> net = SpikingNetwork(NetworkConfig(hidden=(32,), timesteps=4))
@@ -219,6 +220,8 @@ class SpikingNetwork(nn.Module):
         """Simulate the network on static samples ``x``; optionally count events."""
         cfg = self.config
         h = encode(cfg.encoder, x, cfg.timesteps, generator=generator)
+        if cfg.input_pool > 1 or cfg.input_group > 1:
+            h = reduce_input(h, cfg.input_pool, cfg.input_group)
         if cfg.kind == "mlp":
             h = h.reshape(h.shape[0], h.shape[1], -1)
         spikes: list[torch.Tensor] = []

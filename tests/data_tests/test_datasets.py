@@ -86,7 +86,7 @@ def test_limit_train(tmp_path: Path) -> None:
 
 
 def test_unknown_dataset() -> None:
-    with pytest.raises(UnknownNameError, match="dataset must be one of digits, fashion-mnist"):
+    with pytest.raises(UnknownNameError, match="one of digits, emulated-saccade-digits, events"):
         load_dataset("cifar")
 
 

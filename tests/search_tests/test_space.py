@@ -70,5 +70,5 @@ def test_bad_yaml_and_unknown_name(tmp_path: Path) -> None:
     path.write_text("params: [unclosed")
     with pytest.raises(SearchSpaceError, match="syntax error at line 1"):
         load_search_space(path)
-    with pytest.raises(UnknownNameError, match="conv, mlp"):
+    with pytest.raises(UnknownNameError, match="conv, dvs, mlp"):
         load_search_space("transformer")
