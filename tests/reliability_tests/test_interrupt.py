@@ -43,7 +43,11 @@ def wait_for_trained(run: Path, n: int, timeout: float = 180, *, need_running: b
     deadline = time.time() + timeout
     while time.time() < deadline:
         if (run / "study.journal").exists():
-            study = optuna.load_study(study_name=STUDY, storage=open_storage(run, None))
+            try:
+                study = optuna.load_study(study_name=STUDY, storage=open_storage(run, None))
+            except KeyError:  # the journal exists a moment before the study's first record
+                time.sleep(0.2)
+                continue
             trials = study.get_trials(deepcopy=False)
             c = count_trials(trials)
             training = [
