@@ -12,6 +12,7 @@ from optuna.distributions import CategoricalDistribution
 from optuna.trial import TrialState, create_trial
 
 from spikefit_search.search import SearchOptions, count_trials, run_search
+from spikefit_search.search import driver as driver_module
 from spikefit_search.search import objective as objective_module
 from spikefit_search.search.driver import SURPLUS_CAP, prepare
 from spikefit_search.search.storage import open_storage
@@ -51,9 +52,8 @@ def test_failed_trial_that_claimed_a_slot_does_not_block_the_budget(
             user_attrs={"stage": "trained", "reserved": True, "fail_reason": "nan energy"},
         )
     )
-    identity = {k: {"name": v} for k, v in (("device", "loihi"), ("space", "tiny"))}
-    identity["dataset"] = {"name": "digits"}
-    (prep.run_dir / "manifest.json").write_text(json.dumps({"study": prep.study_name, **identity}))
+    manifest = driver_module._manifest(prep)  # the manifest the search would have written
+    (prep.run_dir / "manifest.json").write_text(json.dumps(manifest))
     result = run_search(opts)
     assert result.stop_reason == "budget"
     c = count_trials(study.get_trials())

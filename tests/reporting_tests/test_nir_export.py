@@ -153,7 +153,7 @@ def test_export_refuses_before_writing_anything(tiny_run: Path, tmp_path: Path) 
         export_trial(tiny_run, out=out, nir=tmp_path / "k.nir", nir_reader="snntorch")
     blocked = tmp_path / "blocked"
     blocked.write_text("a file where a folder should be")
-    with pytest.raises(RunError, match="--nir must be writable"):
+    with pytest.raises(ConfigError, match="--nir must be a writable place"):
         export_trial(tiny_run, out=out, nir=blocked / "k.nir")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["blocked"]  # no .pt, no .yaml
 
@@ -166,7 +166,7 @@ def test_export_refusal_is_one_line_without_traceback(tiny_run: Path, tmp_path: 
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     assert done.returncode == 1
     text = done.stdout + done.stderr
-    assert "Traceback" not in text and "--nir must be writable" in " ".join(text.split())
+    assert "Traceback" not in text and "--nir must be a writable place" in " ".join(text.split())
     assert sorted(p.name for p in tmp_path.iterdir()) == ["blocked"]
 
 
