@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from spikefit_search.cli import app
 from spikefit_search.compression import PipelineConfig, load_checkpoint
 from spikefit_search.compression.methods import attach_quantizers
-from spikefit_search.exceptions import ConfigError, RunError
+from spikefit_search.exceptions import ConfigError
 from spikefit_search.reporting.export import export_trial
 from spikefit_search.reporting.nir_export import (
     FORMAT_VERSION,
