@@ -39,6 +39,7 @@ from spikefit_search.search.objective import (
     PipelineFn,
     TrialSettings,
     run_trial,
+    stop_level,
 )
 from spikefit_search.search.records import pareto_frame, trials_frame
 from spikefit_search.search.samplers import SAMPLERS, make_sampler
@@ -418,13 +419,19 @@ def _worker_main(options: SearchOptions, index: int) -> None:
     prep = prepare(options)
     device = str(resolve_device(options.accelerator))
     storage = open_storage(prep.run_dir, options.storage)
+    settings = _settings(prep, device)
     study = optuna.load_study(
         study_name=prep.study_name,
         storage=storage,
-        sampler=make_sampler(options.sampler, seed=options.seed + index, budget=options.budget),
+        sampler=make_sampler(
+            options.sampler,
+            seed=options.seed + index,
+            budget=options.budget,
+            threshold=stop_level(settings),
+        ),
     )
     with contextlib.suppress(KeyboardInterrupt), deferred_sigint():
-        worker_loop(study, _settings(prep, device), options)
+        worker_loop(study, settings, options)
 
 
 def stop_message(reason: str, study: optuna.Study, options: SearchOptions) -> str:
@@ -477,8 +484,12 @@ def run_search(
         try:
             if options.workers == 1:
                 torch.set_num_threads(_threads(1))
+                settings = _settings(prep, device)
                 study.sampler = make_sampler(
-                    options.sampler, seed=options.seed, budget=options.budget
+                    options.sampler,
+                    seed=options.seed,
+                    budget=options.budget,
+                    threshold=stop_level(settings),
                 )
 
                 def refresh() -> None:
@@ -486,9 +497,7 @@ def run_search(
                     if on_update is not None:
                         on_update(study)
 
-                reason = worker_loop(
-                    study, _settings(prep, device), options, pipeline=pipeline, on_trial=refresh
-                )
+                reason = worker_loop(study, settings, options, pipeline=pipeline, on_trial=refresh)
             else:
                 reason = _run_workers(options, study, on_update)
         finally:

@@ -62,6 +62,11 @@ class TrialOutcome:
     values: tuple[float, float] | None = None
 
 
+def stop_level(settings: TrialSettings) -> float:
+    """Validation accuracy below which a candidate is stopped: chance plus ``stop_margin``."""
+    return (1.0 + settings.stop_margin) / settings.data.n_classes
+
+
 def trial_seed(study_seed: int, number: int) -> int:
     return (study_seed * 1_000_003 + number * 7919) % (2**31 - 1)
 
@@ -163,13 +168,14 @@ def run_trial(
         return TrialOutcome(TrialState.PRUNED)
 
     start = time.perf_counter()
-    stop_below = (1.0 + settings.stop_margin) / data.n_classes
+    stop_below = stop_level(settings)
     try:
         result = pipeline(cfg, data, device=settings.device, stop_below=stop_below)
     except CandidateStopped as exc:
         for name, margin in static.margins().items():
             trial.set_constraint(name, margin)
         trial.set_user_attr(STAGE, "stopped")
+        trial.set_user_attr("accuracy_reached", exc.accuracy)
         trial.set_user_attr(REASON, f"stopped after warm-up: {exc}")
         trial.set_user_attr("seconds", time.perf_counter() - start)
         return TrialOutcome(TrialState.PRUNED)
@@ -182,6 +188,7 @@ def run_trial(
         # compression broke it (e.g. nothing fires any more): a point at chance is no answer,
         # however little energy it spends; it used its training, so it counts as stopped
         trial.set_user_attr(STAGE, "stopped")
+        trial.set_user_attr("accuracy_reached", result.val_accuracy)
         trial.set_user_attr(
             REASON,
             f"validation accuracy after fine-tune {result.val_accuracy:.4f} is below "
