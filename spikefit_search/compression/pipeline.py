@@ -5,8 +5,9 @@ from __future__ import annotations
 import copy
 import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import torch
 
@@ -62,6 +63,8 @@ class PipelineConfig:
         finetune_lr: Adam learning rate of the latent weights during fine-tuning.
         codebook_lr: Adam learning rate of the CAT codebook values.
         seed: seeds initialisation, shuffling, rate coding and random pruning.
+        warmup_seed: seeds the float warm-up instead of ``seed`` when given, so that
+            candidates of one architecture can share one warm-up (the search's cache).
         schedule: learning rate of each phase, ``"cosine"`` (annealed to zero over the phase,
             default) or ``"constant"``.
     """
@@ -84,6 +87,7 @@ class PipelineConfig:
     codebook_lr: float = 1e-4
     seed: int = 0
     schedule: str = "cosine"
+    warmup_seed: int | None = None
 
     def __post_init__(self) -> None:
         if self.schedule not in SCHEDULES:
@@ -219,10 +223,18 @@ def warm_up(
         epochs=cfg.warmup_epochs,
         batch_size=cfg.batch_size,
         lr=cfg.lr,
-        seed=cfg.seed,
+        seed=cfg.seed if cfg.warmup_seed is None else cfg.warmup_seed,
         schedule=cfg.schedule,
         device=device,
     )
+
+
+class WarmupStore(Protocol):
+    """Where warm-ups can be shared (the search's run-folder cache)."""
+
+    def get_or_train(
+        self, cfg: PipelineConfig, train: Callable[[], SpikingNetwork]
+    ) -> SpikingNetwork: ...
 
 
 def run_pipeline(
@@ -232,6 +244,7 @@ def run_pipeline(
     device: torch.device | str = "cpu",
     stop_below: float | None = None,
     warm_start: SpikingNetwork | None = None,
+    warmup_store: WarmupStore | None = None,
 ) -> PipelineResult:
     """Float warm-up -> prune ``rho`` of the hidden neurons (scored on ``data.x_calib``) ->
     optional fan-in cap -> quantized fine-tune -> validation and test evaluation.
@@ -246,6 +259,9 @@ def run_pipeline(
             below this.
         warm_start: a float network already warmed up from ``cfg.network`` (e.g. by
             :func:`warm_up`, shared between methods); it is copied, not changed.
+        warmup_store: when no ``warm_start`` is given, the warm-up comes from this store,
+            which trains it (with :func:`warm_up`) only if no candidate before did; ``losses``
+            then hold the fine-tune only.
 
     Raises:
         CandidateStopped: the warm-up validation accuracy is below ``stop_below``.
@@ -255,6 +271,8 @@ def run_pipeline(
     start = time.perf_counter()
     _check_data(cfg, data)
     data = data.to(device)
+    if warm_start is None and warmup_store is not None:
+        warm_start = warmup_store.get_or_train(cfg, lambda: warm_up(cfg, data, device=device)[0])
     if warm_start is None:
         model, losses = warm_up(cfg, data, device=device)
     else:

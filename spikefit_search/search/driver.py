@@ -31,6 +31,7 @@ from spikefit_search.compression import run_pipeline
 from spikefit_search.data import Dataset, load_dataset
 from spikefit_search.exceptions import ConfigError, RunError
 from spikefit_search.hardware import HardwareProfile, load_profile, static_check
+from spikefit_search.search.cache import CACHE_DIR, WarmupCache
 from spikefit_search.search.objective import (
     REASON,
     RESERVED,
@@ -281,6 +282,7 @@ def _settings(prep: Prepared, device: str) -> TrialSettings:
         checkpoint_dir=prep.run_dir / "checkpoints",
         warmup_epochs=warmup,
         finetune_epochs=finetune,
+        warmup_cache=WarmupCache(prep.run_dir / CACHE_DIR, prep.data, device),
     )
 
 

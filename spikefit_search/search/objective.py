@@ -27,6 +27,7 @@ from spikefit_search.compression import (
 from spikefit_search.data import Dataset
 from spikefit_search.exceptions import ConfigError
 from spikefit_search.hardware import HardwareProfile, estimate_energy, measured_check, static_check
+from spikefit_search.search.cache import WarmupCache
 from spikefit_search.search.space import Candidate, SearchSpace
 
 PipelineFn = Callable[..., PipelineResult]
@@ -51,6 +52,8 @@ class TrialSettings:
     checkpoint_dir: Path | None = None
     warmup_epochs: int | None = None
     finetune_epochs: int | None = None
+    warmup_cache: WarmupCache | None = None
+    """Share float warm-ups between candidates of one architecture (seeded by ``seed``)."""
     stop_margin: float = 0.5
     """Stop a candidate whose validation accuracy after warm-up is below
     ``(1 + stop_margin) / n_classes`` (chance plus half of it)."""
@@ -138,6 +141,8 @@ def run_trial(
     trial.set_user_attr("n_values", candidate.n_values)
     try:
         cfg = pipeline_config(candidate, settings, seed)
+        if settings.warmup_cache is not None:
+            cfg = replace(cfg, warmup_seed=settings.seed)
     except ConfigError as exc:  # any other combination the method cannot build
         trial.set_user_attr(STAGE, "rejected")
         trial.set_user_attr(REASON, str(exc))
@@ -169,9 +174,16 @@ def run_trial(
 
     start = time.perf_counter()
     stop_below = stop_level(settings)
+    extra: dict[str, Any] = {}
+    cache = settings.warmup_cache
+    if cache is not None:
+        extra["warmup_store"] = cache
+        hits = cache.stats.hits
     try:
-        result = pipeline(cfg, data, device=settings.device, stop_below=stop_below)
+        result = pipeline(cfg, data, device=settings.device, stop_below=stop_below, **extra)
     except CandidateStopped as exc:
+        if cache is not None:
+            trial.set_user_attr("warmup_reused", cache.stats.hits > hits)
         for name, margin in static.margins().items():
             trial.set_constraint(name, margin)
         trial.set_user_attr(STAGE, "stopped")
@@ -180,6 +192,8 @@ def run_trial(
         trial.set_user_attr("seconds", time.perf_counter() - start)
         return TrialOutcome(TrialState.PRUNED)
 
+    if cache is not None:
+        trial.set_user_attr("warmup_reused", cache.stats.hits > hits)
     measured = measured_check(settings.profile, result.model)
     margins = measured.margins()
     for name, margin in margins.items():
