@@ -23,7 +23,7 @@ from spikefit_search.compression.weight_pruning import FisherWeightPruner
 from spikefit_search.data import Dataset
 from spikefit_search.exceptions import ConfigError, SpikefitError
 from spikefit_search.snn import Activity, NetworkConfig, SpikingNetwork
-from spikefit_search.training import SCHEDULES, evaluate, fit, lr_scheduler, train_float
+from spikefit_search.training import SCHEDULES, evaluate, fit, lr_scheduler, progress, train_float
 
 
 class CandidateStopped(SpikefitError):
@@ -216,6 +216,7 @@ def warm_up(
     """Build the network from ``cfg.network`` and train it in float for ``warmup_epochs``."""
     _check_data(cfg, data)
     data = data.to(device)
+    progress.phase("warm-up", cfg.warmup_epochs)
     return train_float(
         cfg.network,
         data.x_train,
@@ -282,9 +283,11 @@ def run_pipeline(
                 f"hidden_sizes={warm_start.config.hidden_sizes}."
             )
         model, losses = copy.deepcopy(warm_start).to(device), []
+    progress.phase("evaluation")
     warm_val = evaluate(model, data.x_val, data.y_val).accuracy
     if stop_below is not None and warm_val < stop_below:
         raise CandidateStopped(warm_val, stop_below)
+    progress.phase("pruning")
     if cfg.rho > 0:
         model = prune_neurons(
             model, cfg.rho, method=cfg.neuron_pruning, x=data.x_calib, y=data.y_calib, seed=cfg.seed
@@ -296,6 +299,7 @@ def run_pipeline(
     if cfg.quantization in ("cat", "uniform"):
         _quantize(model, cfg, cfg.quantization)
     torch.manual_seed(cfg.seed + 1)
+    progress.phase("fine-tune", cfg.finetune_epochs)
     opt = finetune_optimizer(model, cfg)
     losses += fit(
         model,
@@ -309,6 +313,7 @@ def run_pipeline(
     )
     if cfg.quantization == "kmeans":
         _quantize(model, cfg, "kmeans")
+    progress.phase("evaluation")
     val = evaluate(model, data.x_val, data.y_val)
     test = evaluate(model, data.x_test, data.y_test)
     return PipelineResult(

@@ -29,6 +29,7 @@ from spikefit_search.exceptions import ConfigError
 from spikefit_search.hardware import HardwareProfile, estimate_energy, measured_check, static_check
 from spikefit_search.search.cache import WarmupCache
 from spikefit_search.search.space import Candidate, SearchSpace
+from spikefit_search.training import progress
 
 PipelineFn = Callable[..., PipelineResult]
 
@@ -37,6 +38,7 @@ STAGE = "stage"  # rejected | surplus | stopped | trained | failed
 RESERVED = "reserved"  # True once a trial has passed the static check and claims a budget slot
 REASON = "rejected_reason"
 SEED = "seed"
+PROGRESS = "progress"  # [phase, epochs done, epochs of the phase] while the trial trains
 
 
 @dataclass(frozen=True)
@@ -179,8 +181,13 @@ def run_trial(
     if cache is not None:
         extra["warmup_store"] = cache
         hits = cache.stats.hits
+
+    def report(phase: str, done: int, total: int) -> None:
+        trial.set_user_attr(PROGRESS, [phase, done, total])
+
     try:
-        result = pipeline(cfg, data, device=settings.device, stop_below=stop_below, **extra)
+        with progress.listen(report):
+            result = pipeline(cfg, data, device=settings.device, stop_below=stop_below, **extra)
     except CandidateStopped as exc:
         if cache is not None:
             trial.set_user_attr("warmup_reused", cache.stats.hits > hits)
@@ -194,6 +201,7 @@ def run_trial(
 
     if cache is not None:
         trial.set_user_attr("warmup_reused", cache.stats.hits > hits)
+    report("chip check", 0, 0)
     measured = measured_check(settings.profile, result.model)
     margins = measured.margins()
     for name, margin in margins.items():
