@@ -25,6 +25,7 @@ Surplus trials (never evaluated) are left out. Nothing is written to the storage
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Container, Sequence
 from typing import Any
 
@@ -57,12 +58,14 @@ def _startup(budget: int) -> int:
 def _tpe(seed: int, budget: int) -> optuna.samplers.BaseSampler:
     """Multi-objective TPE over the joint distribution of the parameters (``multivariate``,
     ``group`` for the per-layer widths that exist only for deeper networks)."""
-    return optuna.samplers.TPESampler(
-        seed=seed,
-        n_startup_trials=_startup(budget),
-        multivariate=True,
-        group=True,
-    )
+    with warnings.catch_warnings():  # multivariate and group are "experimental" since 2.2
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.samplers.TPESampler(
+            seed=seed,
+            n_startup_trials=_startup(budget),
+            multivariate=True,
+            group=True,
+        )
 
 
 @SAMPLERS.register("gp")
