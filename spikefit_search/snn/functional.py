@@ -20,6 +20,7 @@ Two implementations give identical outputs and gradients:
 
 from __future__ import annotations
 
+import os
 from typing import Any, NamedTuple
 
 import torch
@@ -249,11 +250,18 @@ EVENT_MIN_INPUTS = 256
 """Inputs below which the dense product is always used (the digits' 64 are)."""
 EVENT_MAX_DENSITY = 0.25
 """Fraction of non-zero inputs above which the dense product is used."""
+EVENT_ENV = "SPIKEFIT_EVENT_LAYER"
+"""Set to 1 to let wide, sparse binary inputs take :func:`event_linear`. Off by default: on the
+2-core CPU of docs/benchmarks.md the index extraction (``nonzero``) alone cost more than torch's
+dense product, and the event layer was about 4x slower than it (784 inputs, 10-30 % events,
+forward and weight gradient; ``docs/decisions.md``)."""
 
 
 def event_linear_pays(x: torch.Tensor) -> bool:
-    """Whether :func:`event_linear` beats ``F.linear`` for this binary input ``(rows, n_in)``:
-    on the CPU, for wide and sparse inputs (measured: ``bench/profile_core.py``)."""
+    """Whether :func:`event_linear` is used for this binary input ``(rows, n_in)``: only when
+    ``SPIKEFIT_EVENT_LAYER=1``, on the CPU, for wide and sparse inputs without gradient."""
+    if os.environ.get(EVENT_ENV) != "1":
+        return False
     if x.is_cuda or x.requires_grad or x.dim() != 2 or x.shape[1] < EVENT_MIN_INPUTS:
         return False
     return bool(torch.count_nonzero(x) <= EVENT_MAX_DENSITY * x.numel())

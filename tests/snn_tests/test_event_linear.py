@@ -30,7 +30,10 @@ def test_event_linear_matches_the_dense_product_and_its_gradients() -> None:
     torch.testing.assert_close(gb_event, gb_dense, rtol=0, atol=1e-6)
 
 
-def test_event_path_is_chosen_only_where_it_pays() -> None:
+def test_event_path_is_chosen_only_where_it_pays(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SPIKEFIT_EVENT_LAYER", raising=False)
+    assert not event_linear_pays(_events(64, 784, 0.1))  # off unless asked for (measured slower)
+    monkeypatch.setenv("SPIKEFIT_EVENT_LAYER", "1")
     assert event_linear_pays(_events(64, 784, 0.1))
     assert not event_linear_pays(_events(64, 64, 0.1))  # the digits' 64 inputs: dense
     assert not event_linear_pays(_events(64, 784, 0.6))  # dense inputs
