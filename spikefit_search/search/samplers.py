@@ -24,6 +24,7 @@ Surplus trials (never evaluated) are left out. Nothing is written to the storage
 
 from __future__ import annotations
 
+import copy
 import math
 import warnings
 from collections.abc import Callable, Container, Sequence
@@ -149,19 +150,12 @@ def sampler_view(trials: Sequence[FrozenTrial], threshold: float) -> list[Frozen
             continue
         for name in limit_names:
             constraints.setdefault(name, mean_margin[name])
-        view = optuna.trial.create_trial(
-            state=TrialState.COMPLETE,
-            values=values,
-            params=t.params,
-            distributions=t.distributions,
-            user_attrs=t.user_attrs,
-            system_attrs={k: v for k, v in t.system_attrs.items() if not _is_constraint_key(k)},
-            constraints=constraints,
-        )
-        view.number = t.number
-        view._trial_id = t._trial_id
-        view.datetime_start = t.datetime_start
-        view.datetime_complete = t.datetime_complete
+        view = copy.copy(t)  # shallow: params, distributions, user attributes are shared
+        view.state = TrialState.COMPLETE
+        view.values = values
+        attrs = {k: v for k, v in t.system_attrs.items() if not _is_constraint_key(k)}
+        attrs.update({f"{_CONSTRAINTS_KEY}:{k}": float(v) for k, v in constraints.items()})
+        view.system_attrs = attrs
         out.append(view)
     return out
 
