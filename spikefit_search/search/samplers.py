@@ -58,7 +58,8 @@ def _startup(budget: int) -> int:
 @SAMPLERS.register("tpe")
 def _tpe(seed: int, budget: int) -> optuna.samplers.BaseSampler:
     """Multi-objective TPE over the joint distribution of the parameters (``multivariate``,
-    ``group`` for the per-layer widths that exist only for deeper networks)."""
+    ``group`` for the per-layer widths that exist only for deeper networks); ``constant_liar``
+    keeps parallel workers from proposing the same candidate."""
     with warnings.catch_warnings():  # multivariate and group are "experimental" since 2.2
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         return optuna.samplers.TPESampler(
@@ -66,6 +67,7 @@ def _tpe(seed: int, budget: int) -> optuna.samplers.BaseSampler:
             n_startup_trials=_startup(budget),
             multivariate=True,
             group=True,
+            constant_liar=True,
         )
 
 
