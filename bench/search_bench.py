@@ -307,9 +307,11 @@ def report_sampler(
     epochs: int | None,
     chance: float = 0.1,
 ) -> None:
+    command = "python bench/search_bench.py " + " ".join(sys.argv[1:])
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
     lines = [
-        "Command: `python bench/search_bench.py sampler --write`"
-        + (f" with `--epochs {epochs}`" if epochs else "")
+        f"Command: `{command}`"
+        + (f" ({epochs} epochs per candidate: reduced fidelity)" if epochs else "")
         + f" (digits, budget {budget}; hypervolume of (validation accuracy, energy µJ) above "
         f"accuracy {chance} (chance) and below the worst feasible energy of all runs on the "
         "chip; 'to reach' = trained candidates the default sampler needs to reach random "
@@ -349,7 +351,8 @@ def report_sampler(
     lines += [
         "",
         f"Default sampler: {default}. Energy figures depend on the energy model of the "
-        "profiles at the time of the run; re-run after it changes.",
+        "profiles at the time of the run; re-run after it changes. Load average when "
+        f"reported: {load:.1f} (a shared CPU slows runs, it does not change these figures).",
     ]
     append("Sample efficiency: default sampler against random", lines)
 

@@ -135,7 +135,7 @@ def search(
     ] = None,
     workers: Annotated[int, typer.Option(help="Worker processes on this machine.")] = 1,
     seed: Annotated[int, typer.Option(help="Seed of the sampler and of every trial.")] = 0,
-    sampler: Annotated[str, typer.Option(help="tpe, gp, nsga2 or random.")] = "tpe",
+    sampler: Annotated[str, typer.Option(help="gp, tpe, nsga2 or random.")] = "gp",
     limit_train: Annotated[
         int | None, typer.Option(help="Use at most this many training samples.", hidden=True)
     ] = None,

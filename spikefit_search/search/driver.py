@@ -76,7 +76,7 @@ class SearchOptions:
     storage: str | None = None
     workers: int = 1
     seed: int = 0
-    sampler: str = "tpe"
+    sampler: str = "gp"
     max_rejections: int | None = None
     max_failures: int = 5
     limit_train: int | None = None
