@@ -7,10 +7,13 @@ Usage (each part can run alone):
     python bench/search_bench.py wall        # spikefit-search --device speck --budget 50
     python bench/search_bench.py reject      # cost of a statically rejected candidate
     python bench/search_bench.py workers     # --workers 2 against --workers 1
-    python bench/search_bench.py sampler     # hypervolume: tpe against random, 3 seeds
+    python bench/search_bench.py sampler     # sample efficiency: tpe against random,
+                                             # speck and loihi, 5 seeds, budget 50
+    python bench/search_bench.py sampler --results r.json   # keep every run's points
+    python bench/search_bench.py sampler --results r.json --from-results  # recompute only
 
-Results are printed; with ``--write`` they are also appended to docs/benchmarks.md under
-"## Search (issue 5)".
+Results are printed, and appended to docs/benchmarks.md under "## Search (issue 5)" with
+``--write``.
 """
 
 from __future__ import annotations
@@ -44,11 +47,13 @@ WRITE = False
 
 
 def append(title: str, lines: list[str]) -> None:
+    """Print a result block; append it to docs/benchmarks.md only with ``--write``."""
+    if not WRITE:
+        print(f"### {title}", *lines, sep="\n")
+        return
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     block = [f"### {title} ({stamp})", "", f"Machine: {machine()}.", "", *lines, ""]
     print("\n".join(block))
-    if not WRITE:
-        return
     text = BENCH_MD.read_text() if BENCH_MD.exists() else "# Benchmarks\n"
     if SECTION not in text:
         text = text.rstrip() + f"\n\n{SECTION}\n\n"
@@ -195,82 +200,201 @@ def bench_workers(budget: int = 40) -> None:
     )
 
 
-def hypervolume(points: list[tuple[float, float]], ref_energy: float) -> float:
-    """Area dominated by (accuracy up, energy down) points, bounded by accuracy 0 and
-    ``ref_energy``."""
-    pts = sorted((e, a) for a, e in points if e < ref_energy)
-    area, best = 0.0, 0.0
+def hypervolume(
+    points: list[tuple[float, float]], ref_energy: float, ref_accuracy: float = 0.0
+) -> float:
+    """Area dominated by (accuracy up, energy down) points, bounded below by ``ref_accuracy``
+    and on the right by ``ref_energy`` (points beyond either count for nothing)."""
+    pts = sorted((e, a) for a, e in points if e < ref_energy and a > ref_accuracy)
+    area, best = 0.0, ref_accuracy
     for i, (e, a) in enumerate(pts):
         best = max(best, a)
         nxt = pts[i + 1][0] if i + 1 < len(pts) else ref_energy
-        area += best * (nxt - e)
+        area += (best - ref_accuracy) * (nxt - e)
     return area
+
+
+def _search_points(
+    chip: str, sampler: str, seed: int, budget: int, out: Path, epochs: int | None
+) -> list[tuple[float, float] | None]:
+    """Run one search; per budget-counted candidate in trial order, its (accuracy, energy)
+    when feasible, else None (stopped, or infeasible when measured)."""
+    import optuna
+
+    from spikefit_search.search import SearchOptions, run_search
+    from spikefit_search.search.records import is_feasible
+    from spikefit_search.search.storage import open_storage
+
+    result = run_search(
+        SearchOptions(
+            device=chip, budget=budget, sampler=sampler, seed=seed, out=str(out), epochs=epochs
+        )
+    )
+    study = optuna.load_study(
+        study_name=result.study_name, storage=open_storage(result.run_dir, None)
+    )
+    seq: list[tuple[float, float] | None] = []
+    for t in sorted(study.trials, key=lambda t: t.number):
+        if t.user_attrs.get("stage") not in ("trained", "stopped"):
+            continue
+        seq.append((float(t.values[0]), float(t.values[1])) if is_feasible(t) else None)
+    return seq[:budget]
+
+
+def hv_curve(seq: list[tuple[float, float] | None], ref_e: float, ref_a: float) -> list[float]:
+    """Hypervolume after each budget-counted candidate."""
+    pts: list[tuple[float, float]] = []
+    curve = []
+    for p in seq:
+        if p is not None:
+            pts.append(p)
+        curve.append(hypervolume(pts, ref_e, ref_a))
+    return curve
+
+
+def candidates_to_reach(curve: list[float], target: float) -> int | None:
+    """Trained candidates needed for the curve to reach ``target`` (None: never)."""
+    return next((i + 1 for i, v in enumerate(curve) if v >= target - 1e-12), None)
 
 
 def bench_sampler(
     budget: int = 50,
-    seeds: tuple[int, ...] = (0, 1, 2),
-    samplers: tuple[str, ...] = ("tpe", "random", "gp"),
+    seeds: tuple[int, ...] = (0, 1, 2, 3, 4),
+    samplers: tuple[str, ...] = ("tpe", "random"),
+    chips: tuple[str, ...] = ("speck", "loihi"),
+    epochs: int | None = None,
+    results: Path | None = None,
 ) -> None:
-    import optuna
+    """Sample efficiency of the default sampler (the first of ``samplers``) against random.
 
-    from spikefit_search.search.records import is_feasible
-    from spikefit_search.search.storage import open_storage
+    Reference point, fixed per chip: accuracy at chance (digits: 0.1) and energy at the worst
+    feasible candidate of all runs on that chip. Second figure, independent of the reference:
+    trained candidates the default needs to reach random search's mean budget-``budget``
+    hypervolume. Per-candidate points are kept in ``results`` (JSON) so the figures can be
+    recomputed (``--from-results``) after the energy model changes without retraining.
+    """
+    import json
 
-    fronts: dict[str, list[list[tuple[float, float]]]] = {name: [] for name in samplers}
+    default = samplers[0]
+    data: dict[str, dict[str, dict[str, list[list[float] | None]]]] = {}
+    if results is not None and results.is_file():  # resume: runs already there are kept
+        data = json.loads(results.read_text())
     tmp = Path(tempfile.mkdtemp())
     try:
-        for seed in seeds:
-            for sampler in samplers:
-                out = tmp / f"{sampler}-{seed}"
-                cli(
-                    "--device",
-                    "speck",
-                    "--budget",
-                    str(budget),
-                    "--sampler",
-                    sampler,
-                    "--seed",
-                    str(seed),
-                    "--out",
-                    str(out),
-                    cwd=tmp,
-                )
-                run = out / "speck-mlp-digits"
-                study = optuna.load_study(
-                    study_name="speck-mlp-digits", storage=open_storage(run, None)
-                )
-                fronts[sampler].append(
-                    [tuple(t.values) for t in study.trials if is_feasible(t)]  # type: ignore[misc]
-                )
+        for chip in chips:
+            for seed in seeds:
+                for sampler in samplers:
+                    runs = data.setdefault(chip, {}).setdefault(sampler, {})
+                    if str(seed) in runs:
+                        continue
+                    start = time.perf_counter()
+                    seq = _search_points(
+                        chip, sampler, seed, budget, tmp / f"{chip}-{sampler}-{seed}", epochs
+                    )
+                    runs[str(seed)] = [list(p) if p else None for p in seq]
+                    print(
+                        f"{chip} {sampler} seed {seed}: {time.perf_counter() - start:.0f} s",
+                        flush=True,
+                    )
+                    if results is not None:
+                        results.write_text(json.dumps(data))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    ref = 1.1 * max(e for runs in fronts.values() for pts in runs for _, e in pts)
-    hv = {k: [hypervolume(p, ref) for p in v] for k, v in fronts.items()}
+    report_sampler(data, budget=budget, default=default, epochs=epochs)
+
+
+def report_sampler(
+    data: dict[str, dict[str, dict[str, list[list[float] | None]]]],
+    *,
+    budget: int,
+    default: str,
+    epochs: int | None,
+    chance: float = 0.1,
+) -> None:
+    command = "python bench/search_bench.py " + " ".join(sys.argv[1:])
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
     lines = [
-        f"Command: `python bench/search_bench.py sampler` (speck, digits, budget {budget}, seeds "
-        f"{', '.join(map(str, seeds))}; hypervolume of (validation accuracy, energy µJ) with "
-        f"reference accuracy 0 and energy {ref:.3g} µJ).",
+        f"Command: `{command}`"
+        + (f" ({epochs} epochs per candidate: reduced fidelity)" if epochs else "")
+        + f" (digits, budget {budget}; hypervolume of (validation accuracy, energy µJ) above "
+        f"accuracy {chance} (chance) and below the worst feasible energy of all runs on the "
+        "chip; 'to reach' = trained candidates the default sampler needs to reach random "
+        "search's mean hypervolume at the full budget, '>N' when it never does).",
         "",
-        "| sampler | hypervolume per seed | mean |",
-        "|---|---|---|",
+        "| chip | sampler | hypervolume per seed | mean | to reach random's (per seed) | mean |",
+        "|---|---|---|---|---|---|",
     ]
-    for k, v in hv.items():
-        lines.append(f"| {k} | {', '.join(f'{x:.4g}' for x in v)} | {statistics.mean(v):.4g} |")
-    verdict = "ahead" if statistics.mean(hv["tpe"]) > statistics.mean(hv["random"]) else "NOT ahead"
-    lines += ["", f"Default sampler (TPE) is **{verdict}** of random search at this budget."]
-    append("Hypervolume: default sampler against random", lines)
+    for chip, by_sampler in data.items():
+        seqs = [
+            [tuple(p) if p else None for p in seq]
+            for runs in by_sampler.values()
+            for seq in runs.values()
+        ]
+        energies = [p[1] for seq in seqs for p in seq if p is not None]
+        if not energies:
+            continue
+        ref_e = max(energies) * (1 + 1e-9)
+        curves = {
+            s: [hv_curve(seq, ref_e, chance) for seq in runs.values()]  # type: ignore[arg-type]
+            for s, runs in by_sampler.items()
+        }
+        target = statistics.mean(c[-1] for c in curves["random"]) if "random" in curves else None
+        for s, cs in curves.items():
+            finals = [c[-1] for c in cs]
+            reach = ""
+            mean_reach = ""
+            if target is not None and s != "random":
+                counts = [candidates_to_reach(c, target) for c in cs]
+                reach = ", ".join(str(n) if n else f">{len(c)}" for n, c in zip(counts, cs))
+                # a run that never reaches it counts as its budget + 1 (a lower bound)
+                mean_reach = f"{statistics.mean(n or len(c) + 1 for n, c in zip(counts, cs)):.1f}"
+            lines.append(
+                f"| {chip} | {s} | {', '.join(f'{x:.4g}' for x in finals)} | "
+                f"{statistics.mean(finals):.4g} | {reach} | {mean_reach} |"
+            )
+    lines += [
+        "",
+        f"Default sampler: {default}. Energy figures depend on the energy model of the "
+        "profiles at the time of the run; re-run after it changes. Load average when "
+        f"reported: {load:.1f} (a shared CPU slows runs, it does not change these figures).",
+    ]
+    append("Sample efficiency: default sampler against random", lines)
 
 
 def main() -> None:
+    global WRITE
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("part", choices=["wall", "reject", "workers", "sampler", "all"])
+    parser.add_argument("--write", action="store_true", help="append to docs/benchmarks.md")
+    parser.add_argument("--budget", type=int, default=50, help="sampler: trained candidates")
+    parser.add_argument("--seeds", type=int, default=5, help="sampler: seeds 0..N-1")
+    parser.add_argument("--chips", nargs="+", default=["speck", "loihi"], help="sampler")
+    parser.add_argument("--samplers", nargs="+", default=["tpe", "random"], help="sampler")
+    parser.add_argument("--epochs", type=int, default=None, help="sampler: epochs per candidate")
     parser.add_argument(
-        "--write", action="store_true", help="append the results to docs/benchmarks.md"
+        "--results", type=Path, default=None, help="sampler: JSON of every run's points"
+    )
+    parser.add_argument(
+        "--from-results", action="store_true", help="sampler: only recompute from --results"
     )
     args = parser.parse_args()
-    global WRITE
     WRITE = args.write
+    if args.part == "sampler":
+        if args.from_results:
+            import json
+
+            data = json.loads(args.results.read_text())
+            report_sampler(data, budget=args.budget, default=args.samplers[0], epochs=args.epochs)
+            return
+        bench_sampler(
+            budget=args.budget,
+            seeds=tuple(range(args.seeds)),
+            samplers=tuple(args.samplers),
+            chips=tuple(args.chips),
+            epochs=args.epochs,
+            results=args.results,
+        )
+        return
     parts = ["reject", "wall", "workers", "sampler"] if args.part == "all" else [args.part]
     for part in parts:
         globals()[f"bench_{part}"]()

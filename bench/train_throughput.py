@@ -5,6 +5,10 @@ pre-encoded input for all (see ``_common.py``); one process, frameworks alternat
 of several repeats, ratios ours/theirs from the same run.
 
 Usage: ``python bench/train_throughput.py [--device cpu|cuda] [--repeats 7] [--write]``
+
+``--first-layer``: only the 784-input first layer (forward and weight gradient), the dense
+product against the event-driven one (``spikefit_search.snn.functional.event_linear``), for
+several event densities; decides whether ``SPIKEFIT_EVENT_LAYER`` pays on this machine.
 """
 
 from __future__ import annotations
@@ -26,8 +30,12 @@ def main() -> None:
     ap.add_argument("--frameworks", nargs="+", default=list(C.FRAMEWORKS))
     ap.add_argument("--target-s", type=float, default=0.4, help="seconds per timed block")
     ap.add_argument("--write", action="store_true", help="append the result to docs/benchmarks.md")
+    ap.add_argument("--first-layer", action="store_true", help="dense vs event first layer only")
     args = ap.parse_args()
     dev = C.setup(args.device, args.threads)
+    if args.first_layer:
+        first_layer(args.batch, args.steps, args.repeats)
+        return
     fws = C.available_frameworks(args.frameworks)
     rows: list[list[str]] = []
     spreads: list[float] = []
@@ -67,6 +75,44 @@ def calibrate(fns: dict[str, C.Callable[[], None]], dev: C.torch.device, target_
         C.sync(dev)
         worst = max(worst, time.perf_counter() - t0)
     return max(2, min(200, round(target_s / max(worst, 1e-4))))
+
+
+def first_layer(batch: int, steps_list: list[int], repeats: int) -> None:
+    """Median ms of the 784 -> 256 layer's forward + weight gradient, dense and event-driven,
+    alternating in one process."""
+    import statistics
+
+    import torch.nn.functional as F
+
+    from spikefit_search.snn.functional import event_linear
+
+    torch = C.torch
+    for steps in steps_list:
+        for density in (0.1, 0.2, 0.3):
+            g = torch.Generator().manual_seed(0)
+            x = (torch.rand(steps * batch, 784, generator=g) < density).float()
+            w = torch.randn(256, 784, requires_grad=True)
+            grad = torch.randn(steps * batch, 256)
+            fns = {
+                "dense": lambda x=x, w=w, g=grad: torch.autograd.grad(F.linear(x, w), (w,), g),
+                "event": lambda x=x, w=w, g=grad: torch.autograd.grad(
+                    event_linear(x, w, None), (w,), g
+                ),
+            }
+            times: dict[str, list[float]] = {k: [] for k in fns}
+            for _ in range(repeats):
+                for name, fn in fns.items():
+                    fn()
+                    t0 = time.perf_counter()
+                    for _ in range(5):
+                        fn()
+                    times[name].append((time.perf_counter() - t0) / 5 * 1e3)
+            d, e = statistics.median(times["dense"]), statistics.median(times["event"])
+            print(
+                f"T={steps} density {density}: dense {d:.2f} ms, event {e:.2f} ms, "
+                f"event/dense {e / d:.2f}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

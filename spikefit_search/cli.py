@@ -224,7 +224,7 @@ def search(
     ] = None,
     workers: Annotated[int, typer.Option(help="Worker processes on this machine.")] = 1,
     seed: Annotated[int, typer.Option(help="Seed of the sampler and of every trial.")] = 0,
-    sampler: Annotated[str, typer.Option(help="tpe, gp, nsga2 or random.")] = "tpe",
+    sampler: Annotated[str, typer.Option(help="gp, tpe, nsga2 or random.")] = "gp",
     objective: Annotated[
         str,
         typer.Option(
@@ -250,6 +250,8 @@ def search(
     ] = None,
 ) -> None:
     """Search for networks that fit the chip: accuracy up, energy per inference down."""
+    # on screen at once: the imports and the data below take seconds
+    console.print(f"[dim]spikefit-search: preparing {device} on {dataset} ...[/]")
     import optuna
     from rich.live import Live
 
@@ -291,7 +293,9 @@ def search(
     for options in all_options:
         prepare(options)  # every input is checked before any study starts
     for options in all_options:
-        display = SearchDisplay(options.budget)
+        display = SearchDisplay(
+            options.budget, title=f"{options.device} · {options.dataset} · {options.sampler}"
+        )
         resume = "spikefit-search " + " ".join(_shell_quote(a) for a in sys.argv[1:])
         try:
             with Live(display, console=console, refresh_per_second=2, transient=True) as live:

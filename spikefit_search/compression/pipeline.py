@@ -5,8 +5,9 @@ from __future__ import annotations
 import copy
 import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import torch
 
@@ -22,7 +23,7 @@ from spikefit_search.compression.weight_pruning import FisherWeightPruner
 from spikefit_search.data import Dataset
 from spikefit_search.exceptions import ConfigError, SpikefitError
 from spikefit_search.snn import Activity, NetworkConfig, SpikingNetwork
-from spikefit_search.training import SCHEDULES, evaluate, fit, lr_scheduler, train_float
+from spikefit_search.training import SCHEDULES, evaluate, fit, lr_scheduler, progress, train_float
 
 
 class CandidateStopped(SpikefitError):
@@ -62,6 +63,8 @@ class PipelineConfig:
         finetune_lr: Adam learning rate of the latent weights during fine-tuning.
         codebook_lr: Adam learning rate of the CAT codebook values.
         seed: seeds initialisation, shuffling, rate coding and random pruning.
+        warmup_seed: seeds the float warm-up instead of ``seed`` when given, so that
+            candidates of one architecture can share one warm-up (the search's cache).
         schedule: learning rate of each phase, ``"cosine"`` (annealed to zero over the phase,
             default) or ``"constant"``.
     """
@@ -84,6 +87,7 @@ class PipelineConfig:
     codebook_lr: float = 1e-4
     seed: int = 0
     schedule: str = "cosine"
+    warmup_seed: int | None = None
 
     def __post_init__(self) -> None:
         if self.schedule not in SCHEDULES:
@@ -212,6 +216,7 @@ def warm_up(
     """Build the network from ``cfg.network`` and train it in float for ``warmup_epochs``."""
     _check_data(cfg, data)
     data = data.to(device)
+    progress.phase("warm-up", cfg.warmup_epochs)
     return train_float(
         cfg.network,
         data.x_train,
@@ -219,10 +224,18 @@ def warm_up(
         epochs=cfg.warmup_epochs,
         batch_size=cfg.batch_size,
         lr=cfg.lr,
-        seed=cfg.seed,
+        seed=cfg.seed if cfg.warmup_seed is None else cfg.warmup_seed,
         schedule=cfg.schedule,
         device=device,
     )
+
+
+class WarmupStore(Protocol):
+    """Where warm-ups can be shared (the search's run-folder cache)."""
+
+    def get_or_train(
+        self, cfg: PipelineConfig, train: Callable[[], SpikingNetwork]
+    ) -> SpikingNetwork: ...
 
 
 def run_pipeline(
@@ -232,6 +245,7 @@ def run_pipeline(
     device: torch.device | str = "cpu",
     stop_below: float | None = None,
     warm_start: SpikingNetwork | None = None,
+    warmup_store: WarmupStore | None = None,
 ) -> PipelineResult:
     """Float warm-up -> prune ``rho`` of the hidden neurons (scored on ``data.x_calib``) ->
     optional fan-in cap -> quantized fine-tune -> validation and test evaluation.
@@ -246,6 +260,9 @@ def run_pipeline(
             below this.
         warm_start: a float network already warmed up from ``cfg.network`` (e.g. by
             :func:`warm_up`, shared between methods); it is copied, not changed.
+        warmup_store: when no ``warm_start`` is given, the warm-up comes from this store,
+            which trains it (with :func:`warm_up`) only if no candidate before did; ``losses``
+            then hold the fine-tune only.
 
     Raises:
         CandidateStopped: the warm-up validation accuracy is below ``stop_below``.
@@ -255,6 +272,8 @@ def run_pipeline(
     start = time.perf_counter()
     _check_data(cfg, data)
     data = data.to(device)
+    if warm_start is None and warmup_store is not None:
+        warm_start = warmup_store.get_or_train(cfg, lambda: warm_up(cfg, data, device=device)[0])
     if warm_start is None:
         model, losses = warm_up(cfg, data, device=device)
     else:
@@ -264,9 +283,11 @@ def run_pipeline(
                 f"hidden_sizes={warm_start.config.hidden_sizes}."
             )
         model, losses = copy.deepcopy(warm_start).to(device), []
+    progress.phase("evaluation")
     warm_val = evaluate(model, data.x_val, data.y_val).accuracy
     if stop_below is not None and warm_val < stop_below:
         raise CandidateStopped(warm_val, stop_below)
+    progress.phase("pruning")
     if cfg.rho > 0:
         model = prune_neurons(
             model, cfg.rho, method=cfg.neuron_pruning, x=data.x_calib, y=data.y_calib, seed=cfg.seed
@@ -278,6 +299,7 @@ def run_pipeline(
     if cfg.quantization in ("cat", "uniform"):
         _quantize(model, cfg, cfg.quantization)
     torch.manual_seed(cfg.seed + 1)
+    progress.phase("fine-tune", cfg.finetune_epochs)
     opt = finetune_optimizer(model, cfg)
     losses += fit(
         model,
@@ -291,6 +313,7 @@ def run_pipeline(
     )
     if cfg.quantization == "kmeans":
         _quantize(model, cfg, "kmeans")
+    progress.phase("evaluation")
     val = evaluate(model, data.x_val, data.y_val)
     test = evaluate(model, data.x_test, data.y_test)
     return PipelineResult(

@@ -44,6 +44,7 @@ from spikefit_search.hardware import (
     static_check,
 )
 from spikefit_search.hardware.energy import DEFAULT_OBJECTIVE, check_window
+from spikefit_search.search.cache import CACHE_DIR, WarmupCache
 from spikefit_search.search.consistency import check_same_settings, continued_manifest
 from spikefit_search.search.dashboard import write_dashboard_constraints
 from spikefit_search.search.inputs import fit_to_data, refusal_hint
@@ -55,6 +56,7 @@ from spikefit_search.search.objective import (
     PipelineFn,
     TrialSettings,
     run_trial,
+    stop_level,
 )
 from spikefit_search.search.records import pareto_frame, trials_frame
 from spikefit_search.search.samplers import SAMPLERS, make_sampler
@@ -95,7 +97,7 @@ class SearchOptions:
     storage: str | None = None
     workers: int = 1
     seed: int = 0
-    sampler: str = "tpe"
+    sampler: str = "gp"
     max_rejections: int | None = None
     max_failures: int = 5
     limit_train: int | None = None
@@ -416,6 +418,7 @@ def _settings(prep: Prepared, device: str) -> TrialSettings:
         finetune_epochs=finetune,
         objective=o.objective,
         window_ms=o.window_ms,
+        warmup_cache=WarmupCache(prep.run_dir / CACHE_DIR, prep.data, device),
     )
 
 
@@ -562,13 +565,19 @@ def _worker_main(options: SearchOptions, index: int) -> None:
     prep = prepare(options)
     device = str(resolve_device(options.accelerator))
     storage = open_storage(prep.run_dir, options.storage)
+    settings = _settings(prep, device)
     study = optuna.load_study(
         study_name=prep.study_name,
         storage=storage,
-        sampler=make_sampler(options.sampler, seed=options.seed + index, budget=options.budget),
+        sampler=make_sampler(
+            options.sampler,
+            seed=options.seed + index,
+            budget=options.budget,
+            threshold=stop_level(settings),
+        ),
     )
     with contextlib.suppress(KeyboardInterrupt), deferred_sigint():
-        worker_loop(study, _settings(prep, device), options)
+        worker_loop(study, settings, options)
 
 
 def stop_message(reason: str, study: optuna.Study, options: SearchOptions) -> str:
@@ -635,8 +644,12 @@ def run_search(
         try:
             if options.workers == 1:
                 torch.set_num_threads(_threads(1))
+                settings = _settings(prep, device)
                 study.sampler = make_sampler(
-                    options.sampler, seed=options.seed, budget=options.budget
+                    options.sampler,
+                    seed=options.seed,
+                    budget=options.budget,
+                    threshold=stop_level(settings),
                 )
 
                 def refresh() -> None:
@@ -644,9 +657,7 @@ def run_search(
                     if on_update is not None:
                         on_update(study)
 
-                reason = worker_loop(
-                    study, _settings(prep, device), options, pipeline=pipeline, on_trial=refresh
-                )
+                reason = worker_loop(study, settings, options, pipeline=pipeline, on_trial=refresh)
             else:
                 reason = _run_workers(options, study, on_update)
         finally:

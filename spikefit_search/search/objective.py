@@ -35,7 +35,9 @@ from spikefit_search.hardware import (
     measured_check,
     static_check,
 )
+from spikefit_search.search.cache import WarmupCache
 from spikefit_search.search.space import Candidate, SearchSpace
+from spikefit_search.training import progress
 
 PipelineFn = Callable[..., PipelineResult]
 
@@ -44,6 +46,7 @@ STAGE = "stage"  # rejected | surplus | stopped | trained | failed
 RESERVED = "reserved"  # True once a trial has passed the static check and claims a budget slot
 REASON = "rejected_reason"
 SEED = "seed"
+PROGRESS = "progress"  # [phase, epochs done, epochs of the phase] while the trial trains
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,8 @@ class TrialSettings:
     checkpoint_dir: Path | None = None
     warmup_epochs: int | None = None
     finetune_epochs: int | None = None
+    warmup_cache: WarmupCache | None = None
+    """Share float warm-ups between candidates of one architecture (seeded by ``seed``)."""
     stop_margin: float = 0.5
     """Stop a candidate whose validation accuracy after warm-up is below
     ``(1 + stop_margin) / n_classes`` (chance plus half of it)."""
@@ -72,6 +77,11 @@ class TrialSettings:
 class TrialOutcome:
     state: TrialState
     values: tuple[float, float] | None = None
+
+
+def stop_level(settings: TrialSettings) -> float:
+    """Validation accuracy below which a candidate is stopped: chance plus ``stop_margin``."""
+    return (1.0 + settings.stop_margin) / settings.data.n_classes
 
 
 def trial_seed(study_seed: int, number: int) -> int:
@@ -148,6 +158,8 @@ def run_trial(
     trial.set_user_attr("n_values", candidate.n_values)
     try:
         cfg = pipeline_config(candidate, settings, seed)
+        if settings.warmup_cache is not None:
+            cfg = replace(cfg, warmup_seed=settings.seed)
     except ConfigError as exc:  # any other combination the method cannot build
         trial.set_user_attr(STAGE, "rejected")
         trial.set_user_attr(REASON, str(exc))
@@ -181,17 +193,33 @@ def run_trial(
         return TrialOutcome(TrialState.PRUNED)
 
     start = time.perf_counter()
-    stop_below = (1.0 + settings.stop_margin) / data.n_classes
+    stop_below = stop_level(settings)
+    extra: dict[str, Any] = {}
+    cache = settings.warmup_cache
+    if cache is not None:
+        extra["warmup_store"] = cache
+        hits = cache.stats.hits
+
+    def report(phase: str, done: int, total: int) -> None:
+        trial.set_user_attr(PROGRESS, [phase, done, total])
+
     try:
-        result = pipeline(cfg, data, device=settings.device, stop_below=stop_below)
+        with progress.listen(report):
+            result = pipeline(cfg, data, device=settings.device, stop_below=stop_below, **extra)
     except CandidateStopped as exc:
+        if cache is not None:
+            trial.set_user_attr("warmup_reused", cache.stats.hits > hits)
         for name, margin in static.margins().items():
             trial.set_constraint(name, margin)
         trial.set_user_attr(STAGE, "stopped")
+        trial.set_user_attr("accuracy_reached", exc.accuracy)
         trial.set_user_attr(REASON, f"stopped after warm-up: {exc}")
         trial.set_user_attr("seconds", time.perf_counter() - start)
         return TrialOutcome(TrialState.PRUNED)
 
+    if cache is not None:
+        trial.set_user_attr("warmup_reused", cache.stats.hits > hits)
+    report("chip check", 0, 0)
     measured = measured_check(settings.profile, result.model)
     margins = measured.margins()
     for name, margin in margins.items():
@@ -200,6 +228,7 @@ def run_trial(
         # compression broke it (e.g. nothing fires any more): a point at chance is no answer,
         # however little energy it spends; it used its training, so it counts as stopped
         trial.set_user_attr(STAGE, "stopped")
+        trial.set_user_attr("accuracy_reached", result.val_accuracy)
         trial.set_user_attr(
             REASON,
             f"validation accuracy after fine-tune {result.val_accuracy:.4f} is below "

@@ -20,9 +20,11 @@ Two implementations give identical outputs and gradients:
 
 from __future__ import annotations
 
+import os
 from typing import Any, NamedTuple
 
 import torch
+import torch.nn.functional as F
 
 from spikefit_search.snn.surrogates import FastSigmoid, Surrogate, spike
 
@@ -213,3 +215,63 @@ def leaky_readout_stepwise(x: torch.Tensor, beta: float) -> torch.Tensor:
         u = beta * u + x[t]
         total = total + u
     return total / x.shape[0]
+
+
+class _EventLinear(torch.autograd.Function):
+    """``F.linear`` of a binary event tensor: each row's output is the sum of the weight columns
+    of its events (``embedding_bag``), ``events x n_out`` additions instead of
+    ``n_in x n_out`` products. The weight gradient is ``grad^T @ x``, the dense path's own."""
+
+    @staticmethod
+    def forward(
+        ctx: Any, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None
+    ) -> torch.Tensor:
+        rows, n_in = x.shape
+        flat = torch.nonzero(x.reshape(-1)).squeeze(1)
+        row = torch.div(flat, n_in, rounding_mode="floor")
+        col = flat - row * n_in
+        offsets = torch.searchsorted(row, torch.arange(rows, device=x.device))
+        out = F.embedding_bag(col, weight.t().contiguous(), offsets, mode="sum")
+        if bias is not None:
+            out += bias
+        ctx.save_for_backward(x)
+        ctx.has_bias = bias is not None
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        (x,) = ctx.saved_tensors
+        grad_w = grad.t().mm(x) if ctx.needs_input_grad[1] else None
+        grad_b = grad.sum(0) if ctx.has_bias and ctx.needs_input_grad[2] else None
+        return None, grad_w, grad_b
+
+
+EVENT_MIN_INPUTS = 256
+"""Inputs below which the dense product is always used (the digits' 64 are)."""
+EVENT_MAX_DENSITY = 0.25
+"""Fraction of non-zero inputs above which the dense product is used."""
+EVENT_ENV = "SPIKEFIT_EVENT_LAYER"
+"""Set to 1 to let wide, sparse binary inputs take :func:`event_linear`. Off by default: on the
+2-core CPU of docs/benchmarks.md the index extraction (``nonzero``) alone cost more than torch's
+dense product, and the event layer was about 4x slower than it (784 inputs, 10-30 % events,
+forward and weight gradient; ``docs/decisions.md``)."""
+
+
+def event_linear_pays(x: torch.Tensor) -> bool:
+    """Whether :func:`event_linear` is used for this binary input ``(rows, n_in)``: only when
+    ``SPIKEFIT_EVENT_LAYER=1``, on the CPU, for wide and sparse inputs without gradient."""
+    if os.environ.get(EVENT_ENV) != "1":
+        return False
+    if x.is_cuda or x.requires_grad or x.dim() != 2 or x.shape[1] < EVENT_MIN_INPUTS:
+        return False
+    return bool(torch.count_nonzero(x) <= EVENT_MAX_DENSITY * x.numel())
+
+
+def event_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    """``F.linear(x, weight, bias)`` for a binary ``x`` (``(rows, n_in)``, no gradient), event
+    by event. Same result up to the order of the float additions; the weight and bias
+    gradients are the dense path's."""
+    if x.requires_grad:
+        raise ValueError("event_linear needs an input without gradient (encoded spikes).")
+    out: torch.Tensor = _EventLinear.apply(x, weight, bias)
+    return out

@@ -17,7 +17,13 @@ from torch import nn
 
 from spikefit_search.snn.config import LayerSpec, NetworkConfig
 from spikefit_search.snn.encoding import encode, reduce_input
-from spikefit_search.snn.functional import LIFParameters, leaky_readout, lif_multistep
+from spikefit_search.snn.functional import (
+    LIFParameters,
+    event_linear,
+    event_linear_pays,
+    leaky_readout,
+    lif_multistep,
+)
 from spikefit_search.snn.surrogates import SURROGATES
 
 
@@ -62,15 +68,23 @@ class SynapticLayer(nn.Module):
                 w = w * self.mask
         return w
 
-    def current(self, x: torch.Tensor) -> torch.Tensor:
-        """Synaptic input for all steps. Shape: ``(T, B, ...)`` -> ``(T, B, ...)``."""
+    def current(self, x: torch.Tensor, *, binary: bool = False) -> torch.Tensor:
+        """Synaptic input for all steps. Shape: ``(T, B, ...)`` -> ``(T, B, ...)``.
+
+        ``binary``: ``x`` holds only 0 and 1 (encoded spikes); a linear layer then sums the
+        weights of its events instead of a dense product where that is faster
+        (:func:`event_linear_pays`)."""
         steps, batch = x.shape[:2]
         flat = x.reshape(steps * batch, *x.shape[2:])
         w = self.effective_weight()
         if self.spec.kind == "conv":
             y = F.conv2d(flat, w, self.synapse.bias, self.spec.stride, self.spec.padding)
         else:
-            y = F.linear(flat.reshape(steps * batch, -1), w, self.synapse.bias)
+            flat = flat.reshape(steps * batch, -1)
+            if binary and event_linear_pays(flat):
+                y = event_linear(flat, w, self.synapse.bias)
+            else:
+                y = F.linear(flat, w, self.synapse.bias)
         return y.reshape(steps, batch, *y.shape[1:])
 
     def synaptic_ops(self, events: torch.Tensor) -> torch.Tensor:
@@ -230,7 +244,8 @@ class SpikingNetwork(nn.Module):
             spec = layer.spec
             if spec.kind == "linear" and h.dim() > 3:
                 h = h.reshape(h.shape[0], h.shape[1], -1)
-            current = layer.current(h)
+            binary = i == 0 and cfg.encoder == "rate" and cfg.input_pool == cfg.input_group == 1
+            current = layer.current(h, binary=binary)
             if spec.spiking:
                 s = lif_multistep(current, self.params, self.surrogate)
                 spikes.append(s)

@@ -14,6 +14,7 @@ from spikefit_search._interrupt import raise_if_interrupted
 from spikefit_search.data import Dataset
 from spikefit_search.exceptions import ConfigError, TrialFailedError
 from spikefit_search.snn import Activity, LayerActivity, NetworkConfig, SpikingNetwork
+from spikefit_search.training import progress
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,7 @@ def fit(
                 f"training loss must stay finite, but got {mean} in epoch {epoch + 1}."
             )
         losses.append(mean)
+        progress.epoch_done(epoch + 1, epochs)
         if scheduler is not None:
             scheduler.step()
         if stop is not None and stop(epoch, mean):

@@ -136,6 +136,7 @@ def test_config_round_trips_through_yaml() -> None:
         "codebook_lr",
         "seed",
         "schedule",
+        "warmup_seed",
     }
 
 
