@@ -82,7 +82,7 @@ def pipeline_config(candidate: Candidate, settings: TrialSettings, seed: int) ->
         batch_size=int(training.get("batch_size", 64)),
         lr=candidate.lr,
         finetune_lr=float(training.get("finetune_lr", 3e-4)),
-        codebook_lr=float(training.get("codebook_lr", 1e-4)),
+        codebook_lr=float(training.get("codebook_lr", PipelineConfig.codebook_lr)),
         seed=seed,
     )
 
