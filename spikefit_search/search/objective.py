@@ -21,6 +21,7 @@ from spikefit_search.compression import (
     CandidateStopped,
     PipelineConfig,
     PipelineResult,
+    codebook_usage,
     run_pipeline,
     save_checkpoint,
 )
@@ -201,6 +202,9 @@ def run_trial(
         "seconds": result.seconds,
         "feasible": measured.fits,
     }
+    usage = codebook_usage(result.model)
+    if usage is not None:  # what the network really uses, next to the requested n_values
+        attrs.update(usage.to_dict())
     if not measured.fits:
         attrs[REASON] = "measured: " + "; ".join(measured.messages())
     for key, value in attrs.items():
