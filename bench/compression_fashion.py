@@ -195,7 +195,9 @@ def run_seed(
         log(f"seed {seed}: {name}: test {acc:.4f} sops {sops:.0f} {seconds:.0f}s{extra}")
         if save is not None:
             save(out)
-        if methods is METHODS and name == LAST_MAIN:
+        if (methods is METHODS and name == LAST_MAIN) or (
+            args.epoch_cost and name == "float control"
+        ):
             # the epoch cost before the sweep, so that a cut-short run still has it
             out["epoch_seconds"] = epoch_cost(warm, base, data)
             log(f"seed {seed}: epoch seconds {out['epoch_seconds']}")
@@ -241,7 +243,10 @@ def summarise(runs: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
             [r["methods"][name]["sops"] / r["methods"]["float control"]["sops"] for r in runs]
         )
     before = {
-        rule: mean_sd([100 * r["pruned_before_finetune"][rule] for r in runs])
+        rule: mean_sd(
+            [100 * r["pruned_before_finetune"][rule] for r in runs if r["pruned_before_finetune"]]
+            or [float("nan")]
+        )
         for rule in PRUNE_RULES
     }
     warm = mean_sd([100 * r["warmup_test_accuracy"] for r in runs])
@@ -254,7 +259,6 @@ def summarise(runs: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
         or [float("nan")]
     )
     ctrl = acc["float control"][0]
-    cat4 = acc["CAT M=4 b=4"][0]
 
     def yes(ok: bool) -> str:
         return "met" if ok else "**missed**"
@@ -269,30 +273,47 @@ def summarise(runs: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
         drift = "-" if any(d != d for d in drifts) else f"{statistics.fmean(drifts):.2f}"
         return f"{eff:.2f} (min {low})", drift
 
-    tern, tern_sop = (
-        acc["ternary CAT M=2 b=2 free zero"][0],
-        sop["ternary CAT M=2 b=2 free zero"][0],
-    )
-    fz, fz_sop = acc["CAT M=4 b=4 free zero"][0], sop["CAT M=4 b=4 free zero"][0]
-    u2 = acc["uniform QAT b=2 (4 levels)"][0]
-    pr, pr_sop = acc["rho=0.5 FSC + CAT M=4"][0], sop["rho=0.5 FSC + CAT M=4"][0]
-    km4 = acc["k-means M=4 b=4 (post-training)"][0]
-    targets = {
-        "CAT M=4 b=4": f"within 0.7 pt of float control ({cat4 - ctrl:+.2f}): {yes(ctrl - cat4 <= 0.7)}; "
-        f"ahead of uniform 2-bit QAT by >= 0.3 ({cat4 - u2:+.2f}): {yes(cat4 - u2 >= 0.3)}",
-        "k-means M=4 b=4 (post-training)": f"CAT M=4 ahead by {cat4 - km4:+.2f}",
-        "CAT M=2 b=4": f">= 84%: {yes(acc['CAT M=2 b=4'][0] >= 84.0)}",
-        "ternary CAT M=2 b=2 free zero": f">= 84% and SOPs <= 0.5x: {yes(tern >= 84.0 and tern_sop <= 0.5)}",
-        "CAT M=4 b=4 free zero": f"SOPs <= 0.5x and >= control - 1 pt: {yes(fz_sop <= 0.5 and ctrl - fz <= 1.0)}",
-        "rho=0.5 FSC + CAT M=4": f">= 85.5% and SOPs <= 0.52x: {yes(pr >= 85.5 and pr_sop <= 0.52)}",
+    def a(name: str) -> float:
+        return acc[name][0]
+
+    def so(name: str) -> float:
+        return sop[name][0]
+
+    cat4, u2, km4 = "CAT M=4 b=4", "uniform QAT b=2 (4 levels)", "k-means M=4 b=4 (post-training)"
+    tern, fz, pr = "ternary CAT M=2 b=2 free zero", "CAT M=4 b=4 free zero", "rho=0.5 FSC + CAT M=4"
+    rules: dict[str, tuple[tuple[str, ...], Any]] = {
+        cat4: (
+            (cat4,),
+            lambda: (
+                f"within 0.7 pt of float control ({a(cat4) - ctrl:+.2f}): {yes(ctrl - a(cat4) <= 0.7)}"
+                + (
+                    f"; ahead of uniform 2-bit QAT by >= 0.3 ({a(cat4) - a(u2):+.2f}): {yes(a(cat4) - a(u2) >= 0.3)}"
+                    if u2 in acc
+                    else ""
+                )
+            ),
+        ),
+        km4: ((cat4, km4), lambda: f"CAT M=4 ahead by {a(cat4) - a(km4):+.2f}"),
+        "CAT M=2 b=4": (("CAT M=2 b=4",), lambda: f">= 84%: {yes(a('CAT M=2 b=4') >= 84.0)}"),
+        tern: (
+            (tern,),
+            lambda: f">= 84% and SOPs <= 0.5x: {yes(a(tern) >= 84.0 and so(tern) <= 0.5)}",
+        ),
+        fz: (
+            (fz,),
+            lambda: (
+                f"SOPs <= 0.5x and >= control - 1 pt: {yes(so(fz) <= 0.5 and ctrl - a(fz) <= 1.0)}"
+            ),
+        ),
+        pr: ((pr,), lambda: f">= 85.5% and SOPs <= 0.52x: {yes(a(pr) >= 85.5 and so(pr) <= 0.52)}"),
     }
+    targets = {n: text() for n, (needs, text) in rules.items() if all(k in acc for k in needs)}
+    main_rows = ["float control", cat4, u2, km4, "CAT M=2 b=4", tern, fz, pr]
     lines = [
         "| method | test acc % (mean ± sd) | vs float control | SOPs/sample vs float | distinct non-zero values per scope: mean (min) | codebook drift, grid steps | target |",
         "|---|---|---|---|---|---|---|",
     ]
-    for name in [
-        n for n in names if n in targets or n in ("float control", "uniform QAT b=2 (4 levels)")
-    ]:
+    for name in [n for n in main_rows if n in acc]:
         m, sd = acc[name]
         r_m, r_s = sop[name]
         eff, drift = usage(name)
@@ -318,14 +339,17 @@ def summarise(runs: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
         lines.append(f"| {b} | " + " | ".join(cells) + " |")
     fsc, mag, rnd = (before[k] for k in PRUNE_RULES)
     sep = fsc[0] - mag[0] > max(fsc[1], mag[1]) and mag[0] - rnd[0] > max(mag[1], rnd[1])
+    if fsc[0] == fsc[0]:
+        lines += [
+            "",
+            "Neuron pruning at rho = 0.5, test accuracy before any fine-tune: "
+            + ", ".join(f"{k} {before[k][0]:.2f} ± {before[k][1]:.2f}" for k in PRUNE_RULES)
+            + f" (FSC > magnitude > random by more than the spread: {yes(sep)}).",
+        ]
     lines += [
         "",
-        "Neuron pruning at rho = 0.5, test accuracy before any fine-tune: "
-        + ", ".join(f"{k} {before[k][0]:.2f} ± {before[k][1]:.2f}" for k in PRUNE_RULES)
-        + f" (FSC > magnitude > random by more than the spread: {yes(sep)}).",
-        "",
         f"Float warm-up alone: {warm[0]:.2f} ± {warm[1]:.2f} %. "
-        f"CAT epoch / float epoch: {ratio[0]:.2f} ± {ratio[1]:.2f} (target <= 1.2: {yes(ratio[0] <= 1.2)}).",
+        f"CAT epoch / float epoch: {ratio[0]:.2f} ± {ratio[1]:.2f} (target <= 1.2: {yes(ratio[0] <= 1.2) if ratio[0] == ratio[0] else 'not measured'}).",
     ]
     summary = {
         "accuracy": acc,
@@ -373,6 +397,17 @@ def main() -> None:
     p.add_argument("--ablation", action="store_true", help="run the post-hoc zero-init ablation")
     p.add_argument("--write", action="store_true", help="append the table to docs/benchmarks.md")
     p.add_argument(
+        "--epoch-cost",
+        action="store_true",
+        help="with --methods: time the CAT and float epochs right after the float control",
+    )
+    p.add_argument(
+        "--methods",
+        nargs="+",
+        default=None,
+        help="run only these rows, in this order (the float control always runs first)",
+    )
+    p.add_argument(
         "--merge",
         type=Path,
         nargs="+",
@@ -390,9 +425,26 @@ def main() -> None:
 
     start = time.perf_counter()
     methods = ABLATION if args.ablation else METHODS
+    if args.methods:
+        unknown = [n for n in args.methods if n not in METHODS]
+        if unknown:
+            p.error(f"--methods must be among the table's rows, but got {unknown}")
+        methods = {"float control": METHODS["float control"]} | {
+            n: METHODS[n] for n in args.methods
+        }
     if args.merge:
         parts = [json.loads(path.read_text()) for path in args.merge]
-        runs = [run for part in parts for run in part["runs"]]
+        by_seed: dict[int, dict[str, Any]] = {}
+        for run in (run for part in parts for run in part["runs"]):
+            if run["seed"] not in by_seed:  # processes of one seed share the same warm-up
+                by_seed[run["seed"]] = run
+            else:
+                for key, value in run["methods"].items():
+                    by_seed[run["seed"]]["methods"].setdefault(key, value)
+                for key in ("epoch_seconds",):
+                    if key in run:
+                        by_seed[run["seed"]].setdefault(key, run[key])
+        runs = list(by_seed.values())
         wall = sum(part["wall_seconds"] for part in parts)
         sizes = parts[0]["sizes"]
         command = parts[0]["command"] + " (one process per seed, merged with --merge)"
