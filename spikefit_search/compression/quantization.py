@@ -156,10 +156,29 @@ class ClusterQuantizer(BaseQuantizer):
             q = torch.cat([q.new_zeros(q.shape[0], 1), q], dim=1)
         return q
 
+    def _assign(self, flat: torch.Tensor) -> torch.Tensor:
+        """Index of the nearest table value for every weight of ``flat`` (``(groups, K)``).
+
+        Every value is ``scale * k``, so every boundary between two values lies on the half-step
+        grid: the nearest value is looked up per half-step cell (at most ``2^(b+1)`` cells per
+        scope) instead of compared per weight. Ties go to the lower value, as in
+        :func:`nearest_index`.
+        """
+        with torch.no_grad():
+            k = self.integer_values().to(flat.dtype)
+            if self.zero_is_free:
+                k = torch.cat([k.new_zeros(k.shape[0], 1), k], dim=1)
+            lo, hi = 2 * self.k_min, 2 * self.k_max + 1
+            # cell c holds the half-step positions t in (c - 1, c]; its middle decides
+            middles = (torch.arange(lo, hi + 1, dtype=flat.dtype, device=flat.device) - 0.5) / 2
+            lut = nearest_index(middles.expand(k.shape[0], -1), k)
+            t = torch.ceil(flat * (2.0 / self.scale)).clamp_(lo, hi).sub_(lo).long()
+            return torch.gather(lut, 1, t)
+
     def forward(self, weight: torch.Tensor) -> torch.Tensor:
         table = self._table()
         flat = weight.reshape(table.shape[0], -1)
-        idx = nearest_index(flat.detach(), table.detach())
+        idx = self._assign(flat.detach())
         if self.training and torch.is_grad_enabled() and self.codebook.requires_grad:
             # cluster sizes for maintain(); the assignment itself is kept for its splits
             g, width = table.shape
@@ -247,7 +266,7 @@ class ClusterQuantizer(BaseQuantizer):
     def codes(self, weight: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
             table = self._table()
-            idx = nearest_index(weight.reshape(table.shape[0], -1), table)
+            idx = self._assign(weight.reshape(table.shape[0], -1))
         return idx.reshape(weight.shape)
 
     def extra_repr(self) -> str:
