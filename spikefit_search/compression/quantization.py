@@ -18,8 +18,6 @@ from spikefit_search.compression.kmeans import kmeans_1d, nearest_index
 from spikefit_search.exceptions import ConfigError
 
 CodebookInit = Literal["kmeans", "quantile", "kmeans_zero"]
-COUNT_EVERY = 8
-"""Training calls between two counts of each codebook value's members (for re-seeding)."""
 CODEBOOK_INITS = ("kmeans", "kmeans_zero", "quantile")
 
 
@@ -127,7 +125,6 @@ class ClusterQuantizer(BaseQuantizer):
         self.register_buffer("initial_values", (k * scale).to(dtype), persistent=False)
         self.register_buffer("members", torch.zeros(g, self._width()), persistent=False)
         self._last: tuple[torch.Tensor, torch.Tensor] | None = None
-        self._calls = 0
 
     def _width(self) -> int:
         return self.n_values + (1 if self.zero_is_free else 0)
@@ -183,17 +180,11 @@ class ClusterQuantizer(BaseQuantizer):
         flat = weight.reshape(table.shape[0], -1)
         idx = self._assign(flat.detach())
         if self.training and torch.is_grad_enabled() and self.codebook.requires_grad:
-            self._last = (flat.detach(), idx)  # kept for the side of a split
-            self._calls += 1
-            if self._calls % COUNT_EVERY == 1 or not bool(self.members.any()):
-                # cluster sizes for maintain(), every COUNT_EVERY training calls and after a
-                # re-seed (merges are found every step without them)
-                g, width = table.shape
-                rows = torch.arange(g, device=idx.device)[:, None] * width
-                flat_idx = idx if g == 1 else idx + rows
-                self.members = torch.bincount(flat_idx.flatten(), minlength=g * width).reshape(
-                    g, width
-                )
+            # cluster sizes for maintain(); the assignment itself is kept for its splits
+            g, width = table.shape
+            flat_idx = idx if g == 1 else idx + torch.arange(g, device=idx.device)[:, None] * width
+            self.members = torch.bincount(flat_idx.flatten(), minlength=g * width).reshape(g, width)
+            self._last = (flat.detach(), idx)
         return _Lookup.apply(table, idx, flat).reshape(weight.shape)
 
     @torch.no_grad()
