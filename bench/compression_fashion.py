@@ -23,6 +23,7 @@ import copy
 import datetime as dt
 import json
 import platform
+import shlex
 import statistics
 import sys
 import time
@@ -331,11 +332,26 @@ def summarise(runs: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
         cells = []
         for method in ("cat", "uniform", "kmeans"):
             name = sweep_name(method, b)
-            if name not in acc:
+            have = [r for r in runs if name in r["methods"]]
+            if not have:
                 cells.append("not run")
                 continue
-            eff = usage(name)[0].split(" ")[0]
-            cells.append(f"{acc[name][0]:.2f} ± {acc[name][1]:.2f}, {sop[name][0]:.2f}x, {eff}")
+            m, sd = mean_sd([100 * r["methods"][name]["test_accuracy"] for r in have])
+            ratio_m = statistics.fmean(
+                r["methods"][name]["sops"] / r["methods"]["float control"]["sops"] for r in have
+            )
+            used = [r["methods"][name].get("usage") for r in have]
+            eff = (
+                "-"
+                if any(u is None for u in used)
+                else f"{statistics.fmean(u['effective_values'] for u in used):.2f}"
+            )
+            seeds = (
+                ""
+                if len(have) == len(runs)
+                else f" ({len(have)} seed{'s' if len(have) > 1 else ''})"
+            )
+            cells.append(f"{m:.2f} ± {sd:.2f}, {ratio_m:.2f}x, {eff}{seeds}")
         lines.append(f"| {b} | " + " | ".join(cells) + " |")
     fsc, mag, rnd = (before[k] for k in PRUNE_RULES)
     sep = fsc[0] - mag[0] > max(fsc[1], mag[1]) and mag[0] - rnd[0] > max(mag[1], rnd[1])
@@ -447,7 +463,7 @@ def main() -> None:
         runs = list(by_seed.values())
         wall = sum(part["wall_seconds"] for part in parts)
         sizes = parts[0]["sizes"]
-        command = parts[0]["command"] + " (one process per seed, merged with --merge)"
+        command = "`; `".join(part["command"] for part in parts) + "` (merged with `--merge`)"
         args.seeds = [run["seed"] for run in runs]
     else:
         data = load_dataset(
@@ -455,7 +471,7 @@ def main() -> None:
         ).to(args.device)
         sizes = data.sizes()
         log(f"data {sizes}")
-        command = "python " + " ".join(sys.argv)
+        command = "python " + shlex.join(sys.argv)
         runs = []
         args.json.parent.mkdir(parents=True, exist_ok=True)
         for seed in args.seeds:
