@@ -37,8 +37,9 @@ class ClusterQuantizer(BaseQuantizer):
     distinct integer levels, none of them zero unless zero is one of the ``M``
     (``init="kmeans_zero"``, or a center that k-means put at zero without ``zero_is_free``).
     :meth:`maintain` (called after every optimizer step by :func:`finetune_optimizer`) keeps
-    ``u`` inside the ``b``-bit range and re-seeds a value that merged with another, snapped to
-    the free zero, or lost all its members, next to the most populated value (a split).
+    ``u`` inside the ``b``-bit range and re-seeds a value that merged with another or snapped
+    to the free zero (to the nearest free level) or lost all its members (next to the most
+    populated value: a split).
 
     Args:
         weight: the layer's latent weight, ``(out, ...)``; initialises scale and codebook.
@@ -191,10 +192,12 @@ class ClusterQuantizer(BaseQuantizer):
     def maintain(self) -> int:
         """Clamp the latent codebook to the ``b``-bit range and re-seed dead values.
 
-        A value is dead when it snapped to the same integer as another value of its scope, to
-        zero while zero is free, or had no members in the last training call. It moves to the
-        free level next to the scope's most populated value, on the side where that value's
-        members sit (splitting the largest cluster). Returns the number of values re-seeded.
+        A value that snapped to the same integer as another value of its scope, or to zero
+        while zero is free, moves to the free level nearest to its latent position (so a
+        positive value pushed onto the free zero stays positive). A value that had no members
+        in the last training call moves to the free level next to the scope's most populated
+        value, on the side where that value's members sit (splitting the largest cluster).
+        Returns the number of values re-seeded.
         """
         u = self.codebook
         u.clamp_(self.k_min, self.k_max)
@@ -203,13 +206,13 @@ class ClusterQuantizer(BaseQuantizer):
         col = 1 if self.zero_is_free else 0
         counts = self.members[:, col:]
         seen = bool(self.members.sum() > 0)  # a training call since the last re-seed
-        dead = counts == 0 if seen else torch.zeros_like(k, dtype=torch.bool)
         srt, order = torch.sort(k, dim=1)
-        dup = torch.zeros_like(dead)
-        dup.scatter_(1, order[:, 1:], srt[:, 1:] == srt[:, :-1])
-        dead |= dup
+        collided = torch.zeros_like(k, dtype=torch.bool)
+        collided.scatter_(1, order[:, 1:], srt[:, 1:] == srt[:, :-1])
         if self.zero_is_free:
-            dead |= k == 0
+            collided |= k == 0
+        memberless = (counts == 0) & ~collided if seen else torch.zeros_like(collided)
+        dead = collided | memberless
         rows = dead.any(dim=1).nonzero().flatten().tolist()
         reseeded = 0
         for r in rows:
@@ -224,10 +227,10 @@ class ClusterQuantizer(BaseQuantizer):
                 free = sorted(levels - taken)
                 if not free:
                     break
-                if alive:
+                if bool(memberless[r, j]) and alive:  # split the largest cluster
                     big = max(alive, key=lambda a: float(counts[r, a]))
                     centre = float(k[r, big]) + 0.25 * self._member_side(r, col + big)
-                else:
+                else:  # a collision: the free level nearest to where the loss put it
                     centre = float(u[r, j])
                 level = min(free, key=lambda v: (abs(v - centre), -abs(v)))
                 u[r, j] = float(level)

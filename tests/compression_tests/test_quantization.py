@@ -264,7 +264,7 @@ def test_maintain_clamps_to_the_grid_and_reseeds_merged_and_memberless_values() 
     assert torch.unique(q.integer_values()[0]).numel() == 4
 
 
-def test_a_merged_value_is_reseeded_by_splitting_the_largest_cluster() -> None:
+def test_a_merged_value_moves_to_the_nearest_free_level() -> None:
     gen = torch.Generator().manual_seed(1)
     q = ClusterQuantizer(torch.randn(1, 400, generator=gen) * 0.05, n_values=2, bits=4)
     q.train()
@@ -273,21 +273,38 @@ def test_a_merged_value_is_reseeded_by_splitting_the_largest_cluster() -> None:
         q.codebook[0] = torch.tensor([2.0, 2.3])  # both on level 2
     q(w)
     assert q.maintain() == 1
-    assert sorted(q.integer_values()[0].tolist()) == [1, 2]  # toward the cluster's members
+    assert sorted(q.integer_values()[0].tolist()) == [2, 3]  # 2.3 is nearest to 3
+    q(w)
+    assert bool((q.members > 0).all())
+
+
+def test_a_memberless_value_splits_the_largest_cluster() -> None:
+    gen = torch.Generator().manual_seed(1)
+    q = ClusterQuantizer(torch.randn(1, 400, generator=gen) * 0.05, n_values=2, bits=4)
+    q.train()
+    w = float(q.scale) * (torch.rand(1, 400, generator=gen) * 3 + 0.5)  # levels 1..3 only
+    with torch.no_grad():
+        q.codebook[0] = torch.tensor([2.0, -5.0])  # nothing is near -5
+    q(w)
+    assert q.maintain() == 1
+    k = sorted(q.integer_values()[0].tolist())
+    assert k in ([1, 2], [2, 3])  # beside the cluster at 2, which it splits
     q(w)
     assert bool((q.members > 0).all()), "both halves of the split must have members"
 
 
-def test_maintain_moves_a_value_off_the_free_zero() -> None:
-    w = torch.randn(1, 300) * 0.05
+def test_a_value_pushed_onto_the_free_zero_keeps_its_sign() -> None:
+    gen = torch.Generator().manual_seed(2)
+    w = torch.randn(1, 300, generator=gen) * 0.05
     q = ClusterQuantizer(w, n_values=2, bits=2, zero_is_free=True)
     q.train()
+    assert sorted(torch.sign(q.integer_values()[0]).tolist()) == [-1, 1]
+    positive = int(q.integer_values()[0].argmax())
     with torch.no_grad():
-        q.codebook[0, 0] = 0.2  # rounds onto the free zero
+        q.codebook[0, positive] = 0.4  # the loss pushed the positive value onto zero
     q(w)
     assert q.maintain() == 1
-    assert bool((q.integer_values() != 0).all())
-    assert torch.unique(q.integer_values()).numel() == 2
+    assert int(q.integer_values()[0, positive]) == 1, "a ternary codebook must stay ternary"
 
 
 def test_codebook_values_travel_several_grid_steps_when_the_loss_asks() -> None:
