@@ -413,6 +413,11 @@ def main() -> None:
     p.add_argument("--ablation", action="store_true", help="run the post-hoc zero-init ablation")
     p.add_argument("--write", action="store_true", help="append the table to docs/benchmarks.md")
     p.add_argument(
+        "--skip-control",
+        action="store_true",
+        help="with --methods: leave out the float control (merge with a run that has it)",
+    )
+    p.add_argument(
         "--epoch-cost",
         action="store_true",
         help="with --methods: time the CAT and float epochs right after the float control",
@@ -448,6 +453,8 @@ def main() -> None:
         methods = {"float control": METHODS["float control"]} | {
             n: METHODS[n] for n in args.methods
         }
+        if args.skip_control:  # its numbers come from another process of the same seed
+            methods.pop("float control")
     if args.merge:
         parts = [json.loads(path.read_text()) for path in args.merge]
         by_seed: dict[int, dict[str, Any]] = {}
