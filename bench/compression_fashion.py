@@ -464,9 +464,9 @@ def main() -> None:
             else:
                 for key, value in run["methods"].items():
                     by_seed[run["seed"]]["methods"].setdefault(key, value)
-                for key in ("epoch_seconds",):
-                    if key in run:
-                        by_seed[run["seed"]].setdefault(key, run[key])
+                for key in ("epoch_seconds", "pruned_before_finetune"):
+                    if run.get(key) and not by_seed[run["seed"]].get(key):
+                        by_seed[run["seed"]][key] = run[key]
         runs = list(by_seed.values())
         wall = sum(part["wall_seconds"] for part in parts)
         sizes = parts[0]["sizes"]
