@@ -514,7 +514,7 @@ def main() -> None:
         f"{PipelineConfig.codebook_lr} grid steps per step, grid step {PipelineConfig.codebook_lr * SCALE_LR_FACTOR:g} relative); "
         f"learning rates {'annealed to zero (cosine) in each phase' if args.schedule == 'cosine' else 'constant'}; "
         f"post-training k-means clusters the float control's network; "
-        f"seeds {args.seeds}; wall time {wall / 60:.1f} min (CPU time of all processes)\n"
+        f"seeds {args.seeds}; wall time {wall / 60:.1f} min (sum over the processes, run in parallel on a shared 2-core machine)\n"
     )
     text = header + "\n" + table + "\n"
     print(text)
