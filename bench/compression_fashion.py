@@ -1,16 +1,19 @@
 # ruff: noqa: E501  (report strings and table rows read better on one line)
-"""Rank SpikeFit compression against its baselines on Fashion-MNIST (issue 3).
+"""Rank SpikeFit compression against its baselines on Fashion-MNIST (issues 3 and 11).
 
-One command (about 40 minutes on one CPU thread with the defaults)::
+One command (about 35 minutes per seed on one shared CPU thread with the defaults)::
 
-    python bench/compression_fashion.py
+    python bench/compression_fashion.py --write
+
+or one process per seed, then ``--merge`` of their JSON files.
 
 MLP 784-256-10, rate-coded, T=10, full Fashion-MNIST (49k train / 9k val / 2k calibration
 carved from the 60k training set; 10k test). For every seed one float warm-up is shared by all
 methods; every method then gets the same fine-tune epochs and learning rates (latent weights
-3e-4, codebook 1e-4). The float control is the warm-up fine-tuned in float for the same epochs.
-Prints a table, writes raw numbers to ``bench/results/compression_fashion.json`` and appends
-the table to ``docs/benchmarks.md`` with ``--write``.
+3e-4, CAT codebook the pipeline's default). The float control is the warm-up fine-tuned in float
+for the same epochs; post-training k-means clusters it. Prints a table (with the bit-width sweep
+b = 2..8 at M = min(4, 2^b - 1)), writes raw numbers to ``bench/results/compression_fashion.json``
+and, with ``--write``, appends the table to ``docs/benchmarks.md``.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import copy
 import datetime as dt
 import json
 import platform
+import shlex
 import statistics
 import sys
 import time
@@ -32,11 +36,13 @@ from spikefit_search.compression import (
     BaseQuantizer,
     PipelineConfig,
     attach_quantizers,
+    codebook_usage,
     finetune_optimizer,
     prune_neurons,
     run_pipeline,
     warm_up,
 )
+from spikefit_search.compression.pipeline import SCALE_LR_FACTOR
 from spikefit_search.data import load_dataset
 from spikefit_search.snn import NetworkConfig, SpikingNetwork
 from spikefit_search.training import evaluate, fit
@@ -50,8 +56,12 @@ METHODS: dict[str, dict[str, Any]] = {
     "uniform QAT b=2 (4 levels)": {"quantization": "uniform", "bits": 2},
     "k-means M=4 b=4 (post-training)": {"quantization": "kmeans", "n_values": 4, "bits": 4},
     "CAT M=2 b=4": {"quantization": "cat", "n_values": 2, "bits": 4},
-    "k-means M=2 b=4 (post-training)": {"quantization": "kmeans", "n_values": 2, "bits": 4},
-    "CAT M=8 b=4": {"quantization": "cat", "n_values": 8, "bits": 4},
+    "ternary CAT M=2 b=2 free zero": {
+        "quantization": "cat",
+        "n_values": 2,
+        "bits": 2,
+        "zero_is_free": True,
+    },
     "CAT M=4 b=4 free zero": {
         "quantization": "cat",
         "n_values": 4,
@@ -59,17 +69,30 @@ METHODS: dict[str, dict[str, Any]] = {
         "zero_is_free": True,
     },
     "rho=0.5 FSC + CAT M=4": {"quantization": "cat", "rho": 0.5, "neuron_pruning": "fsc"},
-    "rho=0.5 magnitude + CAT M=4": {
-        "quantization": "cat",
-        "rho": 0.5,
-        "neuron_pruning": "magnitude",
-    },
-    "rho=0.5 random + CAT M=4": {"quantization": "cat", "rho": 0.5, "neuron_pruning": "random"},
 }
+LAST_MAIN = "rho=0.5 FSC + CAT M=4"
+# bit-width sweep at M = min(4, 2^b - 1): CAT, uniform QAT (all 2^b levels), post-training k-means
+SWEEP_BITS = (2, 3, 4, 5, 6, 7, 8)
+
+
+def sweep_name(method: str, bits: int) -> str:
+    m = min(4, 2**bits - 1)
+    return {
+        "cat": f"CAT M={m} b={bits}",
+        "uniform": f"uniform QAT b={bits} ({2**bits} levels)",
+        "kmeans": f"k-means M={m} b={bits} (post-training)",
+    }[method]
+
+
+for _b in SWEEP_BITS:
+    for _method in ("cat", "uniform", "kmeans"):
+        _cfg: dict[str, Any] = {"quantization": _method, "bits": _b}
+        if _method != "uniform":
+            _cfg["n_values"] = min(4, 2**_b - 1)
+        METHODS.setdefault(sweep_name(_method, _b), _cfg)
 PRUNE_RULES = ("fsc", "magnitude", "random")
 
-# Post-hoc ablation (--ablation), chosen after the main table showed that the codebooks that
-# contain a zero level (CAT M=8, free zero, uniform 2-bit) lose far less than CAT M=4 without one.
+# Post-hoc ablation (--ablation) of issue 3: one of the M values starts at zero.
 ABLATION: dict[str, dict[str, Any]] = {
     "float control": METHODS["float control"],
     "CAT M=4 b=4": METHODS["CAT M=4 b=4"],
@@ -98,7 +121,12 @@ def distinct_nonzero(model: SpikingNetwork) -> int:
 
 
 def run_seed(
-    seed: int, data: Any, args: argparse.Namespace, log: Any, methods: dict[str, dict[str, Any]]
+    seed: int,
+    data: Any,
+    args: argparse.Namespace,
+    log: Any,
+    methods: dict[str, dict[str, Any]],
+    save: Any = None,
 ) -> dict[str, Any]:
     net = NetworkConfig(
         kind="mlp", input_shape=(1, 28, 28), n_classes=10, hidden=(256,), timesteps=10
@@ -110,7 +138,6 @@ def run_seed(
         batch_size=128,
         lr=3e-3,
         finetune_lr=3e-4,
-        codebook_lr=1e-4,
         seed=seed,
         schedule=args.schedule,
     )
@@ -126,24 +153,55 @@ def run_seed(
         acc = evaluate(pruned, data.x_test, data.y_test).accuracy
         out["pruned_before_finetune"][rule] = acc
         log(f"seed {seed}: prune {rule} before fine-tune test {acc:.4f}")
+    control: SpikingNetwork | None = None
     for name, overrides in methods.items():
         cfg = PipelineConfig.from_dict({**base.to_dict(), **overrides})
-        r = run_pipeline(cfg, data, warm_start=warm, device=args.device)
+        if cfg.quantization == "kmeans" and control is not None and cfg.rho == 0:
+            # post-training k-means is the float control (same warm-up, same float fine-tune,
+            # same seed) clustered afterwards: cluster a copy of it instead of training again
+            t0 = time.perf_counter()
+            model = copy.deepcopy(control)
+            attach_quantizers(model, "kmeans", n_values=cfg.n_values, bits=cfg.bits)
+            val, test = (
+                evaluate(model, data.x_val, data.y_val),
+                evaluate(model, data.x_test, data.y_test),
+            )
+            acc, val_acc, sops = test.accuracy, val.accuracy, test.activity.total_sops
+            seconds, hidden, losses = time.perf_counter() - t0, list(model.config.hidden_sizes), []
+        else:
+            r = run_pipeline(cfg, data, warm_start=warm, device=args.device)
+            model, acc, val_acc, sops = (
+                r.model,
+                r.test_accuracy,
+                r.val_accuracy,
+                r.activity.total_sops,
+            )
+            seconds, hidden, losses = r.seconds, list(r.network.hidden_sizes), r.losses
+            if cfg.quantization == "none" and cfg.rho == 0:
+                control = r.model
+        usage = codebook_usage(model)
         out["methods"][name] = {
-            "test_accuracy": r.test_accuracy,
-            "val_accuracy": r.val_accuracy,
-            "sops": r.activity.total_sops,
-            "seconds": r.seconds,
-            "hidden": list(r.network.hidden_sizes),
-            "max_distinct_nonzero": distinct_nonzero(r.model),
-            "finetune_losses": r.losses,
+            "test_accuracy": acc,
+            "val_accuracy": val_acc,
+            "sops": sops,
+            "seconds": seconds,
+            "hidden": hidden,
+            "max_distinct_nonzero": distinct_nonzero(model),
+            "usage": None if usage is None else usage.to_dict(),
+            "finetune_losses": losses,
         }
-        log(
-            f"seed {seed}: {name}: test {r.test_accuracy:.4f} sops {r.activity.total_sops:.0f} {r.seconds:.0f}s"
+        extra = (
+            "" if usage is None else f" eff {usage.effective_values:.2f} drift {usage.drift:.2f}"
         )
-    if methods is METHODS:
-        out["epoch_seconds"] = epoch_cost(warm, base, data)
-        log(f"seed {seed}: epoch seconds {out['epoch_seconds']}")
+        log(f"seed {seed}: {name}: test {acc:.4f} sops {sops:.0f} {seconds:.0f}s{extra}")
+        if save is not None:
+            save(out)
+        if (methods is METHODS and name == LAST_MAIN) or (
+            args.epoch_cost and name == "float control"
+        ):
+            # the epoch cost before the sweep, so that a cut-short run still has it
+            out["epoch_seconds"] = epoch_cost(warm, base, data)
+            log(f"seed {seed}: epoch seconds {out['epoch_seconds']}")
     return out
 
 
@@ -177,69 +235,137 @@ def mean_sd(values: list[float]) -> tuple[float, float]:
 
 
 def summarise(runs: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
+    names = [n for n in METHODS if all(n in r["methods"] for r in runs)]
     acc: dict[str, tuple[float, float]] = {}
     sop: dict[str, tuple[float, float]] = {}
-    for name in METHODS:
+    for name in names:
         acc[name] = mean_sd([100 * r["methods"][name]["test_accuracy"] for r in runs])
         sop[name] = mean_sd(
             [r["methods"][name]["sops"] / r["methods"]["float control"]["sops"] for r in runs]
         )
     before = {
-        rule: mean_sd([100 * r["pruned_before_finetune"][rule] for r in runs])
+        rule: mean_sd(
+            [100 * r["pruned_before_finetune"][rule] for r in runs if r["pruned_before_finetune"]]
+            or [float("nan")]
+        )
         for rule in PRUNE_RULES
     }
     warm = mean_sd([100 * r["warmup_test_accuracy"] for r in runs])
-    ratio = mean_sd([r["epoch_seconds"]["cat"] / r["epoch_seconds"]["float"] for r in runs])
+    ratio = mean_sd(
+        [
+            r["epoch_seconds"]["cat"] / r["epoch_seconds"]["float"]
+            for r in runs
+            if "epoch_seconds" in r
+        ]
+        or [float("nan")]
+    )
     ctrl = acc["float control"][0]
-    cat4 = acc["CAT M=4 b=4"][0]
 
     def yes(ok: bool) -> str:
         return "met" if ok else "**missed**"
 
-    fz, fz_sop = acc["CAT M=4 b=4 free zero"][0], sop["CAT M=4 b=4 free zero"][0]
-    u2, u2_sop = acc["uniform QAT b=2 (4 levels)"][0], sop["uniform QAT b=2 (4 levels)"][0]
-    fsc, mag, rnd = (before[k] for k in PRUNE_RULES)
-    pr, pr_sop = acc["rho=0.5 FSC + CAT M=4"][0], sop["rho=0.5 FSC + CAT M=4"][0]
-    targets = {
-        "CAT M=4 b=4": f"within 1 pt of float control ({ctrl - cat4:+.2f} below): {yes(ctrl - cat4 <= 1.0)}",
-        "k-means M=4 b=4 (post-training)": f"CAT >= k-means + 5 pts ({cat4 - acc['k-means M=4 b=4 (post-training)'][0]:+.2f}): "
-        f"{yes(cat4 - acc['k-means M=4 b=4 (post-training)'][0] >= 5.0)}",
-        "uniform QAT b=2 (4 levels)": f"CAT not below by > 0.2 ({cat4 - u2:+.2f}): {yes(cat4 - u2 >= -0.2)}",
-        "CAT M=2 b=4": f">= 84%: {yes(acc['CAT M=2 b=4'][0] >= 84.0)}",
-        "k-means M=2 b=4 (post-training)": "collapses (prototype 36.4)",
-        "CAT M=8 b=4": "report",
-        "CAT M=4 b=4 free zero": f"SOPs <= 0.5x and >= control - 1 pt: {yes(fz_sop <= 0.5 and ctrl - fz <= 1.0)}; "
-        f"at least as good as uniform 2-bit (acc {fz - u2:+.2f}, SOPs {fz_sop:.2f} vs {u2_sop:.2f}): "
-        f"{yes(fz >= u2 and fz_sop <= u2_sop)}",
-        "rho=0.5 FSC + CAT M=4": f">= 85.5% and SOPs <= 0.52x: {yes(pr >= 85.5 and pr_sop <= 0.52)}",
-        "rho=0.5 magnitude + CAT M=4": "report (prototype: all three within 0.7)",
-        "rho=0.5 random + CAT M=4": "report",
+    def usage(name: str) -> tuple[str, str]:
+        used = [r["methods"][name].get("usage") for r in runs]
+        if any(u is None for u in used):
+            return "-", "-"
+        eff = statistics.fmean(u["effective_values"] for u in used)
+        low = min(u["effective_values_min"] for u in used)
+        drifts = [u["codebook_drift"] for u in used]
+        drift = "-" if any(d != d for d in drifts) else f"{statistics.fmean(drifts):.2f}"
+        return f"{eff:.2f} (min {low})", drift
+
+    def a(name: str) -> float:
+        return acc[name][0]
+
+    def so(name: str) -> float:
+        return sop[name][0]
+
+    cat4, u2, km4 = "CAT M=4 b=4", "uniform QAT b=2 (4 levels)", "k-means M=4 b=4 (post-training)"
+    tern, fz, pr = "ternary CAT M=2 b=2 free zero", "CAT M=4 b=4 free zero", "rho=0.5 FSC + CAT M=4"
+    rules: dict[str, tuple[tuple[str, ...], Any]] = {
+        cat4: (
+            (cat4,),
+            lambda: (
+                f"within 0.7 pt of float control ({a(cat4) - ctrl:+.2f}): {yes(ctrl - a(cat4) <= 0.7)}"
+                + (
+                    f"; ahead of uniform 2-bit QAT by >= 0.3 ({a(cat4) - a(u2):+.2f}): {yes(a(cat4) - a(u2) >= 0.3)}"
+                    if u2 in acc
+                    else ""
+                )
+            ),
+        ),
+        km4: ((cat4, km4), lambda: f"CAT M=4 ahead by {a(cat4) - a(km4):+.2f}"),
+        "CAT M=2 b=4": (("CAT M=2 b=4",), lambda: f">= 84%: {yes(a('CAT M=2 b=4') >= 84.0)}"),
+        tern: (
+            (tern,),
+            lambda: f">= 84% and SOPs <= 0.5x: {yes(a(tern) >= 84.0 and so(tern) <= 0.5)}",
+        ),
+        fz: (
+            (fz,),
+            lambda: (
+                f"SOPs <= 0.5x and >= control - 1 pt: {yes(so(fz) <= 0.5 and ctrl - a(fz) <= 1.0)}"
+            ),
+        ),
+        pr: ((pr,), lambda: f">= 85.5% and SOPs <= 0.52x: {yes(a(pr) >= 85.5 and so(pr) <= 0.52)}"),
     }
+    targets = {n: text() for n, (needs, text) in rules.items() if all(k in acc for k in needs)}
+    main_rows = ["float control", cat4, u2, km4, "CAT M=2 b=4", tern, fz, pr]
     lines = [
-        "| method | test acc % (mean ± sd) | vs float control | SOPs/sample vs float | max distinct non-zero per scope | target |",
-        "|---|---|---|---|---|---|",
+        "| method | test acc % (mean ± sd) | vs float control | SOPs/sample vs float | distinct non-zero values per scope: mean (min) | codebook drift, grid steps | target |",
+        "|---|---|---|---|---|---|---|",
     ]
-    for name in METHODS:
-        m, s = acc[name]
+    for name in [n for n in main_rows if n in acc]:
+        m, sd = acc[name]
         r_m, r_s = sop[name]
-        distinct = max(r["methods"][name]["max_distinct_nonzero"] for r in runs)
+        eff, drift = usage(name)
         lines.append(
-            f"| {name} | {m:.2f} ± {s:.2f} | {m - ctrl:+.2f} | {r_m:.2f} ± {r_s:.2f} | "
-            f"{distinct if 'control' not in name else '-'} | {targets.get(name, '')} |"
+            f"| {name} | {m:.2f} ± {sd:.2f} | {m - ctrl:+.2f} | {r_m:.2f} ± {r_s:.2f} | {eff} | {drift} | {targets.get(name, '')} |"
         )
-    sep = fsc[0] - mag[0] > max(fsc[1], mag[1]) and mag[0] - rnd[0] > max(mag[1], rnd[1])
     lines += [
         "",
-        "Neuron pruning at rho = 0.5 (128 of 256 hidden neurons removed), test accuracy before any fine-tune:",
+        "Bit-width sweep at M = min(4, 2^b - 1) (uniform QAT uses all 2^b levels): test acc % (mean ± sd), SOPs vs float, distinct non-zero values per scope (mean).",
         "",
-        "| rule | test acc % (mean ± sd) |",
-        "|---|---|",
-        *[f"| {k} | {before[k][0]:.2f} ± {before[k][1]:.2f} |" for k in PRUNE_RULES],
-        "",
-        f"Target FSC > magnitude > random by more than the spread: {yes(sep)}.",
+        "| b | CAT | uniform QAT | post-training k-means |",
+        "|---|---|---|---|",
+    ]
+    for b in SWEEP_BITS:
+        cells = []
+        for method in ("cat", "uniform", "kmeans"):
+            name = sweep_name(method, b)
+            have = [r for r in runs if name in r["methods"]]
+            if not have:
+                cells.append("not run")
+                continue
+            m, sd = mean_sd([100 * r["methods"][name]["test_accuracy"] for r in have])
+            ratio_m = statistics.fmean(
+                r["methods"][name]["sops"] / r["methods"]["float control"]["sops"] for r in have
+            )
+            used = [r["methods"][name].get("usage") for r in have]
+            eff = (
+                "-"
+                if any(u is None for u in used)
+                else f"{statistics.fmean(u['effective_values'] for u in used):.2f}"
+            )
+            seeds = (
+                ""
+                if len(have) == len(runs)
+                else f" ({len(have)} seed{'s' if len(have) > 1 else ''})"
+            )
+            cells.append(f"{m:.2f} ± {sd:.2f}, {ratio_m:.2f}x, {eff}{seeds}")
+        lines.append(f"| {b} | " + " | ".join(cells) + " |")
+    fsc, mag, rnd = (before[k] for k in PRUNE_RULES)
+    sep = fsc[0] - mag[0] > max(fsc[1], mag[1]) and mag[0] - rnd[0] > max(mag[1], rnd[1])
+    if fsc[0] == fsc[0]:
+        lines += [
+            "",
+            "Neuron pruning at rho = 0.5, test accuracy before any fine-tune: "
+            + ", ".join(f"{k} {before[k][0]:.2f} ± {before[k][1]:.2f}" for k in PRUNE_RULES)
+            + f" (FSC > magnitude > random by more than the spread: {yes(sep)}).",
+        ]
+    lines += [
         "",
         f"Float warm-up alone: {warm[0]:.2f} ± {warm[1]:.2f} %. "
-        f"CAT epoch / float epoch: {ratio[0]:.2f} ± {ratio[1]:.2f} (target <= 1.3: {yes(ratio[0] <= 1.3)}).",
+        f"CAT epoch / float epoch: {ratio[0]:.2f} ± {ratio[1]:.2f} (target <= 1.2: {yes(ratio[0] <= 1.2) if ratio[0] == ratio[0] else 'not measured'}).",
     ]
     summary = {
         "accuracy": acc,
@@ -287,6 +413,29 @@ def main() -> None:
     p.add_argument("--ablation", action="store_true", help="run the post-hoc zero-init ablation")
     p.add_argument("--write", action="store_true", help="append the table to docs/benchmarks.md")
     p.add_argument(
+        "--skip-control",
+        action="store_true",
+        help="with --methods: leave out the float control (merge with a run that has it)",
+    )
+    p.add_argument(
+        "--epoch-cost",
+        action="store_true",
+        help="with --methods: time the CAT and float epochs right after the float control",
+    )
+    p.add_argument(
+        "--methods",
+        nargs="+",
+        default=None,
+        help="run only these rows, in this order (the float control always runs first)",
+    )
+    p.add_argument(
+        "--merge",
+        type=Path,
+        nargs="+",
+        default=None,
+        help="train nothing: summarise the runs of these JSON files (seeds run as separate processes)",
+    )
+    p.add_argument(
         "--json", type=Path, default=ROOT / "bench" / "results" / "compression_fashion.json"
     )
     args = p.parse_args()
@@ -296,51 +445,103 @@ def main() -> None:
         print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
     start = time.perf_counter()
-    data = load_dataset(
-        "fashion-mnist", data_dir=args.data_dir, limit_train=args.limit_train, seed=0
-    ).to(args.device)
-    log(f"data {data.sizes()}")
     methods = ABLATION if args.ablation else METHODS
-    runs = [run_seed(seed, data, args, log, methods) for seed in args.seeds]
+    if args.methods:
+        unknown = [n for n in args.methods if n not in METHODS]
+        if unknown:
+            p.error(f"--methods must be among the table's rows, but got {unknown}")
+        methods = {"float control": METHODS["float control"]} | {
+            n: METHODS[n] for n in args.methods
+        }
+        if args.skip_control:  # its numbers come from another process of the same seed
+            methods.pop("float control")
+    if args.merge:
+        parts = [json.loads(path.read_text()) for path in args.merge]
+        by_seed: dict[int, dict[str, Any]] = {}
+        for run in (run for part in parts for run in part["runs"]):
+            if run["seed"] not in by_seed:  # processes of one seed share the same warm-up
+                by_seed[run["seed"]] = run
+            else:
+                for key, value in run["methods"].items():
+                    by_seed[run["seed"]]["methods"].setdefault(key, value)
+                for key in ("epoch_seconds", "pruned_before_finetune"):
+                    if run.get(key) and not by_seed[run["seed"]].get(key):
+                        by_seed[run["seed"]][key] = run[key]
+        runs = list(by_seed.values())
+        wall = sum(part["wall_seconds"] for part in parts)
+        sizes = parts[0]["sizes"]
+        command = "`; `".join(part["command"] for part in parts) + "` (merged with `--merge`)"
+        args.seeds = [run["seed"] for run in runs]
+    else:
+        data = load_dataset(
+            "fashion-mnist", data_dir=args.data_dir, limit_train=args.limit_train, seed=0
+        ).to(args.device)
+        sizes = data.sizes()
+        log(f"data {sizes}")
+        command = "python " + shlex.join(a for a in sys.argv if a != "--write")
+        runs = []
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        for seed in args.seeds:
+
+            def save(partial: dict[str, Any]) -> None:  # after every method: a cut-short run
+                blob = {
+                    "command": command,
+                    "sizes": sizes,
+                    "runs": [*runs, partial],
+                    "wall_seconds": time.perf_counter() - start,
+                }
+                args.json.write_text(json.dumps(blob, indent=1, default=str))
+
+            runs.append(run_seed(seed, data, args, log, methods, save))
+            wall = time.perf_counter() - start
+            blob = {"command": command, "sizes": sizes, "runs": runs, "wall_seconds": wall}
+            args.json.write_text(
+                json.dumps(
+                    blob | {"args": vars(args) | {"json": str(args.json)}}, indent=1, default=str
+                )
+            )
     table, summary = summarise_ablation(runs) if args.ablation else summarise(runs)
-    wall = time.perf_counter() - start
-    command = "python " + " ".join(a for a in sys.argv if a != "--write")
     machine = f"{platform.machine()}, {platform.processor() or platform.node()}, torch {torch.__version__}, {args.threads} thread(s)"
     if args.device != "cpu":
         machine += f", {torch.cuda.get_device_name()}"
     header = (
         f"### {'Ablation run' if args.ablation else 'Run'} {dt.date.today().isoformat()}\n\n"
         f"- command: `{command}`\n- machine: {machine}\n"
-        f"- data: Fashion-MNIST {data.sizes()} (val/calib carved from the 60k training set, 10k test)\n"
+        f"- data: Fashion-MNIST {sizes} (val/calib carved from the 60k training set, 10k test)\n"
         f"- network: MLP 784-256-10, rate-coded, T=10, LIF beta 0.9, membrane readout\n"
         f"- schedule: {args.warmup_epochs} float warm-up epochs (lr 3e-3, batch 128) shared per seed, then "
-        f"{args.finetune_epochs} fine-tune epochs for every method (latent lr 3e-4, codebook lr 1e-4); "
+        f"{args.finetune_epochs} fine-tune epochs for every method (latent lr 3e-4; CAT codebook "
+        f"{PipelineConfig.codebook_lr} grid steps per step, grid step {PipelineConfig.codebook_lr * SCALE_LR_FACTOR:g} relative); "
         f"learning rates {'annealed to zero (cosine) in each phase' if args.schedule == 'cosine' else 'constant'}; "
-        f"seeds {args.seeds}; wall time {wall / 60:.1f} min\n"
+        f"post-training k-means clusters the float control's network; "
+        f"seeds {args.seeds}; wall time {wall / 60:.1f} min (sum over the processes, run in parallel on a shared 2-core machine)\n"
     )
     text = header + "\n" + table + "\n"
     print(text)
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(
-        json.dumps(
-            {
-                "args": vars(args) | {"json": str(args.json)},
-                "runs": runs,
-                "summary": summary,
-                "wall_seconds": wall,
-            },
-            indent=1,
+    if not args.merge:
+        args.json.write_text(
+            json.dumps(
+                {
+                    "command": command,
+                    "sizes": sizes,
+                    "args": vars(args) | {"json": str(args.json)},
+                    "runs": runs,
+                    "summary": summary,
+                    "wall_seconds": wall,
+                },
+                indent=1,
+                default=str,
+            )
         )
-    )
     if args.write:
         docs = ROOT / "docs" / "benchmarks.md"
-        heading = "## Compression on Fashion-MNIST (issue 3)"
+        heading = "## SpikeFit at every bit-width on Fashion-MNIST (issue 11)"
         current = docs.read_text() if docs.exists() else "# Benchmarks\n"
         if heading not in current:
             current = current.rstrip() + f"\n\n{heading}\n"
         # insert at the end of our own section, before the next "## " heading of others
-        start = current.index(heading) + len(heading)
-        nxt = current.find("\n## ", start)
+        start_at = current.index(heading) + len(heading)
+        nxt = current.find("\n## ", start_at)
         end = len(current) if nxt < 0 else nxt + 1
         docs.write_text(current[:end].rstrip() + "\n\n" + text + "\n" + current[end:])
 

@@ -18,7 +18,12 @@ from spikefit_search.compression.checkpoint import load_checkpoint, save_checkpo
 from spikefit_search.compression.export import IntegerWeights, integer_export
 from spikefit_search.compression.fisher import fisher_spike_contribution, synapse_fisher
 from spikefit_search.compression.kmeans import kmeans_1d, nearest_index
-from spikefit_search.compression.methods import QUANTIZATION_METHODS, attach_quantizers
+from spikefit_search.compression.methods import (
+    QUANTIZATION_METHODS,
+    CodebookUsage,
+    attach_quantizers,
+    codebook_usage,
+)
 from spikefit_search.compression.neurons import (
     NEURON_SCORES,
     BaseNeuronScore,
@@ -51,6 +56,7 @@ __all__ = [
     "BaseWeightPruner",
     "CandidateStopped",
     "ClusterQuantizer",
+    "CodebookUsage",
     "FisherSpikeScore",
     "FisherWeightPruner",
     "IntegerWeights",
@@ -61,6 +67,7 @@ __all__ = [
     "UniformQuantizer",
     "attach_quantizers",
     "codebook_parameters",
+    "codebook_usage",
     "finetune_optimizer",
     "fisher_spike_contribution",
     "integer_export",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 _QUANTILE_LIMIT = 1 << 23
+_COMPARE_LIMIT = 4
 
 
 def nearest_index(values: torch.Tensor, centers: torch.Tensor) -> torch.Tensor:
@@ -17,7 +18,12 @@ def nearest_index(values: torch.Tensor, centers: torch.Tensor) -> torch.Tensor:
     """
     sorted_c, order = torch.sort(centers, dim=1)
     mids = (sorted_c[:, 1:] + sorted_c[:, :-1]) * 0.5
-    pos = torch.searchsorted(mids.contiguous(), values.contiguous(), right=False)
+    if mids.shape[1] <= _COMPARE_LIMIT:  # a few comparisons beat a binary search on CPU
+        pos = torch.zeros(values.shape, dtype=torch.long, device=values.device)
+        for j in range(mids.shape[1]):
+            pos += values > mids[:, j : j + 1]
+    else:
+        pos = torch.searchsorted(mids.contiguous(), values.contiguous(), right=False)
     return torch.gather(order, 1, pos)
 
 

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
+import torch
+
 from spikefit_search.compression._base import BaseQuantizer
 from spikefit_search.compression.quantization import (
     ClusterQuantizer,
@@ -72,3 +77,55 @@ def attach_quantizers(
             quantizers.append(q)
         layer.weight_transform = q
     return quantizers
+
+
+@dataclass(frozen=True)
+class CodebookUsage:
+    """How many weight values a quantized network really uses, and how far CAT moved them.
+
+    Attributes:
+        effective_values: mean over every scope (layer, or output neuron) of every quantized
+            layer of the number of distinct non-zero weights in use; compare with the
+            requested ``M`` (zero, when it is one of the ``M``, is not counted).
+        effective_values_min: the fewest distinct non-zero weights of any scope.
+        drift: mean distance of the CAT codebook values from their initial values, in grid
+            steps of the final scale; NaN without CAT quantizers.
+    """
+
+    effective_values: float
+    effective_values_min: int
+    drift: float
+
+    def to_dict(self) -> dict[str, float | int]:
+        return {
+            "effective_values": self.effective_values,
+            "effective_values_min": self.effective_values_min,
+            "codebook_drift": self.drift,
+        }
+
+
+def codebook_usage(model: SpikingNetwork) -> CodebookUsage | None:
+    """Count the distinct non-zero weights per scope of a quantized network (None when no
+    layer has a quantizer)."""
+    counts: list[int] = []
+    drifts: list[float] = []
+    with torch.no_grad():
+        for layer in model.synaptic_layers:
+            q = layer.weight_transform
+            if not isinstance(q, BaseQuantizer):
+                continue
+            w = layer.effective_weight().detach()
+            rows = w.reshape(w.shape[0], -1) if q.scope == "neuron" else w.reshape(1, -1)
+            srt = torch.sort(torch.where(rows == 0, torch.nan, rows), dim=1).values
+            new = torch.ones_like(srt, dtype=torch.bool)
+            new[:, 1:] = srt[:, 1:] != srt[:, :-1]
+            counts += (new & ~srt.isnan()).sum(dim=1).tolist()
+            if isinstance(q, ClusterQuantizer):
+                drifts.append(q.drift())
+    if not counts:
+        return None
+    return CodebookUsage(
+        effective_values=sum(counts) / len(counts),
+        effective_values_min=min(counts),
+        drift=sum(drifts) / len(drifts) if drifts else math.nan,
+    )

@@ -61,7 +61,9 @@ class PipelineConfig:
         batch_size: training samples per step.
         lr: Adam learning rate of the float warm-up.
         finetune_lr: Adam learning rate of the latent weights during fine-tuning.
-        codebook_lr: Adam learning rate of the CAT codebook values.
+        codebook_lr: Adam learning rate of the CAT codebook values, in grid steps per
+            optimizer step (the scales learn at ``SCALE_LR_FACTOR`` times this); with the
+            cosine schedule a value can travel up to about ``codebook_lr * steps / 2`` steps.
         seed: seeds initialisation, shuffling, rate coding and random pruning.
         warmup_seed: seeds the float warm-up instead of ``seed`` when given, so that
             candidates of one architecture can share one warm-up (the search's cache).
@@ -84,7 +86,7 @@ class PipelineConfig:
     batch_size: int = 128
     lr: float = 3e-3
     finetune_lr: float = 3e-4
-    codebook_lr: float = 1e-4
+    codebook_lr: float = 0.02
     seed: int = 0
     schedule: str = "cosine"
     warmup_seed: int | None = None
@@ -180,22 +182,47 @@ def _check_data(cfg: PipelineConfig, data: Dataset) -> None:
         )
 
 
+SCALE_LR_FACTOR = 0.1
+"""The CAT grid steps learn ``log(scale)`` at this fraction of ``codebook_lr`` (0.1 x 0.02 = 0.2 %
+relative change per step at most)."""
+
+
 def finetune_optimizer(model: SpikingNetwork, cfg: PipelineConfig) -> torch.optim.Optimizer:
-    """Adam with two groups: latent weights/biases at ``finetune_lr``, codebooks at
-    ``codebook_lr`` (frozen codebooks left out)."""
-    codebooks = [
-        p
+    """Adam with up to three groups: latent weights/biases at ``finetune_lr``, CAT codebooks
+    (in grid steps) at ``codebook_lr`` and their log grid steps at ``SCALE_LR_FACTOR *
+    codebook_lr`` (frozen codebooks left out). After every step each CAT quantizer's
+    :meth:`~ClusterQuantizer.maintain` clamps its codebook to the grid and re-seeds dead
+    values."""
+    quantizers = [
+        layer.weight_transform
+        for layer in model.synaptic_layers
+        if isinstance(layer.weight_transform, ClusterQuantizer)
+        and layer.weight_transform.codebook.requires_grad
+    ]
+    codebooks = [q.codebook for q in quantizers]
+    scales = [q.log_scale for q in quantizers if q.log_scale.requires_grad]
+    ids = {id(p) for p in codebooks + scales}
+    ids |= {
+        id(p)
         for layer in model.synaptic_layers
         if layer.weight_transform is not None
         for p in layer.weight_transform.parameters()
-        if p.requires_grad
-    ]
-    ids = {id(p) for p in codebooks}
+    }
     latent = [p for p in model.parameters() if id(p) not in ids and p.requires_grad]
     groups: list[dict[str, Any]] = [{"params": latent, "lr": cfg.finetune_lr}]
     if codebooks:
         groups.append({"params": codebooks, "lr": cfg.codebook_lr})
-    return torch.optim.Adam(groups)
+    if scales:
+        groups.append({"params": scales, "lr": cfg.codebook_lr * SCALE_LR_FACTOR})
+    opt = torch.optim.Adam(groups)
+    if quantizers:
+
+        def maintain(*_: Any) -> None:
+            for q in quantizers:
+                q.maintain()
+
+        opt.register_step_post_hook(maintain)
+    return opt
 
 
 def _quantize(model: SpikingNetwork, cfg: PipelineConfig, method: str) -> None:

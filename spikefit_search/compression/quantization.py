@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import math
+from typing import Any, Literal
 
 import torch
 from torch import nn
@@ -20,22 +21,25 @@ CodebookInit = Literal["kmeans", "quantile", "kmeans_zero"]
 CODEBOOK_INITS = ("kmeans", "kmeans_zero", "quantile")
 
 
-def _max_abs(weight: torch.Tensor, mask: torch.Tensor | None) -> float:
-    w = weight.detach()
-    if mask is not None:
-        w = w * mask
-    return float(w.abs().max()) if w.numel() else 0.0
-
-
 class ClusterQuantizer(BaseQuantizer):
     """Clusterization-aware training (CAT): a learnable codebook of ``M`` fixed-point values.
 
-    Every weight is replaced by its nearest codebook value (re-assigned on every call). The
-    codebook values are snapped to the signed ``b``-bit grid ``scale * k``; the scale is fixed at
-    construction as ``min(max|w|, 2 max|c|) / (2^(b-1) - 1)`` with ``c`` the initial codebook.
-    Gradients reach the latent weights straight through, and each codebook value receives the
-    sum of its members' gradients, so the optimizer moves the values themselves (give
-    :attr:`codebook` its own parameter group).
+    Every weight is replaced by its nearest codebook value (re-assigned on every call). Value
+    ``j`` of a scope is ``scale * round(u_j)``: the latent ``u`` (:attr:`codebook`) lives in
+    grid steps, and ``scale = exp(log_scale)`` is one learnable step per layer. Gradients
+    reach the latent weights and ``u`` straight through the rounding; ``u_j`` receives its
+    members' summed gradient and the step the gradient of all values together, as in LSQ
+    (Esser et al., 2020), so both the values and the grid they sit on learn.
+
+    Initialisation never collapses: ``M`` k-means centers are fitted to the weights, the scale
+    is the one (from a grid of candidates) that minimises the squared error of the weights
+    quantized through the snapped codebook, and the snapped centers are moved to ``M``
+    distinct integer levels, none of them zero unless zero is one of the ``M``
+    (``init="kmeans_zero"``, or a center that k-means put at zero without ``zero_is_free``).
+    :meth:`maintain` (called after every optimizer step by :func:`finetune_optimizer`) keeps
+    ``u`` inside the ``b``-bit range and re-seeds a value that merged with another or snapped
+    to the free zero (to the nearest free level) or lost all its members (next to the most
+    populated value: a split).
 
     Args:
         weight: the layer's latent weight, ``(out, ...)``; initialises scale and codebook.
@@ -49,7 +53,7 @@ class ClusterQuantizer(BaseQuantizer):
             ``"kmeans_zero"``: one of the ``M`` values starts at exactly 0 and the other ``M-1``
             come from k-means around it (without ``zero_is_free``, zero then counts toward
             ``M`` but is available from the start).
-        learnable: False freezes the codebook (post-training k-means).
+        learnable: False freezes codebook and scale (post-training k-means).
 
     Shape:
         weight: any ``(out, ...)``; output: the same.
@@ -57,9 +61,12 @@ class ClusterQuantizer(BaseQuantizer):
     Example:
         >>> w = torch.randn(8, 16)
         >>> q = ClusterQuantizer(w, n_values=3, bits=4)
-        >>> len(torch.unique(q(w))) <= 3
+        >>> len(torch.unique(q(w))) == 3
         True
     """
+
+    initial_values: torch.Tensor
+    members: torch.Tensor
 
     def __init__(
         self,
@@ -89,35 +96,60 @@ class ClusterQuantizer(BaseQuantizer):
                 f"init must be one of {', '.join(CODEBOOK_INITS)}, but got init={init!r}."
             )
         g = self.groups(weight)
+        flat = weight.detach().float().reshape(g, -1)
         valid = None if mask is None else mask.detach().reshape(g, -1).bool()
         with_zero = init == "kmeans_zero" and not self.zero_is_free
         centers = kmeans_1d(
-            weight.detach().reshape(g, -1),
+            flat,
             n_values - 1 if with_zero else n_values,
             valid=valid,
             fixed_zero=self.zero_is_free or with_zero,
             iterations=0 if init == "quantile" else 25,
         )
+        scale = fit_scale(
+            flat,
+            centers,
+            valid=valid,
+            bits=bits,
+            nonzero=self.zero_is_free or with_zero,
+            extra_zero=self.zero_is_free or with_zero,
+        )
+        k = distinct_levels(centers / scale, bits=bits, nonzero=self.zero_is_free or with_zero)
         if with_zero:
-            centers = torch.cat([centers.new_zeros(g, 1), centers], dim=1)
-        # the grid spans the weights, but at most twice the largest initial codebook value: with
-        # heavy-tailed weights, max|w| alone makes the step so coarse that small codebooks
-        # (M = 2) snap to zero
-        top = min(_max_abs(weight, mask), 2.0 * float(centers.abs().max()))
-        scale = top / self.k_max if top > 0 else 1.0
-        self.register_buffer("scale", torch.tensor(scale, dtype=weight.dtype))
-        self.codebook = nn.Parameter(centers.to(weight.dtype), requires_grad=learnable)
+            k = torch.cat([k.new_zeros(g, 1), k], dim=1)
+        dtype = weight.dtype
+        self.codebook = nn.Parameter(k.to(dtype), requires_grad=learnable)
+        self.log_scale = nn.Parameter(
+            torch.tensor(math.log(scale), dtype=dtype), requires_grad=learnable
+        )
+        # snapped values at the start, for the drift report (not part of a checkpoint)
+        self.register_buffer("initial_values", (k * scale).to(dtype), persistent=False)
+        self.register_buffer("members", torch.zeros(g, self._width()), persistent=False)
+        self._last: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    def _width(self) -> int:
+        return self.n_values + (1 if self.zero_is_free else 0)
+
+    @property
+    def scale(self) -> torch.Tensor:
+        """The layer's fixed-point step ``exp(log_scale)``, a 0-dim tensor (no gradient)."""
+        return self.log_scale.detach().exp()
+
+    @scale.setter
+    def scale(self, value: torch.Tensor | float) -> None:
+        with torch.no_grad():
+            self.log_scale.copy_(torch.as_tensor(value, dtype=self.log_scale.dtype).log())
 
     def integer_values(self) -> torch.Tensor:
         """The learnable values as integers ``k``: ``(groups, M)`` int64."""
-        k = torch.round(self.codebook.detach() / self.scale).clamp_(self.k_min, self.k_max)
-        return k.long()
+        return torch.round(self.codebook.detach()).clamp_(self.k_min, self.k_max).long()
 
     def values(self) -> torch.Tensor:
-        """Snapped codebook ``scale * k``, ``(groups, M)``, straight-through to the codebook."""
-        k = torch.round(self.codebook.detach() / self.scale).clamp_(self.k_min, self.k_max)
-        snapped = k * self.scale
-        return snapped + (self.codebook - self.codebook.detach())
+        """Snapped codebook ``scale * k``, ``(groups, M)``, straight-through to codebook and
+        scale."""
+        u = self.codebook
+        k = torch.round(u.detach()).clamp_(self.k_min, self.k_max)
+        return (k + (u - u.detach())) * self.log_scale.exp()
 
     def _table(self) -> torch.Tensor:
         q = self.values()
@@ -125,12 +157,108 @@ class ClusterQuantizer(BaseQuantizer):
             q = torch.cat([q.new_zeros(q.shape[0], 1), q], dim=1)
         return q
 
+    def _assign(self, flat: torch.Tensor) -> torch.Tensor:
+        """Index of the nearest table value for every weight of ``flat`` (``(groups, K)``).
+
+        Every value is ``scale * k``, so every boundary between two values lies on the half-step
+        grid: the nearest value is looked up per half-step cell (at most ``2^(b+1)`` cells per
+        scope) instead of compared per weight. Ties go to the lower value, as in
+        :func:`nearest_index`.
+        """
+        with torch.no_grad():
+            k = self.integer_values().to(flat.dtype)
+            if self.zero_is_free:
+                k = torch.cat([k.new_zeros(k.shape[0], 1), k], dim=1)
+            lo, hi = 2 * self.k_min, 2 * self.k_max + 1
+            # cell c holds the half-step positions t in (c - 1, c]; its middle decides
+            middles = (torch.arange(lo, hi + 1, dtype=flat.dtype, device=flat.device) - 0.5) / 2
+            lut = nearest_index(middles.expand(k.shape[0], -1), k)
+            t = torch.ceil(flat * (2.0 / self.scale)).clamp_(lo, hi).sub_(lo).long()
+            return torch.gather(lut, 1, t)
+
     def forward(self, weight: torch.Tensor) -> torch.Tensor:
         table = self._table()
         flat = weight.reshape(table.shape[0], -1)
-        idx = nearest_index(flat.detach(), table.detach())
-        out = torch.gather(table, 1, idx) + (flat - flat.detach())
-        return out.reshape(weight.shape)
+        idx = self._assign(flat.detach())
+        if self.training and torch.is_grad_enabled() and self.codebook.requires_grad:
+            # cluster sizes for maintain(); the assignment itself is kept for its splits
+            g, width = table.shape
+            flat_idx = idx if g == 1 else idx + torch.arange(g, device=idx.device)[:, None] * width
+            self.members = torch.bincount(flat_idx.flatten(), minlength=g * width).reshape(g, width)
+            self._last = (flat.detach(), idx)
+        return _Lookup.apply(table, idx, flat).reshape(weight.shape)
+
+    @torch.no_grad()
+    def maintain(self) -> int:
+        """Clamp the latent codebook to the ``b``-bit range and re-seed dead values.
+
+        A value that snapped to the same integer as another value of its scope, or to zero
+        while zero is free, moves to the free level nearest to its latent position (so a
+        positive value pushed onto the free zero stays positive). A value that had no members
+        in the last training call moves to the free level next to the scope's most populated
+        value, on the side where that value's members sit (splitting the largest cluster).
+        Returns the number of values re-seeded.
+        """
+        u = self.codebook
+        u.clamp_(self.k_min, self.k_max)
+        k = torch.round(u)
+        m = k.shape[1]
+        col = 1 if self.zero_is_free else 0
+        counts = self.members[:, col:]
+        seen = bool(self.members.sum() > 0)  # a training call since the last re-seed
+        srt, order = torch.sort(k, dim=1)
+        collided = torch.zeros_like(k, dtype=torch.bool)
+        collided.scatter_(1, order[:, 1:], srt[:, 1:] == srt[:, :-1])
+        if self.zero_is_free:
+            collided |= k == 0
+        memberless = (counts == 0) & ~collided if seen else torch.zeros_like(collided)
+        dead = collided | memberless
+        rows = dead.any(dim=1).nonzero().flatten().tolist()
+        reseeded = 0
+        for r in rows:
+            levels = set(range(self.k_min, self.k_max + 1))
+            if self.zero_is_free:
+                levels.discard(0)
+            alive = [j for j in range(m) if not bool(dead[r, j])]
+            taken = {int(k[r, j]) for j in alive}
+            for j in range(m):
+                if not bool(dead[r, j]):
+                    continue
+                free = sorted(levels - taken)
+                if not free:
+                    break
+                if bool(memberless[r, j]) and alive:  # split the largest cluster
+                    big = max(alive, key=lambda a: float(counts[r, a]))
+                    centre = float(k[r, big]) + 0.25 * self._member_side(r, col + big)
+                else:  # a collision: the free level nearest to where the loss put it
+                    centre = float(u[r, j])
+                level = min(free, key=lambda v: (abs(v - centre), -abs(v)))
+                u[r, j] = float(level)
+                taken.add(level)
+                alive.append(j)
+                reseeded += 1
+        if reseeded:
+            self.members.zero_()
+            self._last = None
+        return reseeded
+
+    def _member_side(self, row: int, column: int) -> float:
+        """+1 when the members of table column ``column`` of scope ``row`` sit above their
+        value on average (in the last training call), else -1."""
+        if self._last is None:
+            return 1.0
+        flat, idx = self._last
+        members = flat[row][idx[row] == column]
+        if members.numel() == 0:
+            return 1.0
+        value = float(self._table().detach()[row, column])
+        return 1.0 if float(members.mean()) >= value else -1.0
+
+    def drift(self) -> float:
+        """Mean distance of the snapped values from their start, in (current) grid steps."""
+        with torch.no_grad():
+            now = self.values().detach()
+            return float(((now - self.initial_values).abs() / self.scale).mean())
 
     def levels(self) -> torch.Tensor:
         k = self.integer_values()
@@ -141,7 +269,7 @@ class ClusterQuantizer(BaseQuantizer):
     def codes(self, weight: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
             table = self._table()
-            idx = nearest_index(weight.reshape(table.shape[0], -1), table)
+            idx = self._assign(weight.reshape(table.shape[0], -1))
         return idx.reshape(weight.shape)
 
     def extra_repr(self) -> str:
@@ -149,6 +277,93 @@ class ClusterQuantizer(BaseQuantizer):
             f"n_values={self.n_values}, bits={self.bits}, scope={self.scope!r}, "
             f"zero_is_free={self.zero_is_free}"
         )
+
+
+class _Lookup(torch.autograd.Function):
+    """``table[g, idx]`` forward; the gradient goes to the weights unchanged (straight
+    through) and to each table entry as the sum over its members, in one pass."""
+
+    @staticmethod
+    def forward(ctx: Any, table: torch.Tensor, idx: torch.Tensor, flat: torch.Tensor) -> Any:
+        ctx.save_for_backward(idx)
+        ctx.width = table.shape[1]
+        return torch.gather(table, 1, idx)
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> Any:
+        (idx,) = ctx.saved_tensors
+        table_grad = None
+        if ctx.needs_input_grad[0]:
+            table_grad = grad.new_zeros(grad.shape[0], ctx.width).scatter_add_(1, idx, grad)
+        return table_grad, None, grad if ctx.needs_input_grad[2] else None
+
+
+def distinct_levels(u: torch.Tensor, *, bits: int, nonzero: bool) -> torch.Tensor:
+    """Round each row of ``u`` (grid units) to distinct integer levels of the ``b``-bit grid,
+    keeping the order of the values and leaving out 0 when ``nonzero``.
+
+    A value whose nearest level is taken moves to the next free one (and, near the ends of
+    the range, its neighbours move to make room), so ``M`` values always get ``M`` levels
+    when the grid has them. Returns ``(G, M)`` float integers in the original column order.
+    """
+    k_min, k_max = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+    allowed = torch.arange(k_min, k_max + 1, dtype=u.dtype, device=u.device)
+    if nonzero:
+        allowed = allowed[allowed != 0]
+    n_levels, m = allowed.numel(), u.shape[1]
+    srt, order = torch.sort(u, dim=1)
+    r = torch.round(srt).clamp(k_min, k_max)
+    if nonzero:  # the nearest level that is not zero, and its index without zero
+        r = torch.where(r == 0, torch.where(srt < 0, -1.0, 1.0).to(r.dtype), r)
+        near = (r - k_min - (r > 0).to(r.dtype)).long()
+    else:
+        near = (r - k_min).long()
+    # left to right, each above the previous one and leaving room for the rest:
+    # pos_i = min(max(near_i, pos_{i-1} + 1), L - M + i), in closed form
+    i = torch.arange(m, device=u.device)
+    pos = torch.minimum(torch.cummax(near - i, dim=1).values + i, n_levels - m + i)
+    out = torch.empty_like(srt)
+    out.scatter_(1, order, allowed[pos])
+    return out
+
+
+def fit_scale(
+    values: torch.Tensor,
+    centers: torch.Tensor,
+    *,
+    valid: torch.Tensor | None,
+    bits: int,
+    nonzero: bool,
+    extra_zero: bool,
+) -> float:
+    """The grid step that minimises the squared error of ``values`` quantized to the nearest
+    snapped center (plus a zero level when ``extra_zero``), searched over 32 candidates from
+    ``max|c| / (4 k_max)`` to ``2 max|c| / k_max``.
+
+    The snapped codebook is :func:`distinct_levels` of ``centers / step``, so no candidate
+    merges values or rounds them to zero. At most 65536 weights (evenly strided in every row)
+    enter the fit.
+    """
+    top = float(centers.abs().max()) if centers.numel() else 0.0
+    if top <= 0 or not math.isfinite(top):
+        top = float(values.abs().max()) if values.numel() else 0.0
+    if top <= 0:
+        return 1.0
+    k_max = 2 ** (bits - 1) - 1
+    g, m = centers.shape
+    stride = max(1, values.shape[1] // max(1, 65536 // g))
+    x = values[:, ::stride]
+    w = torch.ones_like(x) if valid is None else valid[:, ::stride].to(x.dtype)
+    steps = top * torch.logspace(math.log10(0.25), math.log10(2.0), 32, dtype=x.dtype) / k_max
+    c = len(steps)
+    u = (centers[None] / steps[:, None, None]).reshape(c * g, m)
+    table = distinct_levels(u, bits=bits, nonzero=nonzero) * steps.repeat_interleave(g)[:, None]
+    if extra_zero:
+        table = torch.cat([table.new_zeros(c * g, 1), table], dim=1)
+    xx = x.repeat(c, 1)
+    q = torch.gather(table, 1, nearest_index(xx, table))
+    err = (((q - xx) ** 2) * w.repeat(c, 1)).reshape(c, -1).sum(dim=1)
+    return float(steps[int(err.argmin())])
 
 
 class UniformQuantizer(BaseQuantizer):

@@ -328,6 +328,13 @@ def config_from_trial(run: RunView, number: int) -> ExportConfig:
             "energy_uj": float(trial.user_attrs.get("energy_uj", trial.values[1])),
             "window_ms": _option_window(run.manifest),
             "device_sha256": run.manifest.get("device", {}).get("sha256"),
+            # the weight values the trained network really uses, next to the requested M
+            "n_values": cfg.n_values,
+            **{
+                key: trial.user_attrs[key]
+                for key in ("effective_values", "effective_values_min", "codebook_drift")
+                if key in trial.user_attrs
+            },
         },
     )
 

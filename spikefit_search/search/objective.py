@@ -22,6 +22,7 @@ from spikefit_search.compression import (
     CandidateStopped,
     PipelineConfig,
     PipelineResult,
+    codebook_usage,
     run_pipeline,
     save_checkpoint,
 )
@@ -105,7 +106,7 @@ def pipeline_config(candidate: Candidate, settings: TrialSettings, seed: int) ->
         batch_size=int(training.get("batch_size", 64)),
         lr=candidate.lr,
         finetune_lr=float(training.get("finetune_lr", 3e-4)),
-        codebook_lr=float(training.get("codebook_lr", 1e-4)),
+        codebook_lr=float(training.get("codebook_lr", PipelineConfig.codebook_lr)),
         seed=seed,
     )
 
@@ -250,6 +251,9 @@ def run_trial(
         "seconds": result.seconds,
         "feasible": measured.fits,
     }
+    usage = codebook_usage(result.model)
+    if usage is not None:  # what the network really uses, next to the requested n_values
+        attrs.update(usage.to_dict())
     if not measured.fits:
         attrs[REASON] = "measured: " + "; ".join(measured.messages())
     for key, value in attrs.items():

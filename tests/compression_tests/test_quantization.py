@@ -6,9 +6,12 @@ import torch.nn.functional as F
 
 from spikefit_search.compression import (
     ClusterQuantizer,
+    PipelineConfig,
     UniformQuantizer,
     attach_quantizers,
     codebook_parameters,
+    codebook_usage,
+    finetune_optimizer,
     kmeans_1d,
     nearest_index,
 )
@@ -31,6 +34,7 @@ def _check_invariants(model: SpikingNetwork, m: int, bits: int) -> None:
         q = layer.weight_transform
         assert q is not None
         w = layer.effective_weight().detach()
+        assert bool((w != 0).any()), "a quantized layer must not be all zero"
         k = torch.round(w / q.scale)
         assert torch.equal(k * q.scale, w), "every weight must be scale * integer"
         assert int(k.min()) >= -(2 ** (bits - 1)) and int(k.max()) <= 2 ** (bits - 1) - 1
@@ -40,12 +44,9 @@ def _check_invariants(model: SpikingNetwork, m: int, bits: int) -> None:
 
 
 def _train(model: SpikingNetwork, steps: int, x: torch.Tensor, y: torch.Tensor) -> list[float]:
-    opt = torch.optim.Adam(
-        [
-            {"params": [lay.latent_weight for lay in model.synaptic_layers], "lr": 1e-2},
-            {"params": codebook_parameters(model), "lr": 1e-2},
-        ]
-    )
+    """Full-batch steps with the pipeline's own optimizer and default learning rates (the
+    space's latent rate 1e-3)."""
+    opt = finetune_optimizer(model, PipelineConfig(finetune_lr=1e-3))
     losses = []
     for _ in range(steps):
         loss = F.cross_entropy(model(x), y)
@@ -95,9 +96,15 @@ def test_codebook_gradient_is_sum_of_member_gradients() -> None:
     q = ClusterQuantizer(w, n_values=3, bits=8)
     g_out = torch.tensor([[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]])
     (q(w) * g_out).sum().backward()
-    assert q.codebook.grad is not None
+    assert q.codebook.grad is not None and q.log_scale.grad is not None
     order = torch.argsort(q.codebook.detach()[0])
-    assert q.codebook.grad[0, order].tolist() == [3.0, 7.0, 11.0]
+    s = float(q.scale)
+    # the codebook is in grid steps: d value / d u = scale
+    assert torch.allclose(q.codebook.grad[0, order], s * torch.tensor([3.0, 7.0, 11.0]))
+    # LSQ-style step gradient: every value is scale * k, so d loss / d log(scale) = sum k s G
+    k = q.integer_values()[0, order].float()
+    expected = float((k * s * torch.tensor([3.0, 7.0, 11.0])).sum())
+    assert float(q.log_scale.grad) == pytest.approx(expected, rel=1e-5)
     assert torch.equal(w.grad, g_out)  # straight through
 
 
@@ -108,10 +115,21 @@ def test_zero_is_free_holds_a_fixed_zero_code() -> None:
     assert q.levels()[0, 0] == 0 and q.levels().shape == (1, 3)
     out = q(w)
     assert (out == 0).any()
-    assert torch.unique(out[out != 0]).numel() <= 2
+    assert torch.unique(out[out != 0]).numel() == 2
 
 
-def test_masked_synapses_stay_zero_through_the_quantizer() -> None:
+def test_masked_synapses_are_left_out_of_the_codebook_and_stay_zero() -> None:
+    gen = torch.Generator().manual_seed(3)
+    w = torch.randn(6, 40, generator=gen) * 0.1
+    mask = (torch.rand(6, 40, generator=gen) > 0.5).float()
+    # pruned synapses hold huge latent weights: if they entered the initialisation, the
+    # codebook and the grid step would follow them
+    w_out = torch.where(mask == 0, torch.full_like(w, 50.0), w)
+    live = ClusterQuantizer(w * mask, n_values=2, bits=2, mask=mask)
+    masked = ClusterQuantizer(w_out, n_values=2, bits=2, mask=mask)
+    assert torch.equal(masked.integer_values(), live.integer_values())
+    assert float(masked.scale) == pytest.approx(float(live.scale))
+    assert float(masked.scale) < 1.0
     cfg = NetworkConfig(hidden=(6,), timesteps=2)
     model = SpikingNetwork(cfg)
     layer = model.synaptic_layers[0]
@@ -119,8 +137,8 @@ def test_masked_synapses_stay_zero_through_the_quantizer() -> None:
     layer.weight_transform = ClusterQuantizer(
         layer.latent_weight, n_values=2, bits=2, mask=layer.mask
     )
-    w = layer.effective_weight()
-    assert torch.all(w[layer.mask == 0] == 0)
+    eff = layer.effective_weight()
+    assert torch.all(eff[layer.mask == 0] == 0) and bool((eff[layer.mask == 1] != 0).any())
 
 
 def test_uniform_quantizer_uses_the_b_bit_grid() -> None:
@@ -181,3 +199,146 @@ def test_kmeans_zero_init_starts_one_value_at_zero() -> None:
     assert torch.all(q.codebook.detach()[:, 0] == 0)
     assert torch.all(q.integer_values()[:, 1:] != 0)
     assert (q(w) == 0).any()
+
+
+def _weights(kind: str, shape: tuple[int, int], gen: torch.Generator) -> torch.Tensor:
+    if kind == "gaussian":
+        return torch.randn(shape, generator=gen) * 0.05
+    if kind == "laplace":
+        u = torch.rand(shape, generator=gen) - 0.5
+        return -0.05 * torch.sign(u) * torch.log1p(-2 * u.abs())
+    if kind == "uniform":
+        return (torch.rand(shape, generator=gen) * 2 - 1) * 0.1
+    # heavy-tailed: Student-t with 1.5 degrees of freedom (a ratio of Gaussians), outliers
+    z = torch.randn(shape, generator=gen)
+    chi = torch.randn((*shape, 3), generator=gen).pow(2).sum(-1) / 1.5
+    return 0.02 * z / chi.sqrt().clamp_min(1e-3)
+
+
+@pytest.mark.parametrize("bits", [2, 3, 4, 5, 6, 7, 8])
+@pytest.mark.parametrize("zero_is_free", [False, True])
+def test_initial_codebook_occupies_m_distinct_levels_and_never_collapses(
+    bits: int, zero_is_free: bool
+) -> None:
+    gen = torch.Generator().manual_seed(bits * 2 + zero_is_free)
+    grid = 2**bits - (1 if zero_is_free else 0)
+    for m in sorted({2, 3, min(4, grid), min(7, grid), grid} & set(range(2, grid + 1))):
+        for scope in ("layer", "neuron"):
+            for kind in ("gaussian", "laplace", "uniform", "heavy"):
+                w = _weights(kind, (5, 48), gen)
+                q = ClusterQuantizer(
+                    w, n_values=m, bits=bits, scope=scope, zero_is_free=zero_is_free
+                )
+                where = f"b={bits} M={m} zero_is_free={zero_is_free} {scope} {kind}"
+                k = q.integer_values()
+                assert all(torch.unique(row).numel() == m for row in k), where
+                assert int(k.min()) >= q.k_min and int(k.max()) <= q.k_max, where
+                if zero_is_free:
+                    assert bool((k != 0).all()), where
+                else:  # zero is one of the M at most once; the others are non-zero
+                    assert all(int((row == 0).sum()) <= 1 for row in k), where
+                out = q(w)
+                assert bool((out != 0).any()), where
+                rows = out.reshape(out.shape[0], -1) if scope == "neuron" else out.reshape(1, -1)
+                used = [torch.unique(r[r != 0]).numel() for r in rows]
+                assert max(used) <= m and min(used) >= 1, where
+
+
+def test_maintain_clamps_to_the_grid_and_reseeds_merged_and_memberless_values() -> None:
+    gen = torch.Generator().manual_seed(0)
+    q = ClusterQuantizer(torch.randn(1, 400, generator=gen) * 0.05, n_values=4, bits=3)
+    q.train()
+    s = float(q.scale)
+    # weights around levels 1..2 and -1 only
+    w = s * torch.cat([torch.rand(1, 300, generator=gen) * 2 + 0.5, -torch.rand(1, 100) - 0.5], 1)
+    with torch.no_grad():
+        q.codebook[0, 0] = 40.0  # far outside the 3-bit range
+    q(w)
+    q.maintain()
+    u = q.codebook.detach()
+    assert float(u.max()) <= q.k_max and float(u.min()) >= q.k_min
+    with torch.no_grad():  # two values merge on level 1; level -4 has no members
+        q.codebook[0] = torch.tensor([1.0, 1.2, -4.0, -1.0])
+    q(w)
+    assert q.maintain() == 2
+    assert torch.unique(q.integer_values()[0]).numel() == 4
+
+
+def test_a_merged_value_moves_to_the_nearest_free_level() -> None:
+    gen = torch.Generator().manual_seed(1)
+    q = ClusterQuantizer(torch.randn(1, 400, generator=gen) * 0.05, n_values=2, bits=4)
+    q.train()
+    w = float(q.scale) * (torch.rand(1, 400, generator=gen) * 3 + 0.5)  # levels 1..3 only
+    with torch.no_grad():
+        q.codebook[0] = torch.tensor([2.0, 2.3])  # both on level 2
+    q(w)
+    assert q.maintain() == 1
+    assert sorted(q.integer_values()[0].tolist()) == [2, 3]  # 2.3 is nearest to 3
+    q(w)
+    assert bool((q.members > 0).all())
+
+
+def test_a_memberless_value_splits_the_largest_cluster() -> None:
+    gen = torch.Generator().manual_seed(1)
+    q = ClusterQuantizer(torch.randn(1, 400, generator=gen) * 0.05, n_values=2, bits=4)
+    q.train()
+    w = float(q.scale) * (torch.rand(1, 400, generator=gen) * 3 + 0.5)  # levels 1..3 only
+    with torch.no_grad():
+        q.codebook[0] = torch.tensor([2.0, -5.0])  # nothing is near -5
+    q(w)
+    assert q.maintain() == 1
+    k = sorted(q.integer_values()[0].tolist())
+    assert k in ([1, 2], [2, 3])  # beside the cluster at 2, which it splits
+    q(w)
+    assert bool((q.members > 0).all()), "both halves of the split must have members"
+
+
+def test_a_value_pushed_onto_the_free_zero_keeps_its_sign() -> None:
+    gen = torch.Generator().manual_seed(2)
+    w = torch.randn(1, 300, generator=gen) * 0.05
+    q = ClusterQuantizer(w, n_values=2, bits=2, zero_is_free=True)
+    q.train()
+    assert sorted(torch.sign(q.integer_values()[0]).tolist()) == [-1, 1]
+    positive = int(q.integer_values()[0].argmax())
+    with torch.no_grad():
+        q.codebook[0, positive] = 0.4  # the loss pushed the positive value onto zero
+    q(w)
+    assert q.maintain() == 1
+    assert int(q.integer_values()[0, positive]) == 1, "a ternary codebook must stay ternary"
+
+
+def test_codebook_values_travel_several_grid_steps_when_the_loss_asks() -> None:
+    w = torch.randn(1, 200) * 0.05
+    q = ClusterQuantizer(w, n_values=2, bits=6)
+    q.train()
+    opt = finetune_optimizer_for(q, codebook_lr=0.1)
+    target = torch.full_like(w, float(q.scale) * 20)  # every weight wants level 20
+    for _ in range(50):
+        loss = ((q(w) - target) ** 2).sum()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        q.maintain()
+    assert q.drift() >= 3.0
+
+
+def finetune_optimizer_for(q: ClusterQuantizer, *, codebook_lr: float) -> torch.optim.Optimizer:
+    return torch.optim.Adam([{"params": [q.codebook], "lr": codebook_lr}])
+
+
+def test_codebook_usage_counts_what_the_network_uses() -> None:
+    cfg = NetworkConfig(input_shape=(1, 4, 4), n_classes=4, hidden=(12,), timesteps=2)
+    model = SpikingNetwork(cfg)
+    assert codebook_usage(model) is None
+    attach_quantizers(model, "cat", n_values=3, bits=4, scope="neuron", zero_is_free=True)
+    usage = codebook_usage(model)
+    assert usage is not None
+    assert usage.effective_values == 3.0 and usage.effective_values_min == 3
+    assert usage.drift == pytest.approx(0.0, abs=1e-5)
+    q = model.synaptic_layers[0].weight_transform
+    assert isinstance(q, ClusterQuantizer)
+    with torch.no_grad():  # merge two values of every neuron of the first layer
+        q.codebook[:, 1] = q.codebook[:, 0]
+    usage = codebook_usage(model)
+    assert usage is not None and usage.effective_values_min == 2 and usage.drift > 0
+    assert set(usage.to_dict()) == {"effective_values", "effective_values_min", "codebook_drift"}

@@ -31,6 +31,9 @@ def test_export_writes_a_config_retrain_takes(tiny_run: Path, exported: Path) ->
     data = yaml.safe_load(exported.read_text())
     assert set(data) >= {"spikefit_version", "pipeline", "dataset", "device", "seed", "source"}
     assert data["source"]["trial"] == front.knee.number  # type: ignore[union-attr]
+    source = data["source"]
+    assert 1 <= source["effective_values_min"] <= source["effective_values"] <= source["n_values"]
+    assert source["codebook_drift"] >= 0
     assert data["device"] == "loihi" and data["dataset"]["name"] == "digits"
     assert data["checkpoint"] == "knee.pt" and (exported.parent / "knee.pt").is_file()
     cfg = load_config(exported)

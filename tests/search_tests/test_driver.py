@@ -75,6 +75,12 @@ def test_end_to_end_writes_the_run_folder(tmp_path: Path, tiny_space: Path) -> N
         assert col in trials.columns
     names = constraint_names(load_profile("loihi"))
     assert all(f"constraint_{n}" in trials.columns for n in names)
+    trained = trials[trials["stage"] == "trained"]
+    assert len(trained) >= 1
+    # the values the network really uses, next to the requested M (loihi: no free zero)
+    assert (trained["effective_values_min"] >= 1).all()
+    assert (trained["effective_values"] <= trained["n_values"]).all()
+    assert (trained["codebook_drift"] >= 0).all()
     pareto = pd.read_csv(run / "pareto.csv")
     assert len(pareto) >= 1 and pareto["feasible"].all()
     assert list(pareto.columns) == list(trials.columns)
