@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -164,14 +163,3 @@ def test_violation_iff_positive_margin() -> None:
     names = {u.name for u in result.violations}
     assert {"inputs", "outputs", "weight_bits"} <= names
     assert "inputs on network: 64 > 16" in result.messages()
-
-
-def test_static_check_is_fast() -> None:
-    profiles = [load_profile(n) for n in list_profiles()]
-    config = NetworkConfig(kind="conv", input_shape=(2, 64, 64), channels=(16, 32), hidden=(128,))
-    start = time.perf_counter()
-    for _ in range(20):
-        for p in profiles:
-            static_check(p, config, n_values=16, bits=8)
-    each = (time.perf_counter() - start) / (20 * len(profiles))
-    assert each < 0.05

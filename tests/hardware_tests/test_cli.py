@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -53,9 +52,7 @@ def test_devices_unknown_name_is_one_line() -> None:
 
 def test_check_matrix_exit_zero_even_when_something_does_not_fit(tmp_path: Path) -> None:
     path = _config(tmp_path, NetworkConfig())
-    start = time.perf_counter()
     result = runner.invoke(app, ["check", str(path)], env={"COLUMNS": "200"})
-    assert time.perf_counter() - start < 1.0
     assert result.exit_code == 0, result.output
     for name in list_profiles():
         assert name in result.output
