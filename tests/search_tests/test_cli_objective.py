@@ -22,6 +22,6 @@ def test_bad_objective_or_window_is_one_line(tmp_path: Path, args: list[str], me
     out = tmp_path / "runs"
     result = runner.invoke(app, ["search", "--out", str(out), *args], env={"COLUMNS": "300"})
     assert result.exit_code != 0
-    lines = [line for line in result.output.splitlines() if line.strip()]
+    lines = [line for line in result.stderr.splitlines() if line.strip()]  # stdout: "preparing"
     assert len(lines) == 1 and message in lines[0] and "Traceback" not in result.output
     assert not out.exists()

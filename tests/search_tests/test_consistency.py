@@ -79,7 +79,7 @@ def test_harmless_changes_continue_and_are_recorded(tmp_path: Path, tiny_space: 
     third = start(options(tmp_path, tiny_space, budget=6, workers=2, sampler="random"))
     assert [e["changed"] for e in third["continued"]][1] == {
         "budget": {"from": 5, "to": 6},
-        "sampler": {"from": "tpe", "to": "random"},
+        "sampler": {"from": "gp", "to": "random"},
     }
 
 

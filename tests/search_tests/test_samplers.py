@@ -200,4 +200,5 @@ def test_search_with_a_third_infeasible_reaches_its_budget(tmp_path: Path, name:
         if t.user_attrs.get("stage") in ("rejected", "stopped"):
             assert t.state == TrialState.PRUNED
         if t.user_attrs.get("stage") == "rejected":
-            assert t.constraints["fan_in"] > 0
+            # fan-in is capped by the Fisher synapse pruner, so another limit rejects it
+            assert max(t.constraints.values()) > 0, t.constraints
