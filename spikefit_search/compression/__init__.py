@@ -13,7 +13,13 @@ Example:
 
 from __future__ import annotations
 
-from spikefit_search.compression._base import SCOPES, BaseQuantizer, BaseWeightPruner
+from spikefit_search.compression._base import (
+    SCOPES,
+    BaseQuantizer,
+    BaseWeightPruner,
+    grid_levels,
+    grid_range,
+)
 from spikefit_search.compression.checkpoint import load_checkpoint, save_checkpoint
 from spikefit_search.compression.export import IntegerWeights, integer_export
 from spikefit_search.compression.fisher import fisher_spike_contribution, synapse_fisher
@@ -70,6 +76,8 @@ __all__ = [
     "codebook_usage",
     "finetune_optimizer",
     "fisher_spike_contribution",
+    "grid_levels",
+    "grid_range",
     "integer_export",
     "kmeans_1d",
     "load_checkpoint",

@@ -20,15 +20,18 @@ class BaseQuantizer(nn.Module, abc.ABC):
     """Maps a layer's latent weight to the weight the layer computes with.
 
     Set as ``SynapticLayer.weight_transform``. Every output weight is ``scale * k`` with an
-    integer ``k`` in ``[-2^(bits-1), 2^(bits-1) - 1]``; within one scope (the whole layer, or
-    one output neuron) at most ``n_values`` distinct values are used, not counting zero when
-    ``zero_is_free``. The hardware checker reads these attributes.
+    integer ``k`` in ``[k_min, k_max]``: ``[-2^(bits-1), 2^(bits-1) - 1]``, or
+    ``[-(2^(bits-1) - 1), 2^(bits-1) - 1]`` on a ``symmetric`` grid; within one scope (the
+    whole layer, or one output neuron) at most ``n_values`` distinct values are used, not
+    counting zero when ``zero_is_free``. The hardware checker reads these attributes.
 
     Attributes:
         bits: signed fixed-point bit-width ``b``.
         n_values: distinct values ``M`` allowed per scope.
         scope: ``"layer"`` or ``"neuron"`` (per output neuron / output channel).
         zero_is_free: zero is a fixed extra level that does not count toward ``n_values``.
+        symmetric: the grid leaves out ``-2^(bits-1)`` (a chip whose range is symmetric around
+            zero, e.g. SpiNNaker 2's [-15, 15] at 5 bits).
         scale: one fixed-point step per layer, a 0-dim tensor buffer.
     """
 
@@ -37,14 +40,15 @@ class BaseQuantizer(nn.Module, abc.ABC):
     scope: str
     zero_is_free: bool
     scale: torch.Tensor
+    symmetric: bool = False
 
     @property
     def k_min(self) -> int:
-        return -(2 ** (self.bits - 1))
+        return grid_range(self.bits, symmetric=self.symmetric)[0]
 
     @property
     def k_max(self) -> int:
-        return 2 ** (self.bits - 1) - 1
+        return grid_range(self.bits, symmetric=self.symmetric)[1]
 
     @abc.abstractmethod
     def forward(self, weight: torch.Tensor) -> torch.Tensor:
@@ -69,6 +73,29 @@ class BaseWeightPruner(abc.ABC):
     @abc.abstractmethod
     def apply(self, model: SpikingNetwork, x: torch.Tensor, y: torch.Tensor) -> list[torch.Tensor]:
         """Mask synapses of ``model`` in place, scored on ``(x, y)``; returns the masks."""
+
+
+def grid_range(bits: int, *, symmetric: bool = False) -> tuple[int, int]:
+    """Smallest and largest integer code ``k`` of the signed ``bits``-bit grid: two's complement
+    ``(-2^(b-1), 2^(b-1) - 1)``, or ``(-(2^(b-1) - 1), 2^(b-1) - 1)`` when ``symmetric``.
+
+    Example:
+        >>> grid_range(5), grid_range(5, symmetric=True)
+        ((-16, 15), (-15, 15))
+    """
+    top = 2 ** (bits - 1) - 1
+    return (-top if symmetric else -top - 1), top
+
+
+def grid_levels(bits: int, *, symmetric: bool = False, zero_is_free: bool = False) -> int:
+    """Values a codebook can take on the ``bits``-bit grid: every level, less the one a
+    symmetric grid leaves out, less zero when zero is a free extra code beside them.
+
+    Example:
+        >>> grid_levels(5), grid_levels(5, symmetric=True), grid_levels(5, zero_is_free=True)
+        (32, 31, 31)
+    """
+    return 2**bits - (1 if symmetric else 0) - (1 if zero_is_free else 0)
 
 
 def check_bits(bits: int) -> int:

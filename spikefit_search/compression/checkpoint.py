@@ -73,6 +73,7 @@ def load_checkpoint(
             scope=cfg.scope,
             zero_is_free=cfg.zero_is_free,
             init=cast(CodebookInit, cfg.codebook_init),
+            symmetric=cfg.symmetric_grid,
         )
     model.load_state_dict(state)
     return model.to(device), cfg

@@ -42,12 +42,14 @@ def attach_quantizers(
     scope: str = "layer",
     zero_is_free: bool = False,
     init: CodebookInit = "kmeans",
+    symmetric: bool = False,
 ) -> list[BaseQuantizer]:
     """Set a fresh quantizer, initialised from the current weights, on every synaptic layer.
 
     ``"cat"`` attaches learnable :class:`ClusterQuantizer` codebooks, ``"kmeans"`` frozen ones,
     ``"uniform"`` a :class:`UniformQuantizer`; ``"none"`` removes any quantizer. ``init`` is
-    the codebook initialisation of :class:`ClusterQuantizer`.
+    the codebook initialisation of :class:`ClusterQuantizer`; ``symmetric`` leaves
+    ``-2^(b-1)`` out of every quantizer's grid (a chip whose weight range is symmetric).
 
     Returns:
         The quantizers, input layer first (empty for ``"none"``).
@@ -60,7 +62,7 @@ def attach_quantizers(
         if method == "none":
             q = None
         elif method == "uniform":
-            q = UniformQuantizer(w, bits=bits, mask=layer.mask)
+            q = UniformQuantizer(w, bits=bits, mask=layer.mask, symmetric=symmetric)
         else:
             q = ClusterQuantizer(
                 w,
@@ -71,6 +73,7 @@ def attach_quantizers(
                 mask=layer.mask,
                 init=init,
                 learnable=method == "cat",
+                symmetric=symmetric,
             )
         if q is not None:
             q = q.to(w.device)

@@ -11,7 +11,13 @@ from typing import Any, Protocol, cast
 
 import torch
 
-from spikefit_search.compression._base import check_bits, check_n_values, check_rho, check_scope
+from spikefit_search.compression._base import (
+    check_bits,
+    check_n_values,
+    check_rho,
+    check_scope,
+    grid_levels,
+)
 from spikefit_search.compression.methods import attach_quantizers, check_quantization
 from spikefit_search.compression.neurons import NEURON_SCORES, prune_neurons
 from spikefit_search.compression.quantization import (
@@ -52,6 +58,8 @@ class PipelineConfig:
         rho: fraction of every hidden layer's neurons to remove, in [0, 1).
         scope: ``"layer"`` or ``"neuron"`` codebooks.
         zero_is_free: zero is a fixed extra code not counted in ``n_values``.
+        symmetric_grid: the chip's signed grid is symmetric, ``[-(2^(b-1)-1), 2^(b-1)-1]``
+            (no ``-2^(b-1)``; set from the profile's ``weights.symmetric``).
         codebook_init: ``"kmeans"`` (default), ``"quantile"`` or ``"kmeans_zero"`` (one of the
             ``M`` values starts at 0); see :class:`ClusterQuantizer`.
         fan_in_cap: synapses allowed into one neuron (Fisher synapse pruning), or None.
@@ -79,6 +87,7 @@ class PipelineConfig:
     rho: float = 0.0
     scope: str = "layer"
     zero_is_free: bool = False
+    symmetric_grid: bool = False
     codebook_init: str = "kmeans"
     fan_in_cap: int | None = None
     warmup_epochs: int = 10
@@ -110,11 +119,14 @@ class PipelineConfig:
                 f"but got codebook_init={self.codebook_init!r}."
             )
         if self.quantization in ("cat", "kmeans"):
-            grid = 2**self.bits - (1 if self.zero_is_free else 0)
+            grid = grid_levels(
+                self.bits, symmetric=self.symmetric_grid, zero_is_free=self.zero_is_free
+            )
             if self.n_values > grid:
+                kind = "symmetric " if self.symmetric_grid else ""
                 raise ConfigError(
-                    f"n_values must be at most the {grid} levels of a {self.bits}-bit grid, "
-                    f"but got n_values={self.n_values}."
+                    f"n_values must be at most the {grid} levels of a {kind}{self.bits}-bit "
+                    f"grid, but got n_values={self.n_values}."
                 )
         if self.fan_in_cap is not None and (
             isinstance(self.fan_in_cap, bool) or int(self.fan_in_cap) < 1
@@ -234,6 +246,7 @@ def _quantize(model: SpikingNetwork, cfg: PipelineConfig, method: str) -> None:
         scope=cfg.scope,
         zero_is_free=cfg.zero_is_free,
         init=cast(CodebookInit, cfg.codebook_init),
+        symmetric=cfg.symmetric_grid,
     )
 
 

@@ -13,6 +13,8 @@ from spikefit_search.compression._base import (
     check_bits,
     check_n_values,
     check_scope,
+    grid_levels,
+    grid_range,
 )
 from spikefit_search.compression.kmeans import kmeans_1d, nearest_index
 from spikefit_search.exceptions import ConfigError
@@ -54,6 +56,9 @@ class ClusterQuantizer(BaseQuantizer):
             come from k-means around it (without ``zero_is_free``, zero then counts toward
             ``M`` but is available from the start).
         learnable: False freezes codebook and scale (post-training k-means).
+        symmetric: leave ``-2^(b-1)`` out of the grid (codes in ``[-(2^(b-1)-1), 2^(b-1)-1]``),
+            for a chip whose weight range is symmetric around zero; ``M`` is then at most
+            ``2^b - 1`` (one fewer again with ``zero_is_free``).
 
     Shape:
         weight: any ``(out, ...)``; output: the same.
@@ -79,16 +84,19 @@ class ClusterQuantizer(BaseQuantizer):
         mask: torch.Tensor | None = None,
         init: CodebookInit = "kmeans",
         learnable: bool = True,
+        symmetric: bool = False,
     ) -> None:
         super().__init__()
         self.bits = check_bits(bits)
         self.n_values = check_n_values(n_values)
         self.scope = check_scope(scope)
         self.zero_is_free = bool(zero_is_free)
-        grid = 2**bits - (1 if zero_is_free else 0)
+        self.symmetric = bool(symmetric)
+        grid = grid_levels(bits, symmetric=self.symmetric, zero_is_free=self.zero_is_free)
         if n_values > grid:
             raise ConfigError(
-                f"n_values must be at most the {grid} levels of a {bits}-bit grid"
+                f"n_values must be at most the {grid} levels of a "
+                f"{'symmetric ' if self.symmetric else ''}{bits}-bit grid"
                 f"{' besides the free zero' if zero_is_free else ''}, but got n_values={n_values}."
             )
         if init not in CODEBOOK_INITS:
@@ -113,8 +121,14 @@ class ClusterQuantizer(BaseQuantizer):
             bits=bits,
             nonzero=self.zero_is_free or with_zero,
             extra_zero=self.zero_is_free or with_zero,
+            symmetric=self.symmetric,
         )
-        k = distinct_levels(centers / scale, bits=bits, nonzero=self.zero_is_free or with_zero)
+        k = distinct_levels(
+            centers / scale,
+            bits=bits,
+            nonzero=self.zero_is_free or with_zero,
+            symmetric=self.symmetric,
+        )
         if with_zero:
             k = torch.cat([k.new_zeros(g, 1), k], dim=1)
         dtype = weight.dtype
@@ -275,7 +289,7 @@ class ClusterQuantizer(BaseQuantizer):
     def extra_repr(self) -> str:
         return (
             f"n_values={self.n_values}, bits={self.bits}, scope={self.scope!r}, "
-            f"zero_is_free={self.zero_is_free}"
+            f"zero_is_free={self.zero_is_free}{', symmetric=True' if self.symmetric else ''}"
         )
 
 
@@ -298,15 +312,18 @@ class _Lookup(torch.autograd.Function):
         return table_grad, None, grad if ctx.needs_input_grad[2] else None
 
 
-def distinct_levels(u: torch.Tensor, *, bits: int, nonzero: bool) -> torch.Tensor:
-    """Round each row of ``u`` (grid units) to distinct integer levels of the ``b``-bit grid,
-    keeping the order of the values and leaving out 0 when ``nonzero``.
+def distinct_levels(
+    u: torch.Tensor, *, bits: int, nonzero: bool, symmetric: bool = False
+) -> torch.Tensor:
+    """Round each row of ``u`` (grid units) to distinct integer levels of the ``b``-bit grid
+    (without ``-2^(b-1)`` when ``symmetric``), keeping the order of the values and leaving out
+    0 when ``nonzero``.
 
     A value whose nearest level is taken moves to the next free one (and, near the ends of
     the range, its neighbours move to make room), so ``M`` values always get ``M`` levels
     when the grid has them. Returns ``(G, M)`` float integers in the original column order.
     """
-    k_min, k_max = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+    k_min, k_max = grid_range(bits, symmetric=symmetric)
     allowed = torch.arange(k_min, k_max + 1, dtype=u.dtype, device=u.device)
     if nonzero:
         allowed = allowed[allowed != 0]
@@ -335,6 +352,7 @@ def fit_scale(
     bits: int,
     nonzero: bool,
     extra_zero: bool,
+    symmetric: bool = False,
 ) -> float:
     """The grid step that minimises the squared error of ``values`` quantized to the nearest
     snapped center (plus a zero level when ``extra_zero``), searched over 32 candidates from
@@ -342,7 +360,7 @@ def fit_scale(
 
     The snapped codebook is :func:`distinct_levels` of ``centers / step``, so no candidate
     merges values or rounds them to zero. At most 65536 weights (evenly strided in every row)
-    enter the fit.
+    enter the fit. ``symmetric`` leaves ``-2^(b-1)`` out of the grid.
     """
     top = float(centers.abs().max()) if centers.numel() else 0.0
     if top <= 0 or not math.isfinite(top):
@@ -357,7 +375,8 @@ def fit_scale(
     steps = top * torch.logspace(math.log10(0.25), math.log10(2.0), 32, dtype=x.dtype) / k_max
     c = len(steps)
     u = (centers[None] / steps[:, None, None]).reshape(c * g, m)
-    table = distinct_levels(u, bits=bits, nonzero=nonzero) * steps.repeat_interleave(g)[:, None]
+    snapped = distinct_levels(u, bits=bits, nonzero=nonzero, symmetric=symmetric)
+    table = snapped * steps.repeat_interleave(g)[:, None]
     if extra_zero:
         table = torch.cat([table.new_zeros(c * g, 1), table], dim=1)
     xx = x.repeat(c, 1)
@@ -369,7 +388,8 @@ def fit_scale(
 class UniformQuantizer(BaseQuantizer):
     """Uniform quantization-aware training: round to the signed ``b``-bit grid ``scale * k``.
 
-    The baseline without a codebook: all ``2^b`` levels (zero included) are available, the
+    The baseline without a codebook: all ``2^b`` levels (zero included; ``2^b - 1`` on a
+    ``symmetric`` grid, which leaves out ``-2^(b-1)``) are available, the
     per-layer scale is fixed at construction to the one that minimises the squared rounding
     error of the initial weights, and gradients pass straight through the rounding.
 
@@ -377,6 +397,7 @@ class UniformQuantizer(BaseQuantizer):
         weight: the latent weight, sets the scale.
         bits: bit-width in 2..8.
         mask: 0/1 tensor of live synapses, left out of the scale fit.
+        symmetric: codes in ``[-(2^(b-1)-1), 2^(b-1)-1]`` (a chip with a symmetric range).
 
     Example:
         >>> w = torch.randn(8, 16)
@@ -385,11 +406,17 @@ class UniformQuantizer(BaseQuantizer):
     """
 
     def __init__(
-        self, weight: torch.Tensor, *, bits: int, mask: torch.Tensor | None = None
+        self,
+        weight: torch.Tensor,
+        *,
+        bits: int,
+        mask: torch.Tensor | None = None,
+        symmetric: bool = False,
     ) -> None:
         super().__init__()
         self.bits = check_bits(bits)
-        self.n_values = 2**bits
+        self.symmetric = bool(symmetric)
+        self.n_values = grid_levels(bits, symmetric=self.symmetric)
         self.scope = "layer"
         self.zero_is_free = False
         self.register_buffer("scale", torch.tensor(self._fit_scale(weight, mask)))
@@ -421,4 +448,4 @@ class UniformQuantizer(BaseQuantizer):
         return (self._k(weight) - self.k_min).long()
 
     def extra_repr(self) -> str:
-        return f"bits={self.bits}"
+        return f"bits={self.bits}{', symmetric=True' if self.symmetric else ''}"

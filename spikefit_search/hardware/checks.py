@@ -237,7 +237,12 @@ def static_check(
     """
     p = _profile(profile)
     layers = static_layer_usage(
-        network, bits, fan_in_cap=fan_in_cap, n_values=n_values, scope=scope
+        network,
+        bits,
+        fan_in_cap=fan_in_cap,
+        n_values=n_values,
+        scope=scope,
+        symmetric=p.symmetric_grid,
     )
     capped = any(u.fan_in < u.spec.fan_in for u in layers)  # capping leaves exact zeros
     unique = static_unique_usage(
@@ -252,12 +257,13 @@ def measured_check(profile: ProfileLike, model: SpikingNetwork) -> CheckResult:
     Counts non-zero synapses (``effective_weight() != 0``), distinct values per the profile's
     scope, and the bit-width declared by each layer's ``weight_transform`` (``bits``,
     ``scale``), verified by checking that every weight is ``scale * k`` with ``k`` a ``bits``-bit
-    signed integer; a layer without it counts as 32-bit float.
+    signed integer (without ``-2^(b-1)`` where the profile's grid is symmetric,
+    ``weights.symmetric``); a layer without it counts as 32-bit float.
     """
     import torch
 
     p = _profile(profile)
-    layers = measured_layer_usage(model)
+    layers = measured_layer_usage(model, symmetric=p.symmetric_grid)
     unique = measured_unique_usage(p, model)
     with torch.no_grad():
         negative = [bool((layer.effective_weight() < 0).any()) for layer in model.synaptic_layers]

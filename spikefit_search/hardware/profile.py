@@ -162,6 +162,11 @@ class HardwareProfile:
     """True when the chip's signed grid is symmetric (``-(2^(b-1)-1) .. 2^(b-1)-1``, e.g.
     SpiNNaker 2's [-15, 15] at 5 bits) rather than two's complement; None when not stated."""
 
+    @property
+    def symmetric_grid(self) -> bool:
+        """True only when the profile states a symmetric signed grid (``weights.symmetric``)."""
+        return self.weight_symmetric is not None and bool(self.weight_symmetric.value)
+
     def limit(self, name: str) -> int | None:
         """The limit ``name`` or None when the chip sets none."""
         entry = self.limits.get(name)

@@ -63,15 +63,17 @@ def static_layer_usage(
     fan_in_cap: int | None = None,
     n_values: int | None = None,
     scope: str = "layer",
+    symmetric: bool = False,
 ) -> list[LayerUsage]:
     """Dense usage of every layer of ``network`` at ``bits`` (None = float).
 
     With ``fan_in_cap`` (Fisher synapse pruning keeps at most that many synapses into a
     neuron), fan-in and synapses are capped; fan-out and inputs stay dense (upper bounds).
-    ``n_values`` and ``scope`` (the codebook) bound the distinct values per neuron and layer.
+    ``n_values`` and ``scope`` (the codebook) bound the distinct values per neuron and layer,
+    as do the grid's non-zero levels (one fewer on a ``symmetric`` grid).
     """
     width = FLOAT_BITS if bits is None else int(bits)
-    grid = math.inf if bits is None else 2 ** int(bits) - 1
+    grid = math.inf if bits is None else nonzero_levels(int(bits), symmetric=symmetric)
     book = math.inf if n_values is None else n_values
     out = []
     for s in network.layer_specs():
@@ -103,12 +105,21 @@ def _conv_fan_out(nonzero: torch.Tensor, stride: int) -> int:
     return best
 
 
-def layer_bits(layer: SynapticLayer, weight: torch.Tensor) -> tuple[int, str]:
+def nonzero_levels(bits: int, *, symmetric: bool = False) -> int:
+    """Non-zero levels of the signed ``bits``-bit grid: ``2^b - 1``, one fewer when the grid is
+    symmetric (no ``-2^(b-1)``)."""
+    return 2**bits - 1 - (1 if symmetric else 0)
+
+
+def layer_bits(
+    layer: SynapticLayer, weight: torch.Tensor, *, symmetric: bool = False
+) -> tuple[int, str]:
     """Bit-width of a layer from its ``weight_transform`` contract, verified on the weights.
 
     A quantized layer's transform has ``bits`` and ``scale``; every effective weight must equal
-    ``scale * k`` with integer ``k`` in ``[-2^(b-1), 2^(b-1) - 1]``. Otherwise the layer counts
-    as float (32 bits) and the note says why.
+    ``scale * k`` with integer ``k`` in ``[-2^(b-1), 2^(b-1) - 1]``, or in
+    ``[-(2^(b-1) - 1), 2^(b-1) - 1]`` when the chip's grid is ``symmetric``. Otherwise the layer
+    counts as float (32 bits) and the note says why.
     """
     import torch
 
@@ -122,17 +133,20 @@ def layer_bits(layer: SynapticLayer, weight: torch.Tensor) -> tuple[int, str]:
         return FLOAT_BITS, f"(scale must be positive, but got {scale:g})"
     w = weight.double()
     k = torch.round(w / scale)
-    lo, hi = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+    hi = 2 ** (bits - 1) - 1
+    lo = -hi if symmetric else -hi - 1
     if bool(((k < lo) | (k > hi)).any()):
-        return FLOAT_BITS, f"(codes outside [{lo}, {hi}] for {bits} bits)"
+        grid = " on a symmetric grid" if symmetric else ""
+        return FLOAT_BITS, f"(codes outside [{lo}, {hi}] for {bits} bits{grid})"
     err = (w - k * scale).abs()
     if bool((err > REL_TOL * torch.clamp(w.abs(), min=scale)).any()):
         return FLOAT_BITS, f"(weights are not scale*k for {bits} bits)"
     return bits, ""
 
 
-def measured_layer_usage(model: SpikingNetwork) -> list[LayerUsage]:
-    """Usage of every layer from its effective weights (zeros are absent synapses)."""
+def measured_layer_usage(model: SpikingNetwork, *, symmetric: bool = False) -> list[LayerUsage]:
+    """Usage of every layer from its effective weights (zeros are absent synapses); codes are
+    verified against a ``symmetric`` grid when the chip's is (see :func:`layer_bits`)."""
     import torch
 
     out: list[LayerUsage] = []
@@ -141,7 +155,7 @@ def measured_layer_usage(model: SpikingNetwork) -> list[LayerUsage]:
             spec = layer.spec
             w = layer.effective_weight().detach().cpu()
             nz = (w != 0).to(torch.int64)
-            bits, note = layer_bits(layer, w)
+            bits, note = layer_bits(layer, w, symmetric=symmetric)
             if spec.kind == "conv":
                 per_neuron = nz.sum(dim=(1, 2, 3))
                 positions = spec.out_size[0] * spec.out_size[1]
@@ -174,9 +188,9 @@ def static_unique_usage(
     """Upper bound of distinct weight values per profile scope from the config alone.
 
     Every layer has its own scale, so a layer holds at most ``min(weights, M per codebook,
-    2^b - 1)`` non-zero values and values of different layers are counted apart: a ``core``
-    or ``chip`` scope adds up the bounds of the layers it holds (cores as packed by
-    :func:`~spikefit_search.hardware.mapping.packing.core_layout`).
+    2^b - 1)`` non-zero values (``2^b - 2`` on a symmetric grid) and values of different layers
+    are counted apart: a ``core`` or ``chip`` scope adds up the bounds of the layers it holds
+    (cores as packed by :func:`~spikefit_search.hardware.mapping.packing.core_layout`).
 
     Args:
         n_values: codebook size ``M`` (non-zero learnable values), None = unconstrained.
@@ -185,7 +199,9 @@ def static_unique_usage(
         zero_code: the network holds exact zeros (a zero code or pruned synapses).
     """
     specs = network.layer_specs()
-    nonzero_cap = math.inf if bits is None else 2 ** int(bits) - 1
+    nonzero_cap = (
+        math.inf if bits is None else nonzero_levels(int(bits), symmetric=profile.symmetric_grid)
+    )
     zero = 1 if zero_code and not profile.unique_weights.zero_is_free.value else 0
 
     def nonzero(weights: int, neurons: int) -> float:

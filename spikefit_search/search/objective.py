@@ -23,6 +23,7 @@ from spikefit_search.compression import (
     PipelineConfig,
     PipelineResult,
     codebook_usage,
+    grid_levels,
     run_pipeline,
     save_checkpoint,
 )
@@ -100,6 +101,7 @@ def pipeline_config(candidate: Candidate, settings: TrialSettings, seed: int) ->
         rho=candidate.rho,
         scope="neuron" if unique.scope.value == "neuron" else "layer",
         zero_is_free=bool(unique.zero_is_free.value),
+        symmetric_grid=settings.profile.symmetric_grid,
         fan_in_cap=fan_in_cap(settings.profile, candidate.pruned_network()),
         warmup_epochs=settings.warmup_epochs or int(training.get("warmup_epochs", 10)),
         finetune_epochs=settings.finetune_epochs or int(training.get("finetune_epochs", 5)),
@@ -148,13 +150,15 @@ def run_trial(
     pruned = candidate.pruned_network()
     trial.set_user_attr("widths", list(pruned.hidden_sizes))
     zero_free = bool(settings.profile.unique_weights.zero_is_free.value)
-    levels = 2**candidate.bits - (1 if zero_free else 0)
+    symmetric = settings.profile.symmetric_grid
+    levels = grid_levels(candidate.bits, symmetric=symmetric, zero_is_free=zero_free)
     if candidate.n_values > levels:
         # a b-bit grid holds only so many values: M = 16 at 2 bits is M = 3 (or 4). Clipping
         # keeps every sampler, also those that ignore pruned trials (GP, NSGA-II), away from
         # candidates that could never be built.
         clipped = f"n_values {candidate.n_values} clipped to {levels}"
-        trial.set_user_attr("note", f"{clipped}, the levels of a {candidate.bits}-bit grid")
+        grid = f"{'symmetric ' if symmetric else ''}{candidate.bits}-bit grid"
+        trial.set_user_attr("note", f"{clipped}, the levels of a {grid}")
         candidate = replace(candidate, n_values=levels)
     trial.set_user_attr("n_values", candidate.n_values)
     try:

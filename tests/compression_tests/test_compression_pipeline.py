@@ -137,6 +137,32 @@ def test_checkpoint_round_trip(digits: Dataset, tmp_path: Path) -> None:
     assert evaluate(model, digits.x_test, digits.y_test).accuracy == r.test_accuracy
 
 
+@pytest.mark.parametrize("quantization", ["cat", "uniform"])
+def test_symmetric_grid_reaches_every_quantizer_and_survives_a_checkpoint(
+    digits: Dataset, tmp_path: Path, quantization: str
+) -> None:
+    # M = 7 is every level of a symmetric 3-bit grid: the codebook must sit on -3..3
+    cfg = _cfg(bits=3, n_values=7, symmetric_grid=True, quantization=quantization, warmup_epochs=1)
+    r = run_pipeline(cfg, digits)
+    for layer in r.model.synaptic_layers:
+        q = layer.weight_transform
+        assert q is not None and q.symmetric and (q.k_min, q.k_max) == (-3, 3)
+        k = torch.round(layer.effective_weight() / q.scale)
+        assert int(k.min()) >= -3 and int(k.max()) <= 3
+    path = save_checkpoint(tmp_path / "sym.pt", r, cfg)
+    model, loaded = load_checkpoint(path)
+    assert loaded.symmetric_grid
+    for a, b in zip(model.synaptic_layers, r.model.synaptic_layers):
+        assert a.weight_transform is not None and a.weight_transform.symmetric
+        assert torch.equal(a.effective_weight(), b.effective_weight())
+
+
+def test_a_config_written_before_symmetric_grid_loads_as_twos_complement() -> None:
+    old = _cfg().to_dict()
+    del old["symmetric_grid"]
+    assert PipelineConfig.from_dict(old).symmetric_grid is False
+
+
 def test_checkpoint_errors(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="checkpoint must be an existing file"):
         load_checkpoint(tmp_path / "missing.pt")
@@ -158,6 +184,7 @@ def test_config_round_trips_through_yaml() -> None:
         "rho",
         "scope",
         "zero_is_free",
+        "symmetric_grid",
         "codebook_init",
         "fan_in_cap",
         "warmup_epochs",
@@ -192,6 +219,11 @@ def test_config_round_trips_through_yaml() -> None:
         ),
         ({"neuron_pruning": "taylor"}, UnknownNameError, "neuron_pruning must be one of fsc"),
         ({"n_values": 20}, ConfigError, "n_values must be at most the 16 levels of a 4-bit grid"),
+        (
+            {"n_values": 16, "symmetric_grid": True},
+            ConfigError,
+            "n_values must be at most the 15 levels of a symmetric 4-bit grid, but got n_values=16",
+        ),
         ({"codebook_init": "zeros"}, ConfigError, "codebook_init must be one of kmeans"),
         ({"fan_in_cap": 0}, ConfigError, "fan_in_cap must be None or at least 1"),
         ({"finetune_lr": 0.0}, ConfigError, "finetune_lr must be a positive number"),

@@ -12,9 +12,12 @@ from spikefit_search.compression import (
     codebook_parameters,
     codebook_usage,
     finetune_optimizer,
+    grid_levels,
+    grid_range,
     kmeans_1d,
     nearest_index,
 )
+from spikefit_search.compression.quantization import distinct_levels
 from spikefit_search.exceptions import ConfigError
 from spikefit_search.snn import NetworkConfig, SpikingNetwork
 
@@ -165,6 +168,14 @@ def test_hardware_attributes_are_present() -> None:
         ({"n_values": 4, "bits": 4, "scope": "core"}, "scope must be one of layer, neuron"),
         ({"n_values": 5, "bits": 2}, "n_values must be at most the 4 levels of a 2-bit grid"),
         ({"n_values": 4, "bits": 2, "zero_is_free": True}, "at most the 3 levels"),
+        (
+            {"n_values": 4, "bits": 2, "symmetric": True},
+            "n_values must be at most the 3 levels of a symmetric 2-bit grid",
+        ),
+        (
+            {"n_values": 3, "bits": 2, "symmetric": True, "zero_is_free": True},
+            "at most the 2 levels of a symmetric 2-bit grid besides the free zero",
+        ),
     ],
 )
 def test_quantizer_arguments_are_validated(kwargs: dict[str, object], message: str) -> None:
@@ -242,6 +253,75 @@ def test_initial_codebook_occupies_m_distinct_levels_and_never_collapses(
                 rows = out.reshape(out.shape[0], -1) if scope == "neuron" else out.reshape(1, -1)
                 used = [torch.unique(r[r != 0]).numel() for r in rows]
                 assert max(used) <= m and min(used) >= 1, where
+
+
+def test_grid_range_and_levels() -> None:
+    assert grid_range(5) == (-16, 15) and grid_range(5, symmetric=True) == (-15, 15)
+    assert grid_range(2, symmetric=True) == (-1, 1)
+    assert grid_levels(5) == 32 and grid_levels(5, symmetric=True) == 31
+    assert grid_levels(5, symmetric=True, zero_is_free=True) == 30
+
+
+def test_distinct_levels_leaves_the_lowest_code_out_of_a_symmetric_grid() -> None:
+    far = torch.tensor([[-40.0, 3.0]])
+    assert distinct_levels(far, bits=5, nonzero=False).tolist() == [[-16.0, 3.0]]
+    assert distinct_levels(far, bits=5, nonzero=False, symmetric=True).tolist() == [[-15.0, 3.0]]
+    # as many values as the symmetric grid has levels, all crowded below its end
+    crowded = -20.0 - torch.rand(1, 31, generator=torch.Generator().manual_seed(0))
+    k = distinct_levels(crowded, bits=5, nonzero=False, symmetric=True)
+    assert sorted(k.flatten().tolist()) == [float(v) for v in range(-15, 16)]
+    k = distinct_levels(crowded[:, :30], bits=5, nonzero=True, symmetric=True)
+    assert sorted(k.flatten().tolist()) == [float(v) for v in range(-15, 16) if v != 0]
+
+
+@pytest.mark.parametrize("bits", [2, 3, 4, 5, 6, 7, 8])
+@pytest.mark.parametrize("zero_is_free", [False, True])
+def test_symmetric_codebook_never_uses_the_lowest_code(bits: int, zero_is_free: bool) -> None:
+    """On a symmetric grid no code is ``-2^(b-1)``, for any weights, M or scope, and M values
+    still get M distinct levels up to the (one smaller) grid; the two's complement grid does
+    use that code once M needs every level."""
+    gen = torch.Generator().manual_seed(100 + bits * 2 + zero_is_free)
+    lowest = -(2 ** (bits - 1))
+    grid = grid_levels(bits, symmetric=True, zero_is_free=zero_is_free)
+    for m in sorted({2, min(4, grid), grid} & set(range(2, grid + 1))):
+        for scope in ("layer", "neuron"):
+            for kind in ("gaussian", "laplace", "heavy", "negative"):
+                w = _weights(kind, (5, 48), gen) if kind != "negative" else None
+                if w is None:  # mostly negative, with a long negative tail
+                    w = -_weights("heavy", (5, 48), gen).abs() - 0.01
+                q = ClusterQuantizer(
+                    w, n_values=m, bits=bits, scope=scope, zero_is_free=zero_is_free,
+                    symmetric=True,
+                )  # fmt: skip
+                where = f"b={bits} M={m} zero_is_free={zero_is_free} {scope} {kind}"
+                k = q.integer_values()
+                assert all(torch.unique(row).numel() == m for row in k), where
+                assert int(k.min()) > lowest and int(k.max()) <= -lowest - 1, where
+                codes = torch.round(q(w) / q.scale)
+                assert int(codes.min()) > lowest, where
+                # latent values pushed far below the grid come back inside it
+                with torch.no_grad():
+                    q.codebook.sub_(4 * 2**bits)
+                q.maintain()
+                assert int(q.integer_values().min()) == lowest + 1, where
+    full = grid_levels(bits, zero_is_free=zero_is_free)
+    w = -_weights("heavy", (1, 400), gen).abs()
+    twos = ClusterQuantizer(w, n_values=full, bits=bits, zero_is_free=zero_is_free)
+    assert int(twos.integer_values().min()) == lowest  # every level, the lowest included
+
+
+@pytest.mark.parametrize("bits", [2, 5, 8])
+def test_symmetric_uniform_quantizer(bits: int) -> None:
+    w = torch.randn(6, 30, generator=torch.Generator().manual_seed(bits))
+    q = UniformQuantizer(w, bits=bits, symmetric=True)
+    plain = UniformQuantizer(w, bits=bits)
+    for quantizer in (q, plain):
+        quantizer.scale.fill_(1e-3)  # a step so small that every weight clips to the range
+    k = torch.round(q(w) / q.scale)
+    assert (int(k.min()), int(k.max())) == (-(2 ** (bits - 1)) + 1, 2 ** (bits - 1) - 1)
+    assert q.n_values == 2**bits - 1 and q.levels().numel() == q.n_values
+    assert torch.equal(q.levels()[0][q.codes(w)], k.long())
+    assert int(torch.round(plain(w) / plain.scale).min()) == -(2 ** (bits - 1))
 
 
 def test_maintain_clamps_to_the_grid_and_reseeds_merged_and_memberless_values() -> None:

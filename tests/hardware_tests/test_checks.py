@@ -163,3 +163,53 @@ def test_violation_iff_positive_margin() -> None:
     names = {u.name for u in result.violations}
     assert {"inputs", "outputs", "weight_bits"} <= names
     assert "inputs on network: 64 > 16" in result.messages()
+
+
+def _twos_complement_copy(name: str, tmp_path: Path) -> Path:
+    """The shipped profile without its ``weights.symmetric`` line."""
+    text = (data_dir("hardware_profiles") / f"{name}.yaml").read_text()
+    kept = [line for line in text.splitlines() if not line.strip().startswith("symmetric:")]
+    path = tmp_path / f"{name}-twos.yaml"
+    path.write_text("\n".join(kept) + "\n")
+    return path
+
+
+def test_symmetric_grid_refuses_the_lowest_code(
+    make_net: Callable[..., SpikingNetwork], fake_quantizer: type, tmp_path: Path
+) -> None:
+    """SpiNNaker 2's 5-bit weights are [-15, 15]: a layer carrying -16 is refused."""
+    net = make_net(input_shape=(1, 4, 8), hidden=(6,), n_classes=3)  # 32 -> 6 -> 3
+    first, second = net.synaptic_layers
+    _set_codes(second, torch.tensor([1, -2, 3, -4, 5, -6]).repeat(3, 1), fake_quantizer, bits=5)
+    with_lowest = torch.arange(-16, 16).repeat(6, 1)  # 31 non-zero codes, zero is free
+    _set_codes(first, with_lowest, fake_quantizer, bits=5)
+    bad = measured_check("spinnaker2", net)
+    (violation,) = bad.violations
+    assert violation.name == "weight_bits" and violation.where == "layer 0"
+    assert (violation.usage, violation.limit) == (32, 5)
+    assert violation.note == "(codes outside [-15, 15] for 5 bits on a symmetric grid)"
+    assert "weight bits on layer 0: 32 > 5 (codes outside [-15, 15]" in bad.messages()[0]
+    assert layer_bits(first, first.effective_weight(), symmetric=True)[0] == 32
+    assert layer_bits(first, first.effective_weight()) == (5, "")
+    # the same weights on a two's complement 5-bit chip are fine: other chips are unchanged
+    twos = measured_check(_twos_complement_copy("spinnaker2", tmp_path), net)
+    assert twos.fits, twos.messages()
+    assert twos.worst("weight_bits").usage == 5  # type: ignore[union-attr]
+
+    symmetric = with_lowest.clamp(min=-15)  # -16 -> -15: the chip's own range
+    _set_codes(first, symmetric, fake_quantizer, bits=5)
+    ok = measured_check("spinnaker2", net)
+    assert ok.fits, ok.messages()
+    assert ok.worst("weight_bits").usage == 5  # type: ignore[union-attr]
+
+
+def test_static_unique_bound_counts_the_symmetric_grid(tmp_path: Path) -> None:
+    """A symmetric 5-bit layer holds at most 30 non-zero values (31 levels less zero)."""
+    config = NetworkConfig(input_shape=(1, 8, 8), hidden=(40,), n_classes=3)
+    assert load_profile("spinnaker2").symmetric_grid
+    assert not load_profile("loihi").symmetric_grid
+    static = static_check("spinnaker2", config, n_values=31, bits=5)
+    unique = [u.usage for u in static.usages if u.name == "unique_weights"]
+    assert unique == [30, 30]
+    twos = static_check(_twos_complement_copy("spinnaker2", tmp_path), config, n_values=31, bits=5)
+    assert [u.usage for u in twos.usages if u.name == "unique_weights"] == [31, 31]

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from spikefit_search._resources import data_dir
-from spikefit_search.compression import ClusterQuantizer, FisherWeightPruner
+from spikefit_search.compression import ClusterQuantizer, FisherWeightPruner, grid_levels
 from spikefit_search.hardware import list_profiles, load_profile, measured_check, static_check
 from spikefit_search.snn import NetworkConfig, SpikingNetwork
 
@@ -58,6 +58,7 @@ def _compress(
     zero_is_free: bool,
     fan_in_cap: int | None,
     seed: int,
+    symmetric: bool = False,
 ) -> None:
     """What the SpikeFit pipeline does after pruning, in miniature: cap, quantize, fine-tune."""
     torch.manual_seed(seed)
@@ -74,6 +75,7 @@ def _compress(
             scope=scope,
             zero_is_free=zero_is_free,
             mask=layer.mask,
+            symmetric=symmetric,
         )
     opt = torch.optim.SGD(model.parameters(), lr=0.5)
     for _ in range(3):
@@ -92,7 +94,8 @@ def test_static_never_more_permissive(profile: str, index: int) -> None:
     config = _random_config(rng)
     zero_free = bool(p.unique_weights.zero_is_free.value)
     bits = rng.randint(2, min(8, p.weight_bits.value))
-    n_values = rng.randint(2, min(16, 2**bits - int(zero_free)))
+    levels = grid_levels(bits, symmetric=p.symmetric_grid, zero_is_free=zero_free)
+    n_values = rng.randint(2, min(16, levels))
     scope = rng.choice(["layer", "neuron"])
     fan_in = p.limit("fan_in")
     widest = max(s.fan_in for s in config.layer_specs())
@@ -107,6 +110,7 @@ def test_static_never_more_permissive(profile: str, index: int) -> None:
         zero_is_free=zero_free,
         fan_in_cap=cap_or_none,
         seed=index,
+        symmetric=p.symmetric_grid,  # as the search builds it from the profile
     )
     static = static_check(
         p,

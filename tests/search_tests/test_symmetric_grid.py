@@ -1,0 +1,56 @@
+"""On a chip with a symmetric weight grid (SpiNNaker 2: [-15, 15] at 5 bits), the search trains
+on that grid, so the measured check accepts what it builds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import optuna
+import torch
+from optuna.trial import TrialState
+
+from spikefit_search.compression import load_checkpoint
+from spikefit_search.hardware import measured_check
+from spikefit_search.search import SearchOptions, run_search
+from spikefit_search.search.storage import open_storage
+
+
+def test_spinnaker2_search_builds_networks_on_its_symmetric_grid(tmp_path: Path) -> None:
+    # at 2 bits with a free zero, two's complement has 3 non-zero levels (-2, -1, 1), so M = 3
+    # would need -2; the chip's symmetric grid has 2 (-1, 1), so M is clipped to 2
+    space = tmp_path / "small.yaml"
+    space.write_text(
+        "network: {kind: mlp, timesteps: 4}\n"
+        "params:\n  n_values: {choices: [3]}\n  bits: {choices: [2]}\n"
+        "  rho: {choices: [0.0]}\n  hidden_layers: {choices: [1]}\n"
+        "  width: {choices: [32, 48]}\n"
+        "training: {warmup_epochs: 3, finetune_epochs: 1}\n"
+    )
+    options = SearchOptions(
+        device="spinnaker2",
+        budget=2,
+        space=str(space),
+        out=str(tmp_path / "runs"),
+        limit_train=200,
+        accelerator="cpu",
+        seed=5,
+    )
+    result = run_search(options)
+    study = optuna.load_study(
+        study_name=result.study_name, storage=open_storage(result.run_dir, None)
+    )
+    done = study.get_trials(states=(TrialState.COMPLETE,))
+    assert len(done) == 2
+    for t in done:
+        assert t.user_attrs["pipeline"]["symmetric_grid"] is True
+        assert t.user_attrs["n_values"] == 2
+        assert "clipped to 2, the levels of a symmetric 2-bit grid" in t.user_attrs["note"]
+        model, cfg = load_checkpoint(result.run_dir / "checkpoints" / f"trial_{t.number}.pt")
+        assert cfg.symmetric_grid
+        for layer in model.synaptic_layers:
+            q = layer.weight_transform
+            assert q is not None
+            codes = torch.round(layer.effective_weight() / q.scale)
+            assert set(torch.unique(codes).tolist()) <= {-1.0, 0.0, 1.0}
+        check = measured_check("spinnaker2", model)
+        assert check.fits, check.messages()
