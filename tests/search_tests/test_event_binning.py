@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import write_tiny_space
 from event_files import make_nmnist
 from typer.testing import CliRunner
 
@@ -24,6 +23,18 @@ from spikefit_search.search import SearchOptions
 from spikefit_search.search.driver import MANIFEST, prepare
 
 runner = CliRunner()
+
+TINY_SPACE = """
+name: tiny
+network: {kind: mlp, beta: 0.9, timesteps: 2}
+params:
+  n_values: {choices: [2, 3]}
+  bits: {choices: [4, 8]}
+  rho: {choices: [0.0, 0.5]}
+  hidden_layers: {choices: [1]}
+  width: {low: 8, high: 24}
+training: {warmup_epochs: 4, finetune_epochs: 1, batch_size: 8}
+"""
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +84,7 @@ def search(nmnist: Path, out: Path, *extra: str) -> Any:
 def downsampled_run(nmnist: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A one-trial search of the tiny MLP space on the N-MNIST folder with ``--downsample 2``."""
     folder = tmp_path_factory.mktemp("search")
-    write_tiny_space(folder, batch_size=8)
+    (folder / "tiny.yaml").write_text(TINY_SPACE)
     result = search(nmnist, folder / "runs", "--downsample", "2", "--bin-mode", "binary")
     assert result.exit_code == 0, result.output
     return folder / "runs" / "s"
