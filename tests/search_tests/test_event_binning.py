@@ -15,11 +15,12 @@ from typer.testing import CliRunner
 from spikefit_search.cli import app
 from spikefit_search.compression import load_checkpoint
 from spikefit_search.data import Binning
-from spikefit_search.exceptions import ConfigError
+from spikefit_search.exceptions import ConfigError, RunError
 from spikefit_search.reporting.export import DatasetRef, export_trial, load_config
 from spikefit_search.reporting.retrain import retrain
 from spikefit_search.reporting.run import load_run
 from spikefit_search.search import SearchOptions
+from spikefit_search.search.consistency import check_same_settings
 from spikefit_search.search.driver import MANIFEST, prepare
 
 runner = CliRunner()
@@ -174,3 +175,10 @@ def test_bad_binning_is_one_line_and_writes_nothing(
     result = runner.invoke(app, [command, *extra, *args], env={"COLUMNS": "400"})
     assert message in one_line(result)
     assert not out.exists()
+
+
+def test_studies_from_before_the_options_count_as_the_defaults() -> None:
+    old = {"study": "s", "options": {"seed": 0}}  # a manifest written before the options
+    check_same_settings(old, {"study": "s", "options": {"seed": 0, "downsample": 1}})
+    with pytest.raises(RunError, match=r"created with --downsample 1 .* asks for 2"):
+        check_same_settings(old, {"study": "s", "options": {"seed": 0, "downsample": 2}})
