@@ -132,6 +132,29 @@ def _emit(records: list[dict[str, Any]], fmt: Format, document: Any = None) -> N
     writer.writerows(records)
 
 
+BinModeOption = Annotated[
+    str,
+    typer.Option(
+        help="Event data: count (events per pixel and time bin, up to 255) or binary (1 where "
+        "any event). Refused on image datasets."
+    ),
+]
+DownsampleOption = Annotated[
+    int,
+    typer.Option(
+        help="Event data: sum events over N x N pixel blocks (128x128 DVS with 2 -> 64x64). "
+        "Refused on image datasets."
+    ),
+]
+ChannelGroupOption = Annotated[
+    int,
+    typer.Option(
+        help="Event data: sum N adjacent channels (2 merges a camera's polarities; SHD's 700 "
+        "channels with 4 -> 175). Refused on image datasets."
+    ),
+]
+
+
 @app.command()
 @guarded
 def train(
@@ -152,10 +175,17 @@ def train(
     batch_size: Annotated[int, typer.Option(help="Samples per step.")] = 64,
     seed: Annotated[int, typer.Option(help="Seed for weights, shuffling and rate coding.")] = 0,
     accelerator: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    bin_mode: BinModeOption = "count",
+    downsample: DownsampleOption = 1,
+    channel_group: ChannelGroupOption = 1,
 ) -> None:
     """Train one float spiking MLP (no compression) and print its accuracy."""
     from spikefit_search.data import Binning, load_dataset
-    from spikefit_search.search.driver import check_seed
+    from spikefit_search.search.driver import (
+        check_binning_applies,
+        check_binning_options,
+        check_seed,
+    )
     from spikefit_search.search.space import MAX_TIMESTEPS, MAX_WIDTH
     from spikefit_search.snn import NetworkConfig
     from spikefit_search.training import TrainConfig, resolve_device, train_network
@@ -166,12 +196,19 @@ def train(
             f"{epochs} and {timesteps}."
         )
     check_seed(seed, "--seed")
+    check_binning_options(bin_mode, downsample, channel_group)
     widths = _parse_ints("hidden", hidden)
     if not all(1 <= w <= MAX_WIDTH for w in widths):
         raise fail(f"--hidden widths must be within 1..{MAX_WIDTH}, but got {hidden!r}.")
     device = resolve_device(accelerator)
-    binning = Binning(timesteps=timesteps)  # event data: T frames per recording
+    binning = Binning(  # event data: T frames per recording
+        timesteps=timesteps,
+        mode=bin_mode,  # type: ignore[arg-type]  # checked above
+        downsample=downsample,
+        channel_group=channel_group,
+    )
     data = load_dataset(dataset, data_dir=data_dir, seed=seed, binning=binning)
+    check_binning_applies(binning, data)
     net = NetworkConfig(
         input_shape=data.input_shape,
         n_classes=data.n_classes,
@@ -248,6 +285,9 @@ def search(
     confirm_epochs: Annotated[
         int | None, typer.Option(help="Epochs of --confirm (default 2x the space's).")
     ] = None,
+    bin_mode: BinModeOption = "count",
+    downsample: DownsampleOption = 1,
+    channel_group: ChannelGroupOption = 1,
 ) -> None:
     """Search for networks that fit the chip: accuracy up, energy per inference down."""
     # on screen at once: the imports and the data below take seconds
@@ -282,6 +322,9 @@ def search(
             limit_train=limit_train,
             objective=objective,
             window_ms=window_ms,
+            bin_mode=bin_mode,
+            downsample=downsample,
+            channel_group=channel_group,
         )
         for d in devices
     ]

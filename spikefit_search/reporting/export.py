@@ -4,7 +4,8 @@ The config holds everything needed to train the candidate again::
 
     spikefit_version: 0.1.0
     pipeline: {...}          # PipelineConfig.to_dict(): architecture, M, b, rho, scope, training
-    dataset: {name: digits, data_dir: null, limit_train: null}
+    dataset: {name: digits, data_dir: null, limit_train: null, bin_mode: count, downsample: 1,
+              channel_group: 1}   # the last three: how event data were binned (docs/data.md)
     device: loihi
     seed: 12345
     checkpoint: trial_3.pt   # when the trial's checkpoint was copied beside the YAML
@@ -25,6 +26,7 @@ from spikefit_search import __version__
 from spikefit_search._io import atomic_write_bytes
 from spikefit_search._yaml import YamlProblem, read_yaml
 from spikefit_search.compression import PipelineConfig
+from spikefit_search.data import Binning
 from spikefit_search.exceptions import ConfigError, RunError
 from spikefit_search.reporting.pareto import ParetoFront, ParetoPoint
 from spikefit_search.reporting.run import RunView, load_run
@@ -40,6 +42,20 @@ class DatasetRef:
     name: str = "digits"
     data_dir: str | None = None
     limit_train: int | None = None
+    bin_mode: str = "count"
+    """How event data were binned (``--bin-mode``, ``--downsample``, ``--channel-group``);
+    the frames' ``T`` is the network's ``timesteps``. Frame data ignore these three."""
+    downsample: int = 1
+    channel_group: int = 1
+
+    def binning(self, timesteps: int) -> Binning:
+        """The :class:`Binning` the search used, for ``T = timesteps``."""
+        return Binning(
+            timesteps=timesteps,
+            mode=self.bin_mode,  # type: ignore[arg-type]  # checked on reading
+            downsample=self.downsample,
+            channel_group=self.channel_group,
+        )
 
 
 @dataclass(frozen=True)
@@ -75,6 +91,9 @@ class ExportConfig:
                 "name": self.dataset.name,
                 "data_dir": self.dataset.data_dir,
                 "limit_train": self.dataset.limit_train,
+                "bin_mode": self.dataset.bin_mode,
+                "downsample": self.dataset.downsample,
+                "channel_group": self.dataset.channel_group,
             },
             "device": self.device,
             "seed": self.seed,
@@ -150,6 +169,10 @@ def _optional(data: dict[str, Any], key: str, kinds: tuple[type, ...], where: st
     return _require(data, key, kinds, where)
 
 
+def _or(value: Any, default: Any) -> Any:
+    return default if value is None else value
+
+
 def config_from_dict(data: Any, *, where: str = "config") -> ExportConfig:
     """Validate a parsed config; every problem is one ConfigError naming the key."""
     if not isinstance(data, dict):
@@ -161,11 +184,20 @@ def config_from_dict(data: Any, *, where: str = "config") -> ExportConfig:
     except (ConfigError, TypeError, ValueError) as exc:
         raise ConfigError(f"{where}: pipeline: {exc}") from None
     ds = _require(data, "dataset", (dict,), where)
+    at = f"{where}: dataset"
     dataset = DatasetRef(
-        name=_require(ds, "name", (str,), f"{where}: dataset"),
-        data_dir=_optional(ds, "data_dir", (str,), f"{where}: dataset"),
-        limit_train=_optional(ds, "limit_train", (int,), f"{where}: dataset"),
+        name=_require(ds, "name", (str,), at),
+        data_dir=_optional(ds, "data_dir", (str,), at),
+        limit_train=_optional(ds, "limit_train", (int,), at),
+        # configs exported before these keys existed: the defaults, as those searches binned
+        bin_mode=_or(_optional(ds, "bin_mode", (str,), at), "count"),
+        downsample=_or(_optional(ds, "downsample", (int,), at), 1),
+        channel_group=_or(_optional(ds, "channel_group", (int,), at), 1),
     )
+    try:
+        dataset.binning(1)
+    except ConfigError as exc:
+        raise ConfigError(f"{at}: {exc}") from None
     device = _require(data, "device", (str,), where)
     seed = _require(data, "seed", (int,), where)
     if seed != pipeline.seed:
@@ -316,6 +348,9 @@ def config_from_trial(run: RunView, number: int) -> ExportConfig:
             name=str(ds.get("name", opts.get("dataset", "digits"))),
             data_dir=ds.get("data_dir", opts.get("data_dir")),
             limit_train=opts.get("limit_train"),
+            bin_mode=str(opts.get("bin_mode", "count")),
+            downsample=int(opts.get("downsample", 1)),
+            channel_group=int(opts.get("channel_group", 1)),
         ),
         device=run.device,
         seed=cfg.seed,

@@ -87,17 +87,20 @@ def train_config(
 ) -> tuple[PipelineResult, EnergyReport, CheckResult]:
     """Train ``config`` and measure it on its device (no files written)."""
     from spikefit_search.compression import run_pipeline
-    from spikefit_search.data import Binning, load_dataset
+    from spikefit_search.data import load_dataset
     from spikefit_search.hardware import estimate_energy, load_profile, measured_check
+    from spikefit_search.search.driver import check_binning_applies
     from spikefit_search.training import resolve_device
 
     device = resolve_device(accelerator)
     profile = load_profile(config.device)
     ds = config.dataset
-    binning = Binning(timesteps=config.pipeline.network.timesteps)  # event data only
+    binning = ds.binning(config.pipeline.network.timesteps)  # event data, as the search binned
     data = load_dataset(
         ds.name, data_dir=ds.data_dir, seed=0, limit_train=ds.limit_train, binning=binning
     )
+    keys = {"mode": "bin_mode", "downsample": "downsample", "channel_group": "channel_group"}
+    check_binning_applies(binning, data, {k: f"dataset.{v}" for k, v in keys.items()})
     result = run_pipeline(config.pipeline, data, device=device)
     check = measured_check(profile, result.model)
     window = (config.source or {}).get("window_ms")

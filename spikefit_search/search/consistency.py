@@ -24,12 +24,14 @@ MISSING: Any = object()
 Manifest = Mapping[str, Any]
 
 
-def option(name: str) -> Callable[[Manifest], Any]:
-    """Reader of ``manifest["options"][name]`` (the value given on the command line)."""
+def option(name: str, default: Any = MISSING) -> Callable[[Manifest], Any]:
+    """Reader of ``manifest["options"][name]`` (the value given on the command line);
+    ``default`` for a manifest written before the option existed, when that version could only
+    have used the default."""
 
     def read(manifest: Manifest) -> Any:
         options = manifest.get("options")
-        return options.get(name, MISSING) if isinstance(options, Mapping) else MISSING
+        return options.get(name, default) if isinstance(options, Mapping) else MISSING
 
     return read
 
@@ -107,6 +109,10 @@ TRIAL_SETTINGS: tuple[TrialSetting, ...] = (
     TrialSetting("limit-train", option("limit_train")),
     TrialSetting("seed", option("seed")),
     TrialSetting("timesteps", option("timesteps")),
+    # event data binning; runs made before these options existed binned with the defaults
+    TrialSetting("bin-mode", option("bin_mode", "count")),
+    TrialSetting("downsample", option("downsample", 1)),
+    TrialSetting("channel-group", option("channel_group", 1)),
     TrialSetting("epochs", _epochs),
     TrialSetting("objective", option("objective")),
     TrialSetting("window-ms", _section("objective", "window_ms")),

@@ -33,6 +33,7 @@ from spikefit_search._interrupt import (
 from spikefit_search._io import atomic_write_csv, atomic_write_json
 from spikefit_search.compression import run_pipeline
 from spikefit_search.data import Binning, Dataset, load_dataset
+from spikefit_search.data.binning import BIN_MODES
 from spikefit_search.exceptions import ConfigError, RunError
 from spikefit_search.hardware import (
     HardwareProfile,
@@ -103,6 +104,9 @@ class SearchOptions:
     limit_train: int | None = None
     objective: str = DEFAULT_OBJECTIVE
     window_ms: float | None = None
+    bin_mode: str = "count"
+    downsample: int = 1
+    channel_group: int = 1
 
     def validate(self) -> None:
         for name in ("budget", "workers"):
@@ -115,6 +119,7 @@ class SearchOptions:
             raise ConfigError(
                 f"--timesteps must be within 1..{MAX_TIMESTEPS}, but got {self.timesteps}."
             )
+        check_binning_options(self.bin_mode, self.downsample, self.channel_group)
         check_seed(self.seed, "--seed", spare=self.workers)
         cores = usable_cores()
         if self.workers > cores:
@@ -150,6 +155,43 @@ def check_seed(seed: int, name: str = "seed", *, spare: int = 1) -> None:
     top = MAX_SEED - spare + 1
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= top:
         raise ConfigError(f"{name} must be an integer within 0..{top}, but got {seed!r}.")
+
+
+BINNING_FLAGS = {
+    "mode": "--bin-mode",
+    "downsample": "--downsample",
+    "channel_group": "--channel-group",
+}
+"""The option that sets each :class:`Binning` field besides ``timesteps``."""
+
+
+def check_binning_options(mode: str, downsample: int, channel_group: int) -> None:
+    """Refuse ``--bin-mode``, ``--downsample`` or ``--channel-group`` values binning cannot take."""
+    if mode not in BIN_MODES:
+        raise ConfigError(f"--bin-mode must be one of {', '.join(BIN_MODES)}, but got {mode!r}.")
+    for flag, value in (("--downsample", downsample), ("--channel-group", channel_group)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"{flag} must be a positive integer, but got {value!r}.")
+
+
+def check_binning_applies(
+    binning: Binning, data: Dataset, names: dict[str, str] = BINNING_FLAGS
+) -> None:
+    """Refuse binning settings on frame data, where nothing is binned (they would be ignored).
+
+    Args:
+        names: how each setting is named in the error (default the command-line options).
+    """
+    if data.timesteps is not None:
+        return
+    default = Binning(timesteps=binning.timesteps)
+    for attr, name in names.items():
+        value = getattr(binning, attr)
+        if value != getattr(default, attr):
+            raise ConfigError(
+                f"{name} applies only to event data (recordings binned into frames), but got "
+                f"{name} {value} with dataset {data.name}, which holds images."
+            )
 
 
 def usable_cores() -> int:
@@ -192,7 +234,12 @@ def prepare(options: SearchOptions) -> Prepared:
         params = dict(space.params)
         params["timesteps"] = Param("timesteps", choices=(options.timesteps,))
         space = replace(space, params=params)
-    binning = Binning(timesteps=options.timesteps or int(space.fixed("timesteps", 10)))
+    binning = Binning(
+        timesteps=options.timesteps or int(space.fixed("timesteps", 10)),
+        mode=options.bin_mode,  # type: ignore[arg-type]  # checked by validate()
+        downsample=options.downsample,
+        channel_group=options.channel_group,
+    )
     data = load_dataset(
         options.dataset,
         data_dir=options.data_dir,
@@ -200,6 +247,7 @@ def prepare(options: SearchOptions) -> Prepared:
         limit_train=options.limit_train,
         binning=binning,
     )
+    check_binning_applies(binning, data)
     space = fit_to_data(space, profile, data)  # event frames fix T; input reduction if needed
     _check_something_fits(profile, space, data)
     dataset = Path(options.dataset)
