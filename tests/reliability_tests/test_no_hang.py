@@ -8,6 +8,7 @@ from pathlib import Path
 
 import optuna
 import pytest
+import search_options
 from optuna.distributions import CategoricalDistribution
 from optuna.trial import TrialState, create_trial
 
@@ -19,15 +20,7 @@ from spikefit_search.search.storage import open_storage
 
 
 def options(tmp_path: Path, space: Path, budget: int) -> SearchOptions:
-    return SearchOptions(
-        device="loihi",
-        budget=budget,
-        space=str(space),
-        out=str(tmp_path / "runs"),
-        limit_train=200,
-        accelerator="cpu",
-        seed=2,
-    )
+    return search_options.options(tmp_path, space, budget=budget, seed=2)
 
 
 def test_failed_trial_that_claimed_a_slot_does_not_block_the_budget(

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import search_options
 
 from spikefit_search.exceptions import RunError
 from spikefit_search.search import SearchOptions
@@ -15,18 +16,7 @@ from spikefit_search.search.driver import MANIFEST, open_run, prepare
 
 
 def options(tmp_path: Path, space: Path, **kw: Any) -> SearchOptions:
-    base: dict[str, Any] = dict(
-        device="loihi",
-        budget=3,
-        space=str(space),
-        out=str(tmp_path / "runs"),
-        limit_train=200,
-        accelerator="cpu",
-        seed=1,
-        study="s",
-    )
-    base.update(kw)
-    return SearchOptions(**base)
+    return search_options.options(tmp_path, space, **({"study": "s"} | kw))
 
 
 def start(opts: SearchOptions) -> dict[str, Any]:

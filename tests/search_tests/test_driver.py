@@ -8,27 +8,14 @@ import optuna
 import pandas as pd
 import pytest
 from optuna.trial import TrialState
+from search_options import options
 
 from spikefit_search.compression import run_pipeline
 from spikefit_search.exceptions import RunError, SpikefitError
 from spikefit_search.hardware import constraint_names, load_profile, static_check
-from spikefit_search.search import SearchOptions, count_trials, run_search
+from spikefit_search.search import count_trials, run_search
 from spikefit_search.search.dashboard import named_constraints
 from spikefit_search.search.storage import open_storage
-
-
-def options(tmp_path: Path, space: Path, **kw: Any) -> SearchOptions:
-    base: dict[str, Any] = dict(
-        device="loihi",
-        budget=3,
-        space=str(space),
-        out=str(tmp_path / "runs"),
-        limit_train=200,
-        accelerator="cpu",
-        seed=1,
-    )
-    base.update(kw)
-    return SearchOptions(**base)
 
 
 def load(result_dir: Path, name: str) -> optuna.Study:
