@@ -16,6 +16,13 @@ study in which
   objective models learn nothing false from them; a stopped trial's accuracy is the one it
   reached.
 
+A limit that some candidate of the study has broken reaches the sampler as its own constraint;
+the limits no candidate has broken reach it as one, ``chip``, their largest margin. Feasibility
+in the view is unchanged (a candidate is feasible exactly when it is on the chip), and the
+sampler still models each limit that matters separately. GP fits one model per constraint and
+evaluates every one of them at each point of its acquisition search: with the twenty-odd limits
+of a Speck profile each GP proposal cost about 5 s on two CPU cores (``docs/decisions.md``).
+
 Every COMPLETE trial of the view carries the same constraint names (GP requires it); a margin a
 trial lacks is the mean of that margin over the trials that have it, and +1 (violated) for a
 rejected trial that has no limit margins at all (a configuration the method cannot build).
@@ -45,6 +52,10 @@ SAMPLERS: Registry[SamplerFactory] = Registry("sampler")
 
 ACCURACY_CONSTRAINT = "accuracy"
 """Name of the view-only constraint that marks stopped (near-chance) candidates infeasible."""
+
+CHIP_CONSTRAINT = "chip"
+"""Name of the view-only constraint that stands for the limits no candidate has broken yet:
+their largest margin."""
 
 # user attributes written by the objective (kept here as strings to avoid an import cycle)
 _STAGE = "stage"
@@ -119,6 +130,8 @@ def sampler_view(trials: Sequence[FrozenTrial], threshold: float) -> list[Frozen
             if name in margin_sum:
                 margin_sum[name].append(value)
     mean_margin = {n: _mean(v, 0.0) for n, v in margin_sum.items()}
+    broken = {n for n, v in margin_sum.items() if any(m > 0 for m in v)}
+    unbroken = limit_names - broken
 
     def acc_margin(acc: float) -> float:
         return (threshold - acc) / threshold
@@ -152,11 +165,15 @@ def sampler_view(trials: Sequence[FrozenTrial], threshold: float) -> list[Frozen
             continue
         for name in limit_names:
             constraints.setdefault(name, mean_margin[name])
+        shown = {n: constraints[n] for n in broken}
+        shown[ACCURACY_CONSTRAINT] = constraints[ACCURACY_CONSTRAINT]
+        if unbroken:
+            shown[CHIP_CONSTRAINT] = max(constraints[n] for n in unbroken)
         view = copy.copy(t)  # shallow: params, distributions, user attributes are shared
         view.state = TrialState.COMPLETE
         view.values = values
         attrs = {k: v for k, v in t.system_attrs.items() if not _is_constraint_key(k)}
-        attrs.update({f"{_CONSTRAINTS_KEY}:{k}": float(v) for k, v in constraints.items()})
+        attrs.update({f"{_CONSTRAINTS_KEY}:{k}": float(v) for k, v in shown.items()})
         view.system_attrs = attrs
         out.append(view)
     return out

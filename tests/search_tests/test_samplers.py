@@ -13,6 +13,7 @@ from spikefit_search.compression import CandidateStopped, PipelineResult
 from spikefit_search.search import SearchOptions, run_search
 from spikefit_search.search.samplers import (
     ACCURACY_CONSTRAINT,
+    CHIP_CONSTRAINT,
     ConstraintAwareSampler,
     make_sampler,
     sampler_view,
@@ -69,8 +70,10 @@ def test_view_shows_rejected_and_stopped_as_infeasible_complete_trials() -> None
     view = {t.number: t for t in sampler_view(trials, THRESHOLD)}
     assert 3 not in view  # never evaluated: nothing to learn
     assert all(t.state == TrialState.COMPLETE for t in view.values())
-    names = {"fan_in", "neurons", ACCURACY_CONSTRAINT}
+    # a limit some candidate broke is its own constraint; the others are one, their largest
+    names = {"fan_in", CHIP_CONSTRAINT, ACCURACY_CONSTRAINT}
     assert all(set(t.constraints) == names for t in view.values())  # GP needs the same keys
+    assert [view[n].constraints[CHIP_CONSTRAINT] for n in (0, 1, 2, 5)] == [-0.9, -0.8, -0.9, -0.5]
 
     def feasible(t: optuna.trial.FrozenTrial) -> bool:
         return all(v <= 0 for v in t.constraints.values())
