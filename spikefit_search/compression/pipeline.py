@@ -70,8 +70,9 @@ class PipelineConfig:
         lr: Adam learning rate of the float warm-up.
         finetune_lr: Adam learning rate of the latent weights during fine-tuning.
         codebook_lr: Adam learning rate of the CAT codebook values, in grid steps per
-            optimizer step (the scales learn at ``SCALE_LR_FACTOR`` times this); with the
-            cosine schedule a value can travel up to about ``codebook_lr * steps / 2`` steps.
+            optimizer step at 4 bits and more (the scales learn at ``SCALE_LR_FACTOR`` times
+            this); below 4 bits both are scaled by :func:`coarse_grid_factor`. With the cosine
+            schedule a value can travel up to about ``codebook_lr * steps / 2`` steps.
         seed: seeds initialisation, shuffling, rate coding and random pruning.
         warmup_seed: seeds the float warm-up instead of ``seed`` when given, so that
             candidates of one architecture can share one warm-up (the search's cache).
@@ -199,21 +200,32 @@ SCALE_LR_FACTOR = 0.1
 relative change per step at most)."""
 
 
+def coarse_grid_factor(bits: int) -> float:
+    """Factor on the codebook and scale learning rates of a ``bits``-bit CAT quantizer:
+    ``min(1, 2^(b-1) / 8)``, so 0.25 at 2 bits, 0.5 at 3, 1 from 4 bits up.
+
+    Below 4 bits one grid step is half (b = 2) or a quarter (b = 3) of the grid's half-range: a
+    value that crosses a rounding boundary doubles or halves its weights, and a change of the
+    step moves the zero threshold of most weights at once. At the 4-bit rates the ternary
+    fine-tune's loss rose between epochs and one seed in three ended 2 points lower; at these
+    rates it falls every epoch (``docs/decisions.md``).
+    """
+    return min(1.0, 2.0 ** (bits - 1) / 8.0)
+
+
 def finetune_optimizer(model: SpikingNetwork, cfg: PipelineConfig) -> torch.optim.Optimizer:
-    """Adam with up to three groups: latent weights/biases at ``finetune_lr``, CAT codebooks
+    """Adam with the latent weights/biases at ``finetune_lr`` and, per bit-width, CAT codebooks
     (in grid steps) at ``codebook_lr`` and their log grid steps at ``SCALE_LR_FACTOR *
-    codebook_lr`` (frozen codebooks left out). After every step each CAT quantizer's
-    :meth:`~ClusterQuantizer.maintain` clamps its codebook to the grid and re-seeds dead
-    values."""
+    codebook_lr``, both times :func:`coarse_grid_factor` (frozen codebooks left out). After
+    every step each CAT quantizer's :meth:`~ClusterQuantizer.maintain` clamps its codebook to
+    the grid and re-seeds dead values."""
     quantizers = [
         layer.weight_transform
         for layer in model.synaptic_layers
         if isinstance(layer.weight_transform, ClusterQuantizer)
         and layer.weight_transform.codebook.requires_grad
     ]
-    codebooks = [q.codebook for q in quantizers]
-    scales = [q.log_scale for q in quantizers if q.log_scale.requires_grad]
-    ids = {id(p) for p in codebooks + scales}
+    ids = {id(q.codebook) for q in quantizers} | {id(q.log_scale) for q in quantizers}
     ids |= {
         id(p)
         for layer in model.synaptic_layers
@@ -222,10 +234,13 @@ def finetune_optimizer(model: SpikingNetwork, cfg: PipelineConfig) -> torch.opti
     }
     latent = [p for p in model.parameters() if id(p) not in ids and p.requires_grad]
     groups: list[dict[str, Any]] = [{"params": latent, "lr": cfg.finetune_lr}]
-    if codebooks:
-        groups.append({"params": codebooks, "lr": cfg.codebook_lr})
-    if scales:
-        groups.append({"params": scales, "lr": cfg.codebook_lr * SCALE_LR_FACTOR})
+    for bits in sorted({q.bits for q in quantizers}):
+        same = [q for q in quantizers if q.bits == bits]
+        lr = cfg.codebook_lr * coarse_grid_factor(bits)
+        groups.append({"params": [q.codebook for q in same], "lr": lr})
+        scales = [q.log_scale for q in same if q.log_scale.requires_grad]
+        if scales:
+            groups.append({"params": scales, "lr": lr * SCALE_LR_FACTOR})
     opt = torch.optim.Adam(groups)
     if quantizers:
 

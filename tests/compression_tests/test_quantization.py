@@ -17,6 +17,7 @@ from spikefit_search.compression import (
     kmeans_1d,
     nearest_index,
 )
+from spikefit_search.compression.pipeline import SCALE_LR_FACTOR
 from spikefit_search.compression.quantization import distinct_levels
 from spikefit_search.exceptions import ConfigError
 from spikefit_search.snn import NetworkConfig, SpikingNetwork
@@ -422,3 +423,19 @@ def test_codebook_usage_counts_what_the_network_uses() -> None:
     usage = codebook_usage(model)
     assert usage is not None and usage.effective_values_min == 2 and usage.drift > 0
     assert set(usage.to_dict()) == {"effective_values", "effective_values_min", "codebook_drift"}
+
+
+@pytest.mark.parametrize(("bits", "factor"), [(2, 0.25), (3, 0.5), (4, 1.0), (8, 1.0)])
+def test_coarse_grids_learn_codebook_and_step_slower(bits: int, factor: float) -> None:
+    cfg = NetworkConfig(input_shape=(1, 4, 4), n_classes=4, hidden=(12,), timesteps=2)
+    model = SpikingNetwork(cfg)
+    attach_quantizers(model, "cat", n_values=2, bits=bits, zero_is_free=True)
+    opt = finetune_optimizer(model, PipelineConfig(finetune_lr=1e-3, codebook_lr=0.04))
+    quantizers = [layer.weight_transform for layer in model.synaptic_layers]
+    lr = {id(p): g["lr"] for g in opt.param_groups for p in g["params"]}
+    for q in quantizers:
+        assert isinstance(q, ClusterQuantizer)
+        assert lr[id(q.codebook)] == pytest.approx(0.04 * factor)
+        assert lr[id(q.log_scale)] == pytest.approx(0.04 * factor * SCALE_LR_FACTOR)
+    latent = [p for p in model.parameters() if id(p) not in {id(q.codebook) for q in quantizers}]
+    assert {lr[id(p)] for p in latent if id(p) in lr and p.dim() > 1} == {1e-3}
