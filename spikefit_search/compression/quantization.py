@@ -139,7 +139,7 @@ class ClusterQuantizer(BaseQuantizer):
         # snapped values at the start, for the drift report (not part of a checkpoint)
         self.register_buffer("initial_values", (k * scale).to(dtype), persistent=False)
         self.register_buffer("members", torch.zeros(g, self._width()), persistent=False)
-        self._last: tuple[torch.Tensor, torch.Tensor] | None = None
+        self._last: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
 
     def _width(self) -> int:
         return self.n_values + (1 if self.zero_is_free else 0)
@@ -171,8 +171,9 @@ class ClusterQuantizer(BaseQuantizer):
             q = torch.cat([q.new_zeros(q.shape[0], 1), q], dim=1)
         return q
 
-    def _assign(self, flat: torch.Tensor) -> torch.Tensor:
-        """Index of the nearest table value for every weight of ``flat`` (``(groups, K)``).
+    def _cells(self, flat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Half-step cell of every weight of ``flat`` (``(groups, K)``) and, per cell, the
+        index of the nearest table value: ``(cells, lut)``, int64.
 
         Every value is ``scale * k``, so every boundary between two values lies on the half-step
         grid: the nearest value is looked up per half-step cell (at most ``2^(b+1)`` cells per
@@ -187,20 +188,29 @@ class ClusterQuantizer(BaseQuantizer):
             # cell c holds the half-step positions t in (c - 1, c]; its middle decides
             middles = (torch.arange(lo, hi + 1, dtype=flat.dtype, device=flat.device) - 0.5) / 2
             lut = nearest_index(middles.expand(k.shape[0], -1), k)
-            t = torch.ceil(flat * (2.0 / self.scale)).clamp_(lo, hi).sub_(lo).long()
-            return torch.gather(lut, 1, t)
+            cells = torch.ceil(flat * (2.0 / self.scale)).clamp_(lo, hi).sub_(lo).long()
+            return cells, lut
+
+    def _assign(self, flat: torch.Tensor) -> torch.Tensor:
+        """Index of the nearest table value for every weight of ``flat`` (``(groups, K)``)."""
+        cells, lut = self._cells(flat)
+        return torch.gather(lut, 1, cells)
 
     def forward(self, weight: torch.Tensor) -> torch.Tensor:
         table = self._table()
         flat = weight.reshape(table.shape[0], -1)
-        idx = self._assign(flat.detach())
+        cells, lut = self._cells(flat.detach())
         if self.training and torch.is_grad_enabled() and self.codebook.requires_grad:
-            # cluster sizes for maintain(); the assignment itself is kept for its splits
-            g, width = table.shape
-            flat_idx = idx if g == 1 else idx + torch.arange(g, device=idx.device)[:, None] * width
-            self.members = torch.bincount(flat_idx.flatten(), minlength=g * width).reshape(g, width)
-            self._last = (flat.detach(), idx)
-        return _Lookup.apply(table, idx, flat).reshape(weight.shape)
+            # cluster sizes for maintain(): weights per cell, summed per value
+            g, n_cells = lut.shape
+            at = (
+                cells if g == 1 else cells + torch.arange(g, device=cells.device)[:, None] * n_cells
+            )
+            per_cell = torch.bincount(at.flatten(), minlength=g * n_cells).reshape(g, n_cells)
+            self.members = per_cell.new_zeros(g, table.shape[1]).scatter_add_(1, lut, per_cell)
+            self._last = (flat.detach(), cells, lut)
+        # each cell's value (the gradient reaches the table through the gather), one lookup
+        return _Lookup.apply(torch.gather(table, 1, lut), cells, flat).reshape(weight.shape)
 
     @torch.no_grad()
     def maintain(self) -> int:
@@ -261,8 +271,8 @@ class ClusterQuantizer(BaseQuantizer):
         value on average (in the last training call), else -1."""
         if self._last is None:
             return 1.0
-        flat, idx = self._last
-        members = flat[row][idx[row] == column]
+        flat, cells, lut = self._last
+        members = flat[row][lut[row][cells[row]] == column]
         if members.numel() == 0:
             return 1.0
         value = float(self._table().detach()[row, column])
