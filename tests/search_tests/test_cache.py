@@ -8,10 +8,11 @@ from pathlib import Path
 import optuna
 import pytest
 import torch
+from search_options import options
 
 from spikefit_search.compression import PipelineConfig, run_pipeline, warm_up
 from spikefit_search.data import load_dataset
-from spikefit_search.search import SearchOptions, run_search
+from spikefit_search.search import run_search
 from spikefit_search.search.cache import WarmupCache, warmup_key
 from spikefit_search.search.storage import open_storage
 from spikefit_search.snn import NetworkConfig
@@ -111,15 +112,7 @@ def test_search_reuses_warm_ups_across_candidates(tmp_path: Path) -> None:
         "  rho: {choices: [0.0, 0.5]}\n  width: {choices: [16]}\n"
         "training: {warmup_epochs: 2, finetune_epochs: 1, batch_size: 32}\n"
     )
-    opts = SearchOptions(
-        device="loihi",
-        budget=3,
-        space=str(space),
-        out=str(tmp_path / "runs"),
-        limit_train=160,
-        accelerator="cpu",
-        seed=1,
-    )
+    opts = options(tmp_path, space, limit_train=160)
     result = run_search(opts)
     assert len(list((result.run_dir / "warmups").glob("*.pt"))) == 1
     study = optuna.load_study(

@@ -8,9 +8,10 @@ from pathlib import Path
 import optuna
 import pandas as pd
 from optuna.trial import TrialState
+from search_options import options
 
 from spikefit_search.hardware import fan_in_cap, load_profile, static_check
-from spikefit_search.search import SearchOptions, run_search
+from spikefit_search.search import run_search
 from spikefit_search.search.storage import open_storage
 from spikefit_search.snn import NetworkConfig
 
@@ -40,16 +41,7 @@ def test_dynap_se2_search_caps_wide_candidates(tmp_path: Path) -> None:
         "  width: {choices: [96, 128]}\n"
         "training: {warmup_epochs: 1, finetune_epochs: 1}\n"
     )
-    options = SearchOptions(
-        device="dynap-se2",
-        budget=2,
-        space=str(space),
-        out=str(tmp_path / "runs"),
-        limit_train=200,
-        accelerator="cpu",
-        seed=3,
-    )
-    result = run_search(options)
+    result = run_search(options(tmp_path, space, device="dynap-se2", budget=2, seed=3))
     study = optuna.load_study(
         study_name=result.study_name, storage=open_storage(result.run_dir, None)
     )

@@ -8,9 +8,10 @@ import optuna
 import pytest
 from optuna.distributions import IntDistribution
 from optuna.trial import TrialState
+from search_options import options
 
 from spikefit_search.compression import CandidateStopped, PipelineResult
-from spikefit_search.search import SearchOptions, run_search
+from spikefit_search.search import run_search
 from spikefit_search.search.samplers import (
     ACCURACY_CONSTRAINT,
     CHIP_CONSTRAINT,
@@ -180,16 +181,8 @@ def test_search_with_a_third_infeasible_reaches_its_budget(tmp_path: Path, name:
         "  rho: {choices: [0.0]}\n  width: {low: 8, high: 392}\n"
         "training: {warmup_epochs: 1, finetune_epochs: 1}\n"
     )
-    opts = SearchOptions(
-        device="truenorth",
-        budget=14,
-        space=str(space),
-        out=str(tmp_path / "runs"),
-        limit_train=200,
-        accelerator="cpu",
-        sampler=name,
-        seed=0,
-        max_rejections=12,
+    opts = options(
+        tmp_path, space, device="truenorth", budget=14, sampler=name, seed=0, max_rejections=12
     )
     result = run_search(opts, pipeline=_fake_pipeline)
     assert result.stop_reason == "budget", result.notes

@@ -8,10 +8,11 @@ from pathlib import Path
 import optuna
 import torch
 from optuna.trial import TrialState
+from search_options import options
 
 from spikefit_search.compression import load_checkpoint
 from spikefit_search.hardware import measured_check
-from spikefit_search.search import SearchOptions, run_search
+from spikefit_search.search import run_search
 from spikefit_search.search.storage import open_storage
 
 
@@ -26,16 +27,7 @@ def test_spinnaker2_search_builds_networks_on_its_symmetric_grid(tmp_path: Path)
         "  width: {choices: [32, 48]}\n"
         "training: {warmup_epochs: 3, finetune_epochs: 1}\n"
     )
-    options = SearchOptions(
-        device="spinnaker2",
-        budget=2,
-        space=str(space),
-        out=str(tmp_path / "runs"),
-        limit_train=200,
-        accelerator="cpu",
-        seed=5,
-    )
-    result = run_search(options)
+    result = run_search(options(tmp_path, space, device="spinnaker2", budget=2, seed=5))
     study = optuna.load_study(
         study_name=result.study_name, storage=open_storage(result.run_dir, None)
     )
