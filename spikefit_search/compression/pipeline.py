@@ -225,8 +225,7 @@ def finetune_optimizer(model: SpikingNetwork, cfg: PipelineConfig) -> torch.opti
         if isinstance(layer.weight_transform, ClusterQuantizer)
         and layer.weight_transform.codebook.requires_grad
     ]
-    ids = {id(q.codebook) for q in quantizers} | {id(q.log_scale) for q in quantizers}
-    ids |= {
+    ids = {  # every quantizer's own parameters (codebooks, steps): never latent weights
         id(p)
         for layer in model.synaptic_layers
         if layer.weight_transform is not None
