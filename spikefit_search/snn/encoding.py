@@ -6,11 +6,16 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 from spikefit_search._registry import Registry
 from spikefit_search.exceptions import ConfigError
+
+RATE_LEVELS = 1 << 16
+"""Resolution of a firing probability on the CPU: a pixel fires with probability
+``round(x * RATE_LEVELS) / RATE_LEVELS``, within ``1 / (2 RATE_LEVELS)`` of its value."""
 
 
 def rate_encode(
@@ -18,12 +23,25 @@ def rate_encode(
 ) -> torch.Tensor:
     """Bernoulli rate coding: at each step a pixel fires with probability equal to its value.
 
+    The draws come from ``generator`` (torch's global generator when None), so a seeded run
+    repeats exactly. On the CPU they are 16-bit integers from numpy's PCG64, seeded by one
+    draw of ``generator``, compared with ``round(x * 2^16)``: about 5x faster than torch's
+    float draws (its CPU generator is a Mersenne Twister), which took a third of a training
+    step of a 784-input network (``docs/decisions.md``). Elsewhere torch's own float draws.
+
     Shape:
         x: ``(B, ...)`` with values in [0, 1]; returns ``(T, B, ...)`` of 0/1 events.
     """
     _static(x, "rate")
-    noise = torch.rand((steps, *x.shape), generator=generator, device=x.device, dtype=x.dtype)
-    return (noise < x).to(x.dtype)
+    if x.device.type != "cpu":
+        noise = torch.rand((steps, *x.shape), generator=generator, device=x.device, dtype=x.dtype)
+        return (noise < x).to(x.dtype)
+    seed = int(torch.randint(0, 2**62, (1,), generator=generator))
+    draws = np.random.Generator(np.random.PCG64(seed)).integers(
+        0, RATE_LEVELS, size=(steps, *x.shape), dtype=np.uint16
+    )
+    levels = torch.round(x.detach().clamp(0.0, 1.0) * RATE_LEVELS).to(torch.int32).numpy()
+    return torch.from_numpy(draws < levels).to(x.dtype)
 
 
 def direct_encode(
