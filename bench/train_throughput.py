@@ -9,6 +9,13 @@ Usage: ``python bench/train_throughput.py [--device cpu|cuda] [--repeats 7] [--w
 ``--first-layer``: only the 784-input first layer (forward and weight gradient), the dense
 product against the event-driven one (``spikefit_search.snn.functional.event_linear``), for
 several event densities; decides whether ``SPIKEFIT_EVENT_LAYER`` pays on this machine.
+
+``--bound``: the best any first layer could do on this machine. Times, alternating in one
+process, our training step, snnTorch's, our first layer's dense forward + weight gradient, and
+the event-driven floor of the same two products: ``embedding_bag`` over event indices that are
+*given* (their extraction, at least one ``nonzero`` per direction, left out). Our step with the
+dense first layer swapped for that floor bounds ours/snnTorch from above for every event-driven
+first layer built from torch's kernels.
 """
 
 from __future__ import annotations
@@ -31,10 +38,14 @@ def main() -> None:
     ap.add_argument("--target-s", type=float, default=0.4, help="seconds per timed block")
     ap.add_argument("--write", action="store_true", help="append the result to docs/benchmarks.md")
     ap.add_argument("--first-layer", action="store_true", help="dense vs event first layer only")
+    ap.add_argument("--bound", action="store_true", help="upper bound of an event first layer")
     args = ap.parse_args()
     dev = C.setup(args.device, args.threads)
     if args.first_layer:
         first_layer(args.batch, args.steps, args.repeats)
+        return
+    if args.bound:
+        bound(args.batch, args.steps, args.repeats, dev, args.write)
         return
     fws = C.available_frameworks(args.frameworks)
     rows: list[list[str]] = []
@@ -113,6 +124,75 @@ def first_layer(batch: int, steps_list: list[int], repeats: int) -> None:
                 f"event/dense {e / d:.2f}",
                 flush=True,
             )
+
+
+def bound(
+    batch: int, steps_list: list[int], repeats: int, dev: C.torch.device, write: bool
+) -> None:
+    """Upper bound of ours/snnTorch on 784-256-128-10 with an event-driven first layer whose
+    indices cost nothing (see the module docstring)."""
+    names = ["ours", "snntorch", "dense first layer", "event first layer, free indices"]
+    rows = []
+    for steps in steps_list:
+        density, ms = _bound_times(batch, steps, repeats, dev)
+        best = ms["ours"] - ms["dense first layer"] + ms["event first layer, free indices"]
+        out = [str(steps), f"{density:.2f}"] + [f"{ms.get(k, float('nan')):.2f}" for k in names]
+        out.append(f"{best:.2f}")
+        if "snntorch" in ms:
+            out += [f"**{ms['snntorch'] / ms['ours']:.2f}x**", f"**{ms['snntorch'] / best:.2f}x**"]
+        else:
+            out += ["-", "-"]
+        rows.append(out)
+        print(" | ".join(out), flush=True)
+    headers = ["T", "event density"] + [f"{k} ms" for k in names] + ["ours, event floor ms"]
+    headers += ["ours/snntorch", "bound: ours with the event floor / snntorch"]
+    notes = (
+        f"784-256-128-10, batch {batch}, median of {repeats} alternating repeats; a training "
+        "step is forward + backward + Adam. The first layer's two products (forward, weight "
+        "gradient; the input needs no gradient) dense, and as `embedding_bag` over event "
+        "indices computed beforehand (untimed): no event-driven layer built from torch's "
+        "kernels can be cheaper, so the last column bounds ours/snntorch from above."
+    )
+    title = "Training step with an event-driven first layer: upper bound"
+    C.report(title, dev, C.table(headers, rows), notes, write=write)
+
+
+def _bound_times(
+    batch: int, steps: int, repeats: int, dev: C.torch.device
+) -> tuple[float, dict[str, float]]:
+    """Event density and median milliseconds of each timed part for one ``T``."""
+    import torch.nn.functional as F
+
+    torch = C.torch
+    x, y = C.make_batch("mlp784", steps, batch, dev)
+    flat = x.reshape(steps * batch, -1)
+    w = torch.randn(256, flat.shape[1], generator=torch.Generator().manual_seed(0))
+    grad = torch.randn(flat.shape[0], 256, generator=torch.Generator().manual_seed(1))
+    # indices by row (forward) and by input (weight gradient), computed here, not timed
+    events = flat.bool()
+    col = events.nonzero()[:, 1]
+    src = events.t().contiguous().nonzero()[:, 1]
+    per_row, per_in = events.sum(1), events.sum(0)
+    offsets_row = torch.cumsum(per_row, 0) - per_row
+    offsets_in = torch.cumsum(per_in, 0) - per_in
+    check = F.embedding_bag(src, grad, offsets_in, mode="sum").t()
+    assert torch.allclose(check, grad.t().mm(flat), atol=1e-3)
+
+    def dense() -> None:
+        F.linear(flat, w)
+        grad.t().mm(flat)
+
+    def event() -> None:
+        F.embedding_bag(col, w.t().contiguous(), offsets_row, mode="sum")
+        F.embedding_bag(src, grad, offsets_in, mode="sum")
+
+    fns = {
+        fw: C.train_step_fn(C.build(fw, "mlp784", steps, dev), x, y)
+        for fw in C.available_frameworks(["ours", "snntorch"])
+    }
+    fns |= {"dense first layer": dense, "event first layer, free indices": event}
+    res = C.alternate(fns, batch=batch, device=dev, repeats=repeats, iters=10)
+    return float(events.float().mean()), {k: batch / t.median * 1e3 for k, t in res.items()}
 
 
 if __name__ == "__main__":
