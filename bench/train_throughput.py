@@ -16,6 +16,11 @@ the event-driven floor of the same two products: ``embedding_bag`` over event in
 *given* (their extraction, at least one ``nonzero`` per direction, left out). Our step with the
 dense first layer swapped for that floor bounds ours/snnTorch from above for every event-driven
 first layer built from torch's kernels.
+
+``--encode``: rate coding alone (a batch of 784-pixel images to ``T`` steps of spikes), ours
+(:func:`spikefit_search.snn.rate_encode`) against snnTorch's ``spikegen.rate`` and
+SpikingJelly's ``PoissonEncoder`` applied ``T`` times: the part of a real training step that the
+other figures leave out (their input is encoded once, beforehand).
 """
 
 from __future__ import annotations
@@ -209,8 +214,8 @@ def _bound_times(
     torch = C.torch
     x, y = C.make_batch("mlp784", steps, batch, dev)
     flat = x.reshape(steps * batch, -1)
-    w = torch.randn(256, flat.shape[1], generator=torch.Generator().manual_seed(0))
-    grad = torch.randn(flat.shape[0], 256, generator=torch.Generator().manual_seed(1))
+    w = torch.randn(256, flat.shape[1], generator=torch.Generator().manual_seed(0)).to(dev)
+    grad = torch.randn(flat.shape[0], 256, generator=torch.Generator().manual_seed(1)).to(dev)
     # indices by row (forward) and by input (weight gradient), computed here, not timed
     events = flat.bool()
     col = events.nonzero()[:, 1]
