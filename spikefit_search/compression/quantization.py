@@ -140,6 +140,8 @@ class ClusterQuantizer(BaseQuantizer):
         self.register_buffer("initial_values", (k * scale).to(dtype), persistent=False)
         self.register_buffer("members", torch.zeros(g, self._width()), persistent=False)
         self._last: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
+        self._lut_cache: tuple[torch.Tensor, torch.Tensor] | None = None
+        self._ones_cache: torch.Tensor | None = None
 
     def _width(self) -> int:
         return self.n_values + (1 if self.zero_is_free else 0)
@@ -181,15 +183,37 @@ class ClusterQuantizer(BaseQuantizer):
         :func:`nearest_index`.
         """
         with torch.no_grad():
-            k = self.integer_values().to(flat.dtype)
-            if self.zero_is_free:
-                k = torch.cat([k.new_zeros(k.shape[0], 1), k], dim=1)
             lo, hi = 2 * self.k_min, 2 * self.k_max + 1
-            # cell c holds the half-step positions t in (c - 1, c]; its middle decides
-            middles = (torch.arange(lo, hi + 1, dtype=flat.dtype, device=flat.device) - 0.5) / 2
-            lut = nearest_index(middles.expand(k.shape[0], -1), k)
-            cells = torch.ceil(flat * (2.0 / self.scale)).clamp_(lo, hi).sub_(lo).long()
-            return cells, lut
+            cells = torch.mul(flat, 2.0 / self.scale).ceil_().clamp_(lo, hi).sub_(lo).long()
+            return cells, self._lut()
+
+    def _lut(self) -> torch.Tensor:
+        """Per half-step cell, the index of the nearest table value, ``(groups, cells)`` int64.
+
+        It depends only on the integer levels, which change far less often than the latent
+        codebook moves, so the last table is kept and rebuilt when the levels differ."""
+        k = self.integer_values()
+        if self._lut_cache is not None:
+            levels, lut = self._lut_cache
+            if levels.shape == k.shape and levels.device == k.device and torch.equal(levels, k):
+                return lut
+        table = k.float()
+        if self.zero_is_free:
+            table = torch.cat([table.new_zeros(table.shape[0], 1), table], dim=1)
+        lo, hi = 2 * self.k_min, 2 * self.k_max + 1
+        # cell c holds the half-step positions t in (c - 1, c]; its middle decides
+        middles = (torch.arange(lo, hi + 1, dtype=table.dtype, device=k.device) - 0.5) / 2
+        lut = nearest_index(middles.expand(k.shape[0], -1), table)
+        self._lut_cache = (k, lut)
+        return lut
+
+    def _ones(self, cells: torch.Tensor) -> torch.Tensor:
+        """A kept tensor of ones shaped like ``cells`` (counting by a scatter-add of ones is
+        faster on the CPU than ``bincount``, which first scans for the minimum and maximum)."""
+        ones = self._ones_cache
+        if ones is None or ones.shape != cells.shape or ones.device != cells.device:
+            ones = self._ones_cache = torch.ones_like(cells)
+        return ones
 
     def _assign(self, flat: torch.Tensor) -> torch.Tensor:
         """Index of the nearest table value for every weight of ``flat`` (``(groups, K)``)."""
@@ -202,12 +226,8 @@ class ClusterQuantizer(BaseQuantizer):
         cells, lut = self._cells(flat.detach())
         if self.training and torch.is_grad_enabled() and self.codebook.requires_grad:
             # cluster sizes for maintain(): weights per cell, summed per value
-            g, n_cells = lut.shape
-            at = (
-                cells if g == 1 else cells + torch.arange(g, device=cells.device)[:, None] * n_cells
-            )
-            per_cell = torch.bincount(at.flatten(), minlength=g * n_cells).reshape(g, n_cells)
-            self.members = per_cell.new_zeros(g, table.shape[1]).scatter_add_(1, lut, per_cell)
+            per_cell = _scatter_sum(cells, self._ones(cells), lut.shape[1])
+            self.members = _scatter_sum(lut, per_cell, table.shape[1])
             self._last = (flat.detach(), cells, lut)
         # each cell's value (the gradient reaches the table through the gather), one lookup
         return _Lookup.apply(torch.gather(table, 1, lut), cells, flat).reshape(weight.shape)
@@ -226,6 +246,8 @@ class ClusterQuantizer(BaseQuantizer):
         u = self.codebook
         u.clamp_(self.k_min, self.k_max)
         k = torch.round(u)
+        if k.shape[0] == 1 and self._healthy(k[0].tolist(), self.members[0].tolist()):
+            return 0  # the common case in one scope, decided without a dozen small tensor ops
         m = k.shape[1]
         col = 1 if self.zero_is_free else 0
         counts = self.members[:, col:]
@@ -265,6 +287,14 @@ class ClusterQuantizer(BaseQuantizer):
             self.members.zero_()
             self._last = None
         return reseeded
+
+    def _healthy(self, levels: list[float], members: list[int]) -> bool:
+        """Whether one scope's values (``levels``, rounded) are distinct, off the free zero,
+        and (after a training call) each has members: :meth:`maintain` has nothing to do."""
+        if len(set(levels)) < len(levels) or (self.zero_is_free and 0.0 in levels):
+            return False
+        counts = members[1:] if self.zero_is_free else members
+        return sum(members) == 0 or min(counts) > 0
 
     def _member_side(self, row: int, column: int) -> float:
         """+1 when the members of table column ``column`` of scope ``row`` sit above their
@@ -311,15 +341,25 @@ class _Lookup(torch.autograd.Function):
     def forward(ctx: Any, table: torch.Tensor, idx: torch.Tensor, flat: torch.Tensor) -> Any:
         ctx.save_for_backward(idx)
         ctx.width = table.shape[1]
+        if table.shape[0] == 1:  # one scope: index_select is the faster kernel on the CPU
+            return table[0].index_select(0, idx[0])[None]
         return torch.gather(table, 1, idx)
 
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> Any:
         (idx,) = ctx.saved_tensors
-        table_grad = None
-        if ctx.needs_input_grad[0]:
-            table_grad = grad.new_zeros(grad.shape[0], ctx.width).scatter_add_(1, idx, grad)
+        table_grad = _scatter_sum(idx, grad, ctx.width) if ctx.needs_input_grad[0] else None
         return table_grad, None, grad if ctx.needs_input_grad[2] else None
+
+
+def _scatter_sum(idx: torch.Tensor, src: torch.Tensor, width: int) -> torch.Tensor:
+    """Row by row, the sum of ``src`` over each index of ``idx`` (both ``(G, K)``):
+    ``(G, width)``. One row is scattered as a vector, the faster kernel on the CPU."""
+    out = src.new_zeros(idx.shape[0], width)
+    if idx.shape[0] == 1:
+        out[0].scatter_add_(0, idx[0], src[0])
+        return out
+    return out.scatter_add_(1, idx, src)
 
 
 def distinct_levels(

@@ -112,6 +112,37 @@ def test_codebook_gradient_is_sum_of_member_gradients() -> None:
     assert torch.equal(w.grad, g_out)  # straight through
 
 
+@pytest.mark.parametrize("scope", ["layer", "neuron"])
+@pytest.mark.parametrize("zero_is_free", [False, True])
+def test_every_weight_takes_its_nearest_value_after_the_levels_move(
+    scope: str, zero_is_free: bool
+) -> None:
+    gen = torch.Generator().manual_seed(3)
+    w = (torch.randn(6, 40, generator=gen) * 0.1).requires_grad_()
+    q = ClusterQuantizer(w.detach(), n_values=3, bits=4, scope=scope, zero_is_free=zero_is_free)
+    for shift in (0.0, 2.0, -3.0, 1.0):  # other integer levels: the lookup must follow them
+        with torch.no_grad():
+            q.codebook.add_(shift)
+        q.maintain()  # clamps, and parts values that merged
+        assert all(len(set(row.tolist())) == len(row) for row in q._table().detach())
+        w.grad = None
+        q.codebook.grad = None
+        g_out = torch.randn(6, 40, generator=gen)
+        out = q(w)
+        (out * g_out).sum().backward()
+        table = q._table().detach()  # (groups, values), zero first when it is free
+        rows = w.detach().reshape(table.shape[0], -1)
+        nearest = (rows[:, :, None] - table[:, None, :]).abs().argmin(dim=2)
+        assert torch.equal(out.detach().reshape(rows.shape), torch.gather(table, 1, nearest))
+        used = F.one_hot(nearest, table.shape[1])  # (groups, weights, values)
+        assert torch.equal(q.members, used.sum(dim=1))
+        member_grad = (used * g_out.reshape(rows.shape)[:, :, None]).sum(dim=1)
+        learnable = member_grad[:, 1:] if zero_is_free else member_grad
+        assert q.codebook.grad is not None
+        assert torch.allclose(q.codebook.grad, q.scale * learnable, atol=1e-5)
+        assert torch.equal(w.grad, g_out)
+
+
 def test_zero_is_free_holds_a_fixed_zero_code() -> None:
     w = torch.randn(8, 30)
     q = ClusterQuantizer(w, n_values=2, bits=4, zero_is_free=True)
