@@ -26,7 +26,7 @@ def _cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         env={**os.environ, "PYTHONPATH": os.getcwd(), **env},
-        timeout=120,
+        timeout=300,
     )
 
 

@@ -101,7 +101,7 @@ def test_devices_in_a_pipe_can_be_grepped() -> None:
         capture_output=True,
         text=True,
         env={**env, "PYTHONPATH": os.getcwd()},
-        timeout=120,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
     lines_fit(proc.stdout)

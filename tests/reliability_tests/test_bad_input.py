@@ -64,7 +64,7 @@ def test_refusal_is_one_clear_line(workdir: Path, args: list[str], expected: str
     if argv[0] not in ("check", "devices") and "--out" not in argv:
         argv += ["--out", str(workdir / "runs")]
     before = sorted(p.name for p in workdir.iterdir())
-    proc = run_cli(*argv, cwd=workdir, timeout=120)
+    proc = run_cli(*argv, cwd=workdir, timeout=300)
     assert proc.returncode != 0
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, proc.stderr

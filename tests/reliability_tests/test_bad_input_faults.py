@@ -155,7 +155,7 @@ def test_refusal_is_one_clear_line(workdir: Path, args: list[str], expected: str
     if argv[0] not in NO_OUT:
         argv += ["--out", str(workdir / "runs")]
     before = sorted(str(p) for p in workdir.rglob("*"))
-    proc = run_cli(*argv, cwd=workdir, timeout=120)
+    proc = run_cli(*argv, cwd=workdir, timeout=300)
     assert proc.returncode not in (0, 130), proc.stderr
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, proc.stderr
