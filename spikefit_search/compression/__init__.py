@@ -47,6 +47,7 @@ from spikefit_search.compression.pipeline import (
     PipelineResult,
     codebook_parameters,
     finetune_optimizer,
+    freeze_codebooks,
     run_pipeline,
     warm_up,
 )
@@ -76,6 +77,7 @@ __all__ = [
     "codebook_usage",
     "finetune_optimizer",
     "fisher_spike_contribution",
+    "freeze_codebooks",
     "grid_levels",
     "grid_range",
     "integer_export",

@@ -73,6 +73,11 @@ class PipelineConfig:
             optimizer step at 4 bits and more (the scales learn at ``SCALE_LR_FACTOR`` times
             this); below 4 bits both are scaled by :func:`coarse_grid_factor`. With the cosine
             schedule a value can travel up to about ``codebook_lr * steps / 2`` steps.
+        codebook_freeze: fraction of the fine-tune steps after which the CAT codebooks and
+            grid steps stop learning (:func:`freeze_codebooks`), so that the latent weights
+            settle on values that no longer move; 1.0 never freezes. A value the loss wants
+            between two grid levels otherwise flips between them to the last step (Nagel et
+            al., 2022, on oscillations in quantization-aware training).
         seed: seeds initialisation, shuffling, rate coding and random pruning.
         warmup_seed: seeds the float warm-up instead of ``seed`` when given, so that
             candidates of one architecture can share one warm-up (the search's cache).
@@ -97,6 +102,7 @@ class PipelineConfig:
     lr: float = 3e-3
     finetune_lr: float = 3e-4
     codebook_lr: float = 0.02
+    codebook_freeze: float = 0.75
     seed: int = 0
     schedule: str = "cosine"
     warmup_seed: int | None = None
@@ -134,6 +140,11 @@ class PipelineConfig:
         ):
             raise ConfigError(
                 f"fan_in_cap must be None or at least 1, but got fan_in_cap={self.fan_in_cap}."
+            )
+        if not 0.0 <= float(self.codebook_freeze) <= 1.0:
+            raise ConfigError(
+                "codebook_freeze must be a fraction in [0, 1], "
+                f"but got codebook_freeze={self.codebook_freeze}."
             )
         for name in ("warmup_epochs", "finetune_epochs"):
             if int(getattr(self, name)) < 0:
@@ -355,6 +366,17 @@ def run_pipeline(
     torch.manual_seed(cfg.seed + 1)
     progress.phase("fine-tune", cfg.finetune_epochs)
     opt = finetune_optimizer(model, cfg)
+    steps = cfg.finetune_epochs * math.ceil(len(data.y_train) / cfg.batch_size)
+    freeze_at = int(cfg.codebook_freeze * steps)
+    done = [0]
+
+    def count_and_freeze() -> None:
+        done[0] += 1
+        if done[0] == freeze_at:
+            freeze_codebooks(model)
+
+    if freeze_at == 0:
+        freeze_codebooks(model)
     losses += fit(
         model,
         data.x_train,
@@ -363,8 +385,10 @@ def run_pipeline(
         batch_size=cfg.batch_size,
         optimizer=opt,
         seed=cfg.seed + 1,
+        after_step=count_and_freeze if freeze_at > 0 else None,
         scheduler=lr_scheduler(opt, cfg.finetune_epochs, cfg.schedule),
     )
+    freeze_codebooks(model, frozen=False)
     if cfg.quantization == "kmeans":
         _quantize(model, cfg, "kmeans")
     progress.phase("evaluation")
@@ -381,6 +405,21 @@ def run_pipeline(
         losses=losses,
         seconds=time.perf_counter() - start,
     )
+
+
+def freeze_codebooks(model: SpikingNetwork, *, frozen: bool = True) -> int:
+    """Stop (or, with ``frozen=False``, restart) the learning of every CAT codebook and grid
+    step of ``model``; the latent weights keep learning, straight through the now fixed
+    values. Post-training k-means codebooks, which never learn, are left alone. Returns the
+    number of codebooks changed."""
+    changed = 0
+    for layer in model.synaptic_layers:
+        q = layer.weight_transform
+        if isinstance(q, ClusterQuantizer) and q.learnable and q.codebook.requires_grad == frozen:
+            q.codebook.requires_grad_(not frozen)
+            q.log_scale.requires_grad_(not frozen)
+            changed += 1
+    return changed
 
 
 def codebook_parameters(model: SpikingNetwork) -> list[torch.nn.Parameter]:

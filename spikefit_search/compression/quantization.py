@@ -71,7 +71,6 @@ class ClusterQuantizer(BaseQuantizer):
     """
 
     initial_values: torch.Tensor
-    members: torch.Tensor
 
     def __init__(
         self,
@@ -92,6 +91,7 @@ class ClusterQuantizer(BaseQuantizer):
         self.scope = check_scope(scope)
         self.zero_is_free = bool(zero_is_free)
         self.symmetric = bool(symmetric)
+        self.learnable = bool(learnable)
         grid = grid_levels(bits, symmetric=self.symmetric, zero_is_free=self.zero_is_free)
         if n_values > grid:
             raise ConfigError(
@@ -138,8 +138,9 @@ class ClusterQuantizer(BaseQuantizer):
         )
         # snapped values at the start, for the drift report (not part of a checkpoint)
         self.register_buffer("initial_values", (k * scale).to(dtype), persistent=False)
-        self.register_buffer("members", torch.zeros(g, self._width()), persistent=False)
+        # the last training call's weights, cells and cell table; its cluster sizes on demand
         self._last: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
+        self._members: torch.Tensor | None = None
         self._lut_cache: tuple[torch.Tensor, torch.Tensor] | None = None
         self._ones_cache: torch.Tensor | None = None
 
@@ -225,10 +226,8 @@ class ClusterQuantizer(BaseQuantizer):
         flat = weight.reshape(table.shape[0], -1)
         cells, lut = self._cells(flat.detach())
         if self.training and torch.is_grad_enabled() and self.codebook.requires_grad:
-            # cluster sizes for maintain(): weights per cell, summed per value
-            per_cell = _scatter_sum(cells, self._ones(cells), lut.shape[1])
-            self.members = _scatter_sum(lut, per_cell, table.shape[1])
-            self._last = (flat.detach(), cells, lut)
+            self._last = (flat.detach(), cells, lut)  # for maintain()
+            self._members = None
         # each cell's value (the gradient reaches the table through the gather), one lookup
         return _Lookup.apply(torch.gather(table, 1, lut), cells, flat).reshape(weight.shape)
 
@@ -241,17 +240,20 @@ class ClusterQuantizer(BaseQuantizer):
         positive value pushed onto the free zero stays positive). A value that had no members
         in the last training call moves to the free level next to the scope's most populated
         value, on the side where that value's members sit (splitting the largest cluster).
-        Returns the number of values re-seeded.
+        Returns the number of values re-seeded. A frozen codebook (no gradient: see
+        :func:`~spikefit_search.compression.freeze_codebooks`) is left as it is.
         """
         u = self.codebook
+        if not u.requires_grad:
+            return 0
         u.clamp_(self.k_min, self.k_max)
         k = torch.round(u)
-        if k.shape[0] == 1 and self._healthy(k[0].tolist(), self.members[0].tolist()):
+        if k.shape[0] == 1 and self._healthy(k[0].tolist()):
             return 0  # the common case in one scope, decided without a dozen small tensor ops
         m = k.shape[1]
         col = 1 if self.zero_is_free else 0
         counts = self.members[:, col:]
-        seen = bool(self.members.sum() > 0)  # a training call since the last re-seed
+        seen = self._last is not None  # a training call since the last re-seed
         srt, order = torch.sort(k, dim=1)
         collided = torch.zeros_like(k, dtype=torch.bool)
         collided.scatter_(1, order[:, 1:], srt[:, 1:] == srt[:, :-1])
@@ -284,17 +286,40 @@ class ClusterQuantizer(BaseQuantizer):
                 alive.append(j)
                 reseeded += 1
         if reseeded:
-            self.members.zero_()
             self._last = None
+            self._members = None
         return reseeded
 
-    def _healthy(self, levels: list[float], members: list[int]) -> bool:
+    def _healthy(self, levels: list[float]) -> bool:
         """Whether one scope's values (``levels``, rounded) are distinct, off the free zero,
-        and (after a training call) each has members: :meth:`maintain` has nothing to do."""
+        and (after a training call) each has members: :meth:`maintain` has nothing to do.
+
+        A value without members gets exactly no gradient, so a non-zero gradient on every
+        value settles the last point without counting; only a zero one is counted."""
         if len(set(levels)) < len(levels) or (self.zero_is_free and 0.0 in levels):
             return False
-        counts = members[1:] if self.zero_is_free else members
-        return sum(members) == 0 or min(counts) > 0
+        if self._last is None:
+            return True
+        grad = self.codebook.grad
+        if grad is not None and 0.0 not in grad[0].tolist():
+            return True
+        col = 1 if self.zero_is_free else 0
+        return min(self.members[0, col:].tolist()) > 0
+
+    @property
+    def members(self) -> torch.Tensor:
+        """Weights per table value (the free zero first) in the last training call,
+        ``(groups, values)`` int64; zeros before the first call and after a re-seed."""
+        if self._members is None:
+            if self._last is None:
+                width = self._width()
+                return torch.zeros(
+                    self.codebook.shape[0], width, dtype=torch.long, device=self.codebook.device
+                )
+            _, cells, lut = self._last
+            per_cell = _scatter_sum(cells, self._ones(cells), lut.shape[1])
+            self._members = _scatter_sum(lut, per_cell, self._width())
+        return self._members
 
     def _member_side(self, row: int, column: int) -> float:
         """+1 when the members of table column ``column`` of scope ``row`` sit above their

@@ -109,6 +109,7 @@ def pipeline_config(candidate: Candidate, settings: TrialSettings, seed: int) ->
         lr=candidate.lr,
         finetune_lr=float(training.get("finetune_lr", 3e-4)),
         codebook_lr=float(training.get("codebook_lr", PipelineConfig.codebook_lr)),
+        codebook_freeze=float(training.get("codebook_freeze", PipelineConfig.codebook_freeze)),
         seed=seed,
     )
 

@@ -46,7 +46,10 @@ TRAINING_KEYS = {
     "lr": float,
     "finetune_lr": float,
     "codebook_lr": float,
+    "codebook_freeze": float,
 }
+FRACTION_KEYS = ("codebook_freeze",)
+"""Training keys that are fractions in [0, 1] rather than positive numbers."""
 
 
 @dataclass(frozen=True)
@@ -331,7 +334,16 @@ def _parse(path: Path, raw: dict[str, Any]) -> SearchSpace:
                 path, f"training.{key}", f"is unknown; allowed: {', '.join(TRAINING_KEYS)}."
             )
         typ = TRAINING_KEYS[key]
-        if (
+        if key in FRACTION_KEYS:
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not 0 <= value <= 1
+            ):
+                raise SearchSpaceError(
+                    path, f"training.{key}", f"must be a fraction in [0, 1], but got {value!r}."
+                )
+        elif (
             isinstance(value, bool)
             or not isinstance(value, (int, float))
             or (typ is int and not isinstance(value, int))

@@ -11,16 +11,20 @@ from spikefit_search.compression import (
     ClusterQuantizer,
     PipelineConfig,
     UniformQuantizer,
+    attach_quantizers,
+    codebook_parameters,
     codebook_usage,
+    freeze_codebooks,
     integer_export,
     load_checkpoint,
     run_pipeline,
     save_checkpoint,
     warm_up,
 )
+from spikefit_search.compression import pipeline as pipeline_module
 from spikefit_search.data import Dataset, load_dataset
 from spikefit_search.exceptions import ConfigError, SpikefitError, UnknownNameError
-from spikefit_search.snn import NetworkConfig
+from spikefit_search.snn import NetworkConfig, SpikingNetwork
 from spikefit_search.training import evaluate
 
 
@@ -104,6 +108,51 @@ def test_pipeline_is_deterministic_and_warm_start_matches(digits: Dataset) -> No
     assert c.test_accuracy == a.test_accuracy and c.losses == a.losses[cfg.warmup_epochs :]
     for pa, pc in zip(a.model.state_dict().values(), c.model.state_dict().values()):
         assert torch.equal(pa, pc)
+
+
+@pytest.mark.parametrize("freeze", [0.0, 0.5, 1.0])
+def test_codebooks_stop_learning_after_the_freeze_fraction(
+    digits: Dataset, freeze: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    steps: list[list[torch.Tensor]] = []  # every codebook before training, then after each step
+    build = pipeline_module.finetune_optimizer
+
+    def recording(model: SpikingNetwork, cfg: PipelineConfig) -> torch.optim.Optimizer:
+        opt = build(model, cfg)
+        steps.append([c.detach().clone() for c in codebook_parameters(model)])
+        opt.register_step_post_hook(
+            lambda *_: steps.append([c.detach().clone() for c in codebook_parameters(model)])
+        )
+        return opt
+
+    monkeypatch.setattr(pipeline_module, "finetune_optimizer", recording)
+    cfg = _cfg(rho=0.0, finetune_epochs=2, codebook_freeze=freeze)
+    r = run_pipeline(cfg, digits)
+    total = 2 * -(-len(digits.y_train) // cfg.batch_size)
+    assert len(steps) == 1 + total
+    frozen_from = int(freeze * total)  # nothing moves after this step
+    for books in steps[frozen_from + 1 :]:
+        assert all(torch.equal(a, b) for a, b in zip(steps[frozen_from], books))
+    if frozen_from > 0:  # and everything learned before it
+        assert all(not torch.equal(a, b) for a, b in zip(steps[0], steps[frozen_from]))
+    for c in codebook_parameters(r.model):
+        assert c.requires_grad, "the codebooks learn again after the fine-tune"
+
+
+def test_freeze_codebooks_leaves_post_training_kmeans_alone() -> None:
+    model = SpikingNetwork(NetworkConfig(hidden=(8,), timesteps=2))
+    attach_quantizers(model, "kmeans", n_values=3, bits=4)
+    assert freeze_codebooks(model, frozen=False) == 0
+    assert not any(c.requires_grad for c in codebook_parameters(model))
+    cat = SpikingNetwork(NetworkConfig(hidden=(8,), timesteps=2))
+    attach_quantizers(cat, "cat", n_values=3, bits=4)
+    assert freeze_codebooks(cat) == 2 and freeze_codebooks(cat) == 0
+    q = cat.synaptic_layers[0].weight_transform
+    assert isinstance(q, ClusterQuantizer) and not q.log_scale.requires_grad
+    with torch.no_grad():
+        q.codebook.add_(40.0)  # far outside the grid: a frozen codebook is not maintained
+    assert q.maintain() == 0 and float(q.codebook.min()) > q.k_max
+    assert freeze_codebooks(cat, frozen=False) == 2
 
 
 @pytest.mark.parametrize("method", ["uniform", "kmeans", "none"])
@@ -193,6 +242,7 @@ def test_config_round_trips_through_yaml() -> None:
         "lr",
         "finetune_lr",
         "codebook_lr",
+        "codebook_freeze",
         "seed",
         "schedule",
         "warmup_seed",
@@ -228,6 +278,11 @@ def test_config_round_trips_through_yaml() -> None:
         ({"fan_in_cap": 0}, ConfigError, "fan_in_cap must be None or at least 1"),
         ({"finetune_lr": 0.0}, ConfigError, "finetune_lr must be a positive number"),
         ({"warmup_epochs": -1}, ConfigError, "warmup_epochs must be non-negative"),
+        (
+            {"codebook_freeze": 1.5},
+            ConfigError,
+            "codebook_freeze must be a fraction in [0, 1], but got codebook_freeze=1.5.",
+        ),
     ],
 )
 def test_config_validation(kw: dict[str, object], error: type[Exception], message: str) -> None:

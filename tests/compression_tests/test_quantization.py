@@ -390,14 +390,18 @@ def test_a_merged_value_moves_to_the_nearest_free_level() -> None:
     assert bool((q.members > 0).all())
 
 
-def test_a_memberless_value_splits_the_largest_cluster() -> None:
+@pytest.mark.parametrize("backward", [False, True])
+def test_a_memberless_value_splits_the_largest_cluster(backward: bool) -> None:
     gen = torch.Generator().manual_seed(1)
     q = ClusterQuantizer(torch.randn(1, 400, generator=gen) * 0.05, n_values=2, bits=4)
     q.train()
     w = float(q.scale) * (torch.rand(1, 400, generator=gen) * 3 + 0.5)  # levels 1..3 only
     with torch.no_grad():
         q.codebook[0] = torch.tensor([2.0, -5.0])  # nothing is near -5
-    q(w)
+    out = q(w)
+    if backward:  # the gradient of a memberless value is zero: it must still be found
+        (out * torch.rand(1, 400, generator=gen)).sum().backward()
+        assert q.codebook.grad is not None and float(q.codebook.grad[0, 1]) == 0.0
     assert q.maintain() == 1
     k = sorted(q.integer_values()[0].tolist())
     assert k in ([1, 2], [2, 3])  # beside the cluster at 2, which it splits

@@ -51,6 +51,11 @@ def test_narrowing_to_nothing_is_an_error(tmp_path: Path) -> None:
         ("params: {width: [8, 16]}", "params.width"),
         ("network: {beta: 2.0}\nparams: {bits: {choices: [4]}}", "network"),
         ("params: {bits: {choices: [4]}}\ntraining: {epochs: 3}", "training.epochs"),
+        (
+            "params: {bits: {choices: [4]}}\ntraining: {codebook_freeze: 1.5}",
+            "training.codebook_freeze",
+        ),
+        ("params: {bits: {choices: [4]}}\ntraining: {batch_size: 0}", "training.batch_size"),
         ("params: {}", "params"),
         ("oops: 1", "oops"),
     ],
@@ -63,6 +68,12 @@ def test_malformed_space_names_file_and_key(tmp_path: Path, text: str, key: str)
     message = str(info.value)
     assert str(path) in message and f"key {key}" in message
     assert "\n" not in message
+
+
+def test_codebook_freeze_is_a_fraction_that_may_be_zero(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text("params: {bits: {choices: [4]}}\ntraining: {codebook_freeze: 0}\n")
+    assert load_search_space(path).training["codebook_freeze"] == 0
 
 
 def test_bad_yaml_and_unknown_name(tmp_path: Path) -> None:
