@@ -533,7 +533,7 @@ def main() -> None:
         f"- network: MLP 784-256-10, rate-coded, T=10, LIF beta 0.9, membrane readout\n"
         f"- schedule: {args.warmup_epochs} float warm-up epochs (lr 3e-3, batch 128) shared per seed, then "
         f"{args.finetune_epochs} fine-tune epochs for every method (latent lr 3e-4; CAT codebook "
-        f"{PipelineConfig.codebook_lr} grid steps per step, grid step {PipelineConfig.codebook_lr * SCALE_LR_FACTOR:g} relative, both times min(1, 2^(b-1)/8) below 4 bits); "
+        f"{PipelineConfig.codebook_lr} grid steps per step, grid step {PipelineConfig.codebook_lr * SCALE_LR_FACTOR:g} relative, both times min(1, 2^(b-1)/8) below 4 bits; codebooks and steps frozen after {PipelineConfig.codebook_freeze:g} of the fine-tune steps); "
         f"learning rates {'annealed to zero (cosine) in each phase' if args.schedule == 'cosine' else 'constant'}; "
         f"post-training k-means clusters the float control's network; "
         f"seeds {args.seeds}; wall time {wall / 60:.1f} min (sum over the processes, run in parallel on a shared 2-core machine)\n"
