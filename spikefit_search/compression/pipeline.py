@@ -375,7 +375,7 @@ def run_pipeline(
         if done[0] == freeze_at:
             freeze_codebooks(model)
 
-    if freeze_at == 0:
+    if freeze_at == 0:  # the callback only runs after a step
         freeze_codebooks(model)
     losses += fit(
         model,
@@ -385,7 +385,7 @@ def run_pipeline(
         batch_size=cfg.batch_size,
         optimizer=opt,
         seed=cfg.seed + 1,
-        after_step=count_and_freeze if freeze_at > 0 else None,
+        after_step=count_and_freeze,
         scheduler=lr_scheduler(opt, cfg.finetune_epochs, cfg.schedule),
     )
     freeze_codebooks(model, frozen=False)

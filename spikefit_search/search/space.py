@@ -334,24 +334,14 @@ def _parse(path: Path, raw: dict[str, Any]) -> SearchSpace:
                 path, f"training.{key}", f"is unknown; allowed: {', '.join(TRAINING_KEYS)}."
             )
         typ = TRAINING_KEYS[key]
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
         if key in FRACTION_KEYS:
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, (int, float))
-                or not 0 <= value <= 1
-            ):
-                raise SearchSpaceError(
-                    path, f"training.{key}", f"must be a fraction in [0, 1], but got {value!r}."
-                )
-        elif (
-            isinstance(value, bool)
-            or not isinstance(value, (int, float))
-            or (typ is int and not isinstance(value, int))
-            or value <= 0
-        ):
-            raise SearchSpaceError(
-                path, f"training.{key}", f"must be a positive {typ.__name__}, but got {value!r}."
-            )
+            wanted, ok = "a fraction in [0, 1]", number and 0 <= value <= 1
+        else:
+            wanted = f"a positive {typ.__name__}"
+            ok = number and (typ is not int or isinstance(value, int)) and value > 0
+        if not ok:
+            raise SearchSpaceError(path, f"training.{key}", f"must be {wanted}, but got {value!r}.")
     return SearchSpace(
         name=str(raw.get("name", path.stem)),
         path=str(path),
