@@ -74,6 +74,7 @@ def load_checkpoint(
             zero_is_free=cfg.zero_is_free,
             init=cast(CodebookInit, cfg.codebook_init),
             symmetric=cfg.symmetric_grid,
+            zero_fraction=cfg.zero_fraction,
         )
     model.load_state_dict(state)
     return model.to(device), cfg

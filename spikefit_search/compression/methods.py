@@ -43,13 +43,16 @@ def attach_quantizers(
     zero_is_free: bool = False,
     init: CodebookInit = "kmeans",
     symmetric: bool = False,
+    zero_fraction: float = 0.0,
 ) -> list[BaseQuantizer]:
     """Set a fresh quantizer, initialised from the current weights, on every synaptic layer.
 
     ``"cat"`` attaches learnable :class:`ClusterQuantizer` codebooks, ``"kmeans"`` frozen ones,
     ``"uniform"`` a :class:`UniformQuantizer`; ``"none"`` removes any quantizer. ``init`` is
     the codebook initialisation of :class:`ClusterQuantizer`; ``symmetric`` leaves
-    ``-2^(b-1)`` out of every quantizer's grid (a chip whose weight range is symmetric).
+    ``-2^(b-1)`` out of every quantizer's grid (a chip whose weight range is symmetric);
+    ``zero_fraction`` is the least share of every scope's synapses sent to the free zero
+    (``cat`` and ``kmeans`` with ``zero_is_free``; see :class:`ClusterQuantizer`).
 
     Returns:
         The quantizers, input layer first (empty for ``"none"``).
@@ -74,6 +77,7 @@ def attach_quantizers(
                 init=init,
                 learnable=method == "cat",
                 symmetric=symmetric,
+                zero_fraction=zero_fraction,
             )
         if q is not None:
             q = q.to(w.device)

@@ -16,6 +16,7 @@ from spikefit_search.compression._base import (
     check_n_values,
     check_rho,
     check_scope,
+    check_zero_fraction,
     grid_levels,
 )
 from spikefit_search.compression.methods import attach_quantizers, check_quantization
@@ -58,6 +59,8 @@ class PipelineConfig:
         rho: fraction of every hidden layer's neurons to remove, in [0, 1).
         scope: ``"layer"`` or ``"neuron"`` codebooks.
         zero_is_free: zero is a fixed extra code not counted in ``n_values``.
+        zero_fraction: with ``zero_is_free`` (``cat``, ``kmeans``), at least this fraction of
+            every scope's remaining synapses, the smallest, take the free zero (in [0, 1)).
         symmetric_grid: the chip's signed grid is symmetric, ``[-(2^(b-1)-1), 2^(b-1)-1]``
             (no ``-2^(b-1)``; set from the profile's ``weights.symmetric``).
         codebook_init: ``"kmeans"`` (default), ``"quantile"`` or ``"kmeans_zero"`` (one of the
@@ -93,6 +96,7 @@ class PipelineConfig:
     rho: float = 0.0
     scope: str = "layer"
     zero_is_free: bool = False
+    zero_fraction: float = 0.0
     symmetric_grid: bool = False
     codebook_init: str = "kmeans"
     fan_in_cap: int | None = None
@@ -120,6 +124,12 @@ class PipelineConfig:
         check_bits(self.bits)
         check_rho(self.rho)
         check_scope(self.scope)
+        check_zero_fraction(self.zero_fraction, zero_is_free=self.zero_is_free)
+        if self.zero_fraction > 0 and self.quantization not in ("cat", "kmeans"):
+            raise ConfigError(
+                "zero_fraction applies to a codebook (quantization cat or kmeans), "
+                f"but got quantization={self.quantization!r}."
+            )
         if self.codebook_init not in CODEBOOK_INITS:
             raise ConfigError(
                 f"codebook_init must be one of {', '.join(CODEBOOK_INITS)}, "
@@ -272,6 +282,7 @@ def _quantize(model: SpikingNetwork, cfg: PipelineConfig, method: str) -> None:
         zero_is_free=cfg.zero_is_free,
         init=cast(CodebookInit, cfg.codebook_init),
         symmetric=cfg.symmetric_grid,
+        zero_fraction=cfg.zero_fraction if method in ("cat", "kmeans") else 0.0,
     )
 
 

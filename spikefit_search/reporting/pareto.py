@@ -52,6 +52,7 @@ class ParetoPoint:
         n_values: distinct weight values ``M`` per scope.
         bits: weight bit-width ``b``.
         rho: fraction of hidden neurons pruned.
+        zero_fraction: least share of synapses sent to the free zero code (0 when not searched).
         widths: hidden sizes after pruning.
         feasible: every constraint value <= 0.
         violated: names of the constraints with a positive value.
@@ -73,6 +74,7 @@ class ParetoPoint:
     n_values: int | None = None
     bits: int | None = None
     rho: float | None = None
+    zero_fraction: float = 0.0
     widths: tuple[int, ...] = ()
     feasible: bool = True
     violated: tuple[str, ...] = ()
@@ -127,6 +129,7 @@ class ParetoPoint:
             n_values=None if n_values is None else int(n_values),
             bits=None if bits is None else int(bits),
             rho=None if rho is None else float(rho),
+            zero_fraction=float(pick("zero_fraction") or 0.0),
             widths=tuple(int(w) for w in ua.get("widths", ())),
             feasible=is_feasible(trial),
             violated=tuple(sorted(k for k, v in named_constraints(trial).items() if v > 0)),
@@ -152,6 +155,7 @@ class ParetoPoint:
             "n_values": self.n_values,
             "bits": self.bits,
             "rho": self.rho,
+            "zero_fraction": self.zero_fraction,
             "widths": "-".join(str(w) for w in self.widths),
             "feasible": self.feasible,
             "violated": ",".join(self.violated),

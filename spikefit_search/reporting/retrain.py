@@ -178,6 +178,7 @@ def retrain(
         "n_values": p.n_values,
         "bits": p.bits,
         "rho": p.rho,
+        "zero_fraction": p.zero_fraction,
         "scope": p.scope,
         "warmup_epochs": p.warmup_epochs,
         "finetune_epochs": p.finetune_epochs,

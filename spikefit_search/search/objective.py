@@ -101,6 +101,7 @@ def pipeline_config(candidate: Candidate, settings: TrialSettings, seed: int) ->
         rho=candidate.rho,
         scope="neuron" if unique.scope.value == "neuron" else "layer",
         zero_is_free=bool(unique.zero_is_free.value),
+        zero_fraction=candidate.zero_fraction if unique.zero_is_free.value else 0.0,
         symmetric_grid=settings.profile.symmetric_grid,
         fan_in_cap=fan_in_cap(settings.profile, candidate.pruned_network()),
         warmup_epochs=settings.warmup_epochs or int(training.get("warmup_epochs", 10)),

@@ -21,6 +21,7 @@ KNOWN_PARAMS = {
     "n_values": int,
     "bits": int,
     "rho": float,
+    "zero_fraction": float,
     "hidden_layers": int,
     "width": int,
     "conv_layers": int,
@@ -140,6 +141,9 @@ class SearchSpace:
                     f"{key} narrowed to {narrowed.describe()} ({profile.name} allows {limit})"
                 )
             params[key] = narrowed
+        if "zero_fraction" in params and not profile.unique_weights.zero_is_free.value:
+            del params["zero_fraction"]  # a zero weight costs a synapse there: nothing to win
+            notes.append(f"zero_fraction not searched: zero weights are not free on {profile.name}")
         network = dict(self.network)
         models = profile.neuron_models.value
         if "LIF" not in models:
@@ -169,6 +173,7 @@ class SearchSpace:
         n_values = int(get("n_values", 4))
         bits = int(get("bits", 4))
         rho = float(get("rho", 0.0))
+        zero_fraction = float(get("zero_fraction", 0.0))
         timesteps = int(get("timesteps", self.network.get("timesteps", 8)))
         lr = float(get("lr", self.training.get("lr", 3e-3)))
         reduction = {k: int(get(k, self.network.get(k, 1))) for k in INPUT_REDUCTION}
@@ -195,7 +200,14 @@ class SearchSpace:
             **reduction,
         )
         network = NetworkConfig.from_dict(base)
-        return Candidate(network=network, n_values=n_values, bits=bits, rho=rho, lr=lr)
+        return Candidate(
+            network=network,
+            n_values=n_values,
+            bits=bits,
+            rho=rho,
+            lr=lr,
+            zero_fraction=zero_fraction,
+        )
 
     def smallest(self, *, input_shape: tuple[int, int, int], n_classes: int) -> Candidate:
         """The cheapest candidate of the space: fewest and narrowest layers, fewest values and
@@ -218,6 +230,7 @@ class SearchSpace:
             "n_values": low("n_values", 4),
             "bits": low("bits", 4),
             "rho": high("rho", 0.0),
+            "zero_fraction": high("zero_fraction", 0.0),
             "timesteps": low("timesteps", self.network.get("timesteps", 8)),
             "lr": low("lr", self.training.get("lr", 3e-3)),
             "hidden_layers": low("hidden_layers", 1),
@@ -252,6 +265,9 @@ class Candidate:
     bits: int
     rho: float
     lr: float
+    zero_fraction: float = 0.0
+    """Least share of every scope's synapses sent to the free zero code (chips where zero
+    weights are free only)."""
 
     def pruned_network(self) -> NetworkConfig:
         """The architecture after removing ``round(rho * n)`` units of every hidden layer."""
@@ -426,6 +442,7 @@ def _check_values(path: Path, key: str, name: str, values: tuple[Any, ...]) -> N
         "n_values": (lambda v: v >= 2, "at least 2"),
         "bits": (lambda v: 2 <= v <= 8, "within 2..8"),
         "rho": (lambda v: 0 <= v < 1, "within [0, 1)"),
+        "zero_fraction": (lambda v: 0 <= v < 1, "within [0, 1)"),
         "hidden_layers": (lambda v: 1 <= v <= 4, "within 1..4"),
         "conv_layers": (lambda v: 1 <= v <= 4, "within 1..4"),
         "width": (lambda v: 1 <= v <= MAX_WIDTH, f"within 1..{MAX_WIDTH}"),

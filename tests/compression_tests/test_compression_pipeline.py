@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -186,6 +187,33 @@ def test_checkpoint_round_trip(digits: Dataset, tmp_path: Path) -> None:
     assert evaluate(model, digits.x_test, digits.y_test).accuracy == r.test_accuracy
 
 
+@pytest.mark.parametrize("quantization", ["cat", "kmeans"])
+def test_zero_fraction_prunes_inside_the_codebook_and_survives_a_checkpoint(
+    full_digits: Dataset, tmp_path: Path, quantization: str
+) -> None:
+    cfg = _cfg(
+        network=NetworkConfig(hidden=(32,), timesteps=4),
+        zero_is_free=True,
+        zero_fraction=0.6,
+        quantization=quantization,
+        warmup_epochs=4,
+        finetune_epochs=2,
+    )
+    r = run_pipeline(cfg, full_digits)
+    plain = run_pipeline(replace(cfg, zero_fraction=0.0), full_digits)
+    assert r.test_accuracy > 0.5  # ten classes: far above chance
+    for layer, other in zip(r.model.synaptic_layers, plain.model.synaptic_layers):
+        w = layer.effective_weight()
+        live = w.numel() if layer.mask is None else int(layer.mask.sum())
+        assert int((w != 0).sum()) <= 0.4 * live + 1
+        assert int((w != 0).sum()) < int((other.effective_weight() != 0).sum())
+    assert r.activity.total_sops < plain.activity.total_sops
+    model, loaded = load_checkpoint(save_checkpoint(tmp_path / "z.pt", r, cfg))
+    assert loaded.zero_fraction == 0.6
+    for a, b in zip(model.synaptic_layers, r.model.synaptic_layers):
+        assert torch.equal(a.effective_weight(), b.effective_weight())
+
+
 @pytest.mark.parametrize("quantization", ["cat", "uniform"])
 def test_symmetric_grid_reaches_every_quantizer_and_survives_a_checkpoint(
     digits: Dataset, tmp_path: Path, quantization: str
@@ -233,6 +261,7 @@ def test_config_round_trips_through_yaml() -> None:
         "rho",
         "scope",
         "zero_is_free",
+        "zero_fraction",
         "symmetric_grid",
         "codebook_init",
         "fan_in_cap",
@@ -278,6 +307,16 @@ def test_config_round_trips_through_yaml() -> None:
         ({"fan_in_cap": 0}, ConfigError, "fan_in_cap must be None or at least 1"),
         ({"finetune_lr": 0.0}, ConfigError, "finetune_lr must be a positive number"),
         ({"warmup_epochs": -1}, ConfigError, "warmup_epochs must be non-negative"),
+        (
+            {"zero_fraction": 0.5},
+            ConfigError,
+            "zero_fraction needs the free zero code (zero_is_free)",
+        ),
+        (
+            {"zero_fraction": 0.5, "zero_is_free": True, "quantization": "uniform"},
+            ConfigError,
+            "zero_fraction applies to a codebook (quantization cat or kmeans), but got",
+        ),
         (
             {"codebook_freeze": 1.5},
             ConfigError,

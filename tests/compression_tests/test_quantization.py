@@ -176,6 +176,69 @@ def test_masked_synapses_are_left_out_of_the_codebook_and_stay_zero() -> None:
     assert torch.all(eff[layer.mask == 0] == 0) and bool((eff[layer.mask == 1] != 0).any())
 
 
+@pytest.mark.parametrize("scope", ["layer", "neuron"])
+@pytest.mark.parametrize("fraction", [0.3, 0.6, 0.9])
+def test_zero_fraction_sends_the_smallest_live_synapses_to_the_free_zero(
+    scope: str, fraction: float
+) -> None:
+    gen = torch.Generator().manual_seed(5)
+    w = torch.randn(12, 50, generator=gen) * 0.1
+    mask = torch.ones_like(w)
+    mask[:3] = 0  # three pruned neurons
+    mask[5, :20] = 0  # and a neuron with fewer synapses
+    base = ClusterQuantizer(w * mask, n_values=4, bits=4, scope=scope, zero_is_free=True, mask=mask)
+    q = ClusterQuantizer(
+        w * mask,
+        n_values=4,
+        bits=4,
+        scope=scope,
+        zero_is_free=True,
+        mask=mask,
+        zero_fraction=fraction,
+    )
+    assert torch.equal(q.integer_values(), base.integer_values())
+    q.eval()
+    near, out = base(w * mask), q(w * mask)
+    live = mask.bool()
+    rows = [live.flatten()] if scope == "layer" else list(live)
+    outs = [out.flatten()] if scope == "layer" else list(out)
+    mags = [(w * mask).abs().flatten()] if scope == "layer" else list((w * mask).abs())
+    for keep, o, m in zip(rows, outs, mags):
+        n = int(keep.sum())
+        # the smallest fraction of the live synapses (and maybe more, nearest to zero)
+        smallest = torch.argsort(m[keep])[: int(n * fraction)]
+        assert bool((o[keep][smallest] == 0).all())
+        assert int((o[keep] == 0).sum()) >= int(n * fraction)
+    # every other weight keeps its nearest value
+    assert torch.equal(out[out != 0], near[out != 0])
+    assert bool((out != 0).any())
+
+
+def test_zero_fraction_in_training_is_close_and_learns_straight_through() -> None:
+    gen = torch.Generator().manual_seed(6)
+    w = (torch.randn(64, 800, generator=gen) * 0.1).requires_grad_()
+    q = ClusterQuantizer(w.detach(), n_values=4, bits=4, zero_is_free=True, zero_fraction=0.5)
+    out = q(w)  # 51,200 weights: the threshold comes from an evenly strided sample
+    assert abs(float((out == 0).float().mean()) - 0.5) < 0.02
+    out.sum().backward()
+    assert w.grad is not None and torch.equal(w.grad, torch.ones_like(w))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"zero_fraction": 0.5}, "zero_fraction needs the free zero code (zero_is_free)"),
+        ({"zero_fraction": 1.0, "zero_is_free": True}, "zero_fraction must be in [0, 1)"),
+        ({"zero_fraction": -0.1, "zero_is_free": True}, "but got zero_fraction=-0.1."),
+        ({"zero_fraction": float("nan"), "zero_is_free": True}, "must be in [0, 1)"),
+    ],
+)
+def test_zero_fraction_is_validated(kwargs: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        ClusterQuantizer(torch.randn(4, 4), n_values=2, bits=4, **kwargs)  # type: ignore[arg-type]
+    assert message in str(info.value)
+
+
 def test_uniform_quantizer_uses_the_b_bit_grid() -> None:
     w = torch.randn(10, 20)
     q = UniformQuantizer(w, bits=2)

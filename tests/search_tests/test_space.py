@@ -5,9 +5,11 @@ from pathlib import Path
 import optuna
 import pytest
 
+from spikefit_search.data import load_dataset
 from spikefit_search.exceptions import SearchSpaceError, UnknownNameError
 from spikefit_search.hardware import load_profile
 from spikefit_search.search import list_search_spaces, load_search_space
+from spikefit_search.search.objective import TrialSettings, pipeline_config
 
 
 @pytest.mark.parametrize("name", list_search_spaces())
@@ -83,3 +85,31 @@ def test_bad_yaml_and_unknown_name(tmp_path: Path) -> None:
         load_search_space(path)
     with pytest.raises(UnknownNameError, match="conv, dvs, mlp"):
         load_search_space("transformer")
+
+
+def test_zero_fraction_is_searched_only_where_zero_weights_are_free(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text("params:\n  bits: {choices: [4]}\n  zero_fraction: {choices: [0.0, 0.5]}\n")
+    space = load_search_space(path)
+    loihi = space.narrow(load_profile("loihi"))
+    assert loihi.params["zero_fraction"].choices == (0.0, 0.5)
+    trial = optuna.trial.FixedTrial({"bits": 4, "zero_fraction": 0.5})
+    cand = loihi.sample(trial, input_shape=(1, 8, 8), n_classes=10)
+    assert cand.zero_fraction == 0.5
+    settings = TrialSettings(
+        space=loihi, profile=load_profile("loihi"), data=load_dataset("digits"), budget=1, seed=0
+    )
+    assert pipeline_config(cand, settings, seed=0).zero_fraction == 0.5
+    speck = space.narrow(load_profile("speck"))
+    assert "zero_fraction" not in speck.params
+    assert any("zero_fraction not searched" in note for note in speck.notes)
+    plain = speck.sample(optuna.trial.FixedTrial({"bits": 4}), input_shape=(1, 8, 8), n_classes=10)
+    assert plain.zero_fraction == 0.0
+
+
+@pytest.mark.parametrize("spec", ["{low: 0.0, high: 1.0}", "{choices: [-0.1, 0.5]}"])
+def test_zero_fraction_outside_zero_to_one_is_refused(tmp_path: Path, spec: str) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(f"params:\n  zero_fraction: {spec}\n")
+    with pytest.raises(SearchSpaceError, match=r"params.zero_fraction.*within \[0, 1\)"):
+        load_search_space(path)
