@@ -343,11 +343,15 @@ def test_initial_codebook_occupies_m_distinct_levels_and_never_collapses(
                     assert bool((k != 0).all()), where
                 else:  # zero is one of the M at most once; the others are non-zero
                     assert all(int((row == 0).sum()) <= 1 for row in k), where
-                out = q(w)
-                assert bool((out != 0).any()), where
-                rows = out.reshape(out.shape[0], -1) if scope == "neuron" else out.reshape(1, -1)
-                used = [torch.unique(r[r != 0]).numel() for r in rows]
-                assert max(used) <= m and min(used) >= 1, where
+                for fraction in (0.0, 0.9) if zero_is_free else (0.0,):
+                    q.zero_fraction = fraction  # a search may ask for up to (not) 1
+                    out = q(w)
+                    assert bool((out != 0).any()), where
+                    rows = (
+                        out.reshape(out.shape[0], -1) if scope == "neuron" else out.reshape(1, -1)
+                    )
+                    used = [torch.unique(r[r != 0]).numel() for r in rows]
+                    assert max(used) <= m and min(used) >= 1, f"{where} zero_fraction={fraction}"
 
 
 def test_grid_range_and_levels() -> None:
