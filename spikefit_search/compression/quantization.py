@@ -210,7 +210,7 @@ class ClusterQuantizer(BaseQuantizer):
 
         The threshold is the k-th smallest magnitude; in training it is taken from at most
         :data:`ZERO_FLOOR_SAMPLE` evenly strided weights per scope (a full selection over a
-        784 x 256 layer costs a sixth of a training step), in evaluation from all of them. The
+        784 x 256 layer costs a fifth of a training step), in evaluation from all of them. The
         mask multiplies rather than fills: a fill of half of the weights is several times
         slower on the CPU."""
         mag = flat.abs()
