@@ -55,6 +55,13 @@ def test_to_frame_has_one_row_per_point_and_marks_the_knee() -> None:
     assert {"accuracy", "energy_uj", "test_accuracy", "n_values", "bits", "rho"} <= set(
         frame.columns
     )
+    assert frame["zero_fraction"].tolist() == [0.0] * 4  # not searched: none sent to zero
+
+
+def test_points_carry_the_zero_fraction_they_trained_with() -> None:
+    t = trial(0.9, 1.0, pipeline={"n_values": 3, "bits": 4, "rho": 0.0, "zero_fraction": 0.5})
+    front = compute_pareto_front(numbered(t))
+    assert front.to_frame()["zero_fraction"].tolist() == [0.5]
 
 
 def test_knee_is_the_point_furthest_above_the_chord() -> None:
