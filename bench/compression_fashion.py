@@ -315,6 +315,14 @@ def summarise(runs: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
     def so(name: str) -> float:
         return sop[name][0]
 
+    def free_zero(name: str) -> str:  # the target for the free zero code
+        return (
+            f"SOPs <= 0.5x and >= control - 1 pt: {yes(so(name) <= 0.5 and ctrl - a(name) <= 1.0)}"
+        )
+
+    def half_pruned(name: str) -> str:  # the target for rho = 0.5
+        return f">= 85.5% and SOPs <= 0.52x: {yes(a(name) >= 85.5 and so(name) <= 0.52)}"
+
     cat4, u2, km4 = "CAT M=4 b=4", "uniform QAT b=2 (4 levels)", "k-means M=4 b=4 (post-training)"
     tern, fz, pr = "ternary CAT M=2 b=2 free zero", "CAT M=4 b=4 free zero", "rho=0.5 FSC + CAT M=4"
     fz50 = "CAT M=4 b=4 free zero, half the synapses at zero"
@@ -337,25 +345,10 @@ def summarise(runs: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
             (tern,),
             lambda: f">= 84% and SOPs <= 0.5x: {yes(a(tern) >= 84.0 and so(tern) <= 0.5)}",
         ),
-        fz: (
-            (fz,),
-            lambda: (
-                f"SOPs <= 0.5x and >= control - 1 pt: {yes(so(fz) <= 0.5 and ctrl - a(fz) <= 1.0)}"
-            ),
-        ),
-        fz50: (
-            (fz50,),
-            lambda: (
-                f"SOPs <= 0.5x and >= control - 1 pt: {yes(so(fz50) <= 0.5 and ctrl - a(fz50) <= 1.0)}"
-            ),
-        ),
-        pr: ((pr,), lambda: f">= 85.5% and SOPs <= 0.52x: {yes(a(pr) >= 85.5 and so(pr) <= 0.52)}"),
-        prz: (
-            (prz,),
-            lambda: (
-                f"report (>= 85.5% and SOPs <= 0.52x: {yes(a(prz) >= 85.5 and so(prz) <= 0.52)})"
-            ),
-        ),
+        fz: ((fz,), lambda: free_zero(fz)),
+        fz50: ((fz50,), lambda: free_zero(fz50)),
+        pr: ((pr,), lambda: half_pruned(pr)),
+        prz: ((prz,), lambda: f"report ({half_pruned(prz)})"),
     }
     targets = {n: text() for n, (needs, text) in rules.items() if all(k in acc for k in needs)}
     main_rows = ["float control", cat4, u2, km4, "CAT M=2 b=4", tern, fz, fz50, pr, prz]

@@ -257,17 +257,14 @@ def candidates_to_reach(curve: list[float], target: float) -> int | None:
     return next((i + 1 for i, v in enumerate(curve) if v >= target - 1e-12), None)
 
 
-BENCH_SAMPLERS = ("gp5",)
-"""Sampler variants only this benchmark offers (measured against the CLI's; not in the CLI)."""
-
-
 def register_bench_samplers() -> None:
-    """Add :data:`BENCH_SAMPLERS` to the sampler registry (once per process)."""
+    """Add the sampler variants only this benchmark offers (measured against the CLI's, not
+    in the CLI) to the sampler registry, once per process: ``gp5``."""
     import optuna
 
     from spikefit_search.search.samplers import SAMPLERS
 
-    if "gp5" in SAMPLERS.names():
+    if "gp5" in SAMPLERS:
         return
 
     @SAMPLERS.register("gp5")

@@ -120,23 +120,24 @@ def check_scope(scope: str) -> str:
     return scope
 
 
+def _check_fraction(name: str, value: float) -> float:
+    """``value`` as a float in [0, 1) (NaN fails too), refused in one line naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number, but got {name}={value!r}.")
+    if not 0.0 <= value < 1.0:
+        raise ConfigError(f"{name} must be in [0, 1), but got {name}={value}.")
+    return float(value)
+
+
 def check_zero_fraction(zero_fraction: float, *, zero_is_free: bool) -> float:
-    got = f"but got zero_fraction={zero_fraction!r}."
-    if isinstance(zero_fraction, bool) or not isinstance(zero_fraction, (int, float)):
-        raise TypeError(f"zero_fraction must be a number, {got}")
-    if not 0.0 <= zero_fraction < 1.0:  # NaN fails too
-        raise ConfigError(f"zero_fraction must be in [0, 1), {got}")
+    zero_fraction = _check_fraction("zero_fraction", zero_fraction)
     if zero_fraction > 0 and not zero_is_free:
         raise ConfigError(
             "zero_fraction needs the free zero code (zero_is_free), "
             f"but got zero_fraction={zero_fraction} without it."
         )
-    return float(zero_fraction)
+    return zero_fraction
 
 
 def check_rho(rho: float) -> float:
-    if isinstance(rho, bool) or not isinstance(rho, (int, float)):
-        raise TypeError(f"rho must be a number, but got rho={rho!r}.")
-    if not 0.0 <= rho < 1.0:
-        raise ConfigError(f"rho must be in [0, 1), but got rho={rho}.")
-    return float(rho)
+    return _check_fraction("rho", rho)

@@ -282,7 +282,7 @@ def _quantize(model: SpikingNetwork, cfg: PipelineConfig, method: str) -> None:
         zero_is_free=cfg.zero_is_free,
         init=cast(CodebookInit, cfg.codebook_init),
         symmetric=cfg.symmetric_grid,
-        zero_fraction=cfg.zero_fraction if method in ("cat", "kmeans") else 0.0,
+        zero_fraction=cfg.zero_fraction,  # > 0 only with cat or kmeans (__post_init__)
     )
 
 

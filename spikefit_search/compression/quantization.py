@@ -205,31 +205,29 @@ class ClusterQuantizer(BaseQuantizer):
 
     def _above_zero_floor(self, flat: torch.Tensor) -> torch.Tensor:
         """Which weights of ``flat`` keep their nearest value: all but the ``zero_fraction``
-        smallest non-zero weights of every scope, which go to the free zero (bool, like
-        ``flat``).
+        smallest non-zero weights of every scope, which go to the free zero (1.0 keeps, 0.0
+        sends to zero; shaped like ``flat``).
 
         The threshold is the k-th smallest magnitude; in training it is taken from at most
         :data:`ZERO_FLOOR_SAMPLE` evenly strided weights per scope (a full selection over a
         784 x 256 layer costs a fifth of a training step), in evaluation from all of them. The
-        mask multiplies rather than fills: a fill of half of the weights is several times
-        slower on the CPU."""
+        mask is 1.0 / 0.0 and multiplies rather than fills (a fill of half of the weights is
+        several times slower on the CPU); ``sign`` then ``clamp`` makes it in float kernels,
+        about half the time of a comparison and a multiply by the bool result."""
         mag = flat.abs()
         sample = mag
         if self.training and mag.shape[1] > ZERO_FLOOR_SAMPLE:
             sample = mag[:, :: -(-mag.shape[1] // ZERO_FLOOR_SAMPLE)]
         present = torch.count_nonzero(sample, dim=1)
         kth = sample.shape[1] - present + (present * self.zero_fraction).long()
-        if mag.shape[0] == 1:  # one scope: no grouping by k
-            k = int(kth[0])  # k = 0 only when no weight is present: threshold 0 keeps all
-            threshold = sample.kthvalue(k, dim=1, keepdim=True).values if k else mag.new_zeros(1, 1)
-        else:
-            threshold = mag.new_zeros(mag.shape[0], 1)
-            for k in kth.unique().tolist():
-                if k > 0:
-                    rows = (kth == k).nonzero().flatten()
-                    values = sample.index_select(0, rows).kthvalue(int(k), dim=1, keepdim=True)
-                    threshold[rows] = values.values
-        return mag > threshold  # a pruned synapse (0) is at zero either way
+        threshold = mag.new_zeros(mag.shape[0], 1)  # k = 0 (nothing present): keep all
+        for k in kth.unique().tolist():  # scopes that share k share one selection
+            if k > 0:
+                rows = (kth == k).nonzero().flatten()
+                values = sample.index_select(0, rows).kthvalue(int(k), dim=1, keepdim=True)
+                threshold[rows] = values.values
+        # 1 where mag > threshold, else 0 (a pruned synapse, 0, is at zero either way)
+        return mag.sub_(threshold).sign_().clamp_(min=0)
 
     def _lut(self) -> torch.Tensor:
         """Per half-step cell, the index of the nearest table value, ``(groups, cells)`` int64.
