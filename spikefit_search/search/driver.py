@@ -602,10 +602,16 @@ def write_tables(study: optuna.Study, run_dir: Path) -> None:
 def _threads(workers: int) -> int:
     """Torch threads per worker: the cores split between the workers, and no more than the
     cores other processes leave idle (oversubscribed OpenMP threads spin and can make a small
-    network ten times slower)."""
+    network ten times slower), nor than ``OMP_NUM_THREADS`` where the user set it. The load
+    average lags: two searches started together both see an idle machine, so a user who runs
+    several side by side sets ``OMP_NUM_THREADS``."""
     cores = os.cpu_count() or 1
     busy = round(os.getloadavg()[0]) if hasattr(os, "getloadavg") else 0
-    return max(1, min(cores // workers, cores - busy))
+    threads = min(cores // workers, cores - busy)
+    omp = os.environ.get("OMP_NUM_THREADS", "").strip()
+    if omp.isdigit() and int(omp) > 0:
+        threads = min(threads, int(omp))
+    return max(1, threads)
 
 
 def _worker_main(options: SearchOptions, index: int) -> None:

@@ -255,3 +255,22 @@ def test_window_comes_from_the_option_then_the_data_then_the_profile(
     assert _objective_manifest(chosen)["window_ms"] == 30.0
     clocked = _objective_manifest(prepare(options(tmp_path, tiny_space, device="loihi")))
     assert clocked["time_on"] == "T * dt" and "window_ms" not in clocked
+
+
+@pytest.mark.parametrize(
+    ("omp", "load", "expected"),
+    [(None, 0.0, 2), ("1", 0.0, 1), ("8", 0.0, 2), (None, 1.2, 1), ("", 0.0, 2), ("x", 0.0, 2)],
+)
+def test_torch_threads_respect_the_load_and_omp_num_threads(
+    monkeypatch: pytest.MonkeyPatch, omp: str | None, load: float, expected: int
+) -> None:
+    from spikefit_search.search import driver
+
+    monkeypatch.setattr(driver.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(driver.os, "getloadavg", lambda: (load, load, load))
+    if omp is None:
+        monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    else:
+        monkeypatch.setenv("OMP_NUM_THREADS", omp)
+    assert driver._threads(1) == expected
+    assert driver._threads(2) == 1
