@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_MD = ROOT / "docs" / "benchmarks.md"
@@ -215,7 +216,13 @@ def hypervolume(
 
 
 def _search_points(
-    chip: str, sampler: str, seed: int, budget: int, out: Path, epochs: int | None
+    chip: str,
+    sampler: str,
+    seed: int,
+    budget: int,
+    out: Path,
+    epochs: int | None,
+    space: str = "mlp",
 ) -> list[tuple[float, float] | None]:
     """Run one search; per budget-counted candidate in trial order, its (accuracy, energy)
     when feasible, else None (stopped, or infeasible when measured)."""
@@ -227,7 +234,13 @@ def _search_points(
 
     result = run_search(
         SearchOptions(
-            device=chip, budget=budget, sampler=sampler, seed=seed, out=str(out), epochs=epochs
+            device=chip,
+            budget=budget,
+            sampler=sampler,
+            seed=seed,
+            out=str(out),
+            epochs=epochs,
+            space=space,
         )
     )
     study = optuna.load_study(
@@ -259,7 +272,7 @@ def candidates_to_reach(curve: list[float], target: float) -> int | None:
 
 def register_bench_samplers() -> None:
     """Add the sampler variants only this benchmark offers (measured against the CLI's, not
-    in the CLI) to the sampler registry, once per process: ``gp5``."""
+    in the CLI) to the sampler registry, once per process: ``gp5``, ``gplog``."""
     import optuna
 
     from spikefit_search.search.samplers import SAMPLERS
@@ -272,6 +285,63 @@ def register_bench_samplers() -> None:
         # GP that starts to model after 5 candidates instead of 10 (budget 50)
         return optuna.samplers.GPSampler(seed=seed, n_startup_trials=5)
 
+    @SAMPLERS.register("gplog")
+    def _gplog(seed: int, budget: int) -> optuna.samplers.BaseSampler:
+        # the default GP shown the logarithm of the second objective
+        return LogObjectiveSampler(optuna.samplers.GPSampler(seed=seed, n_startup_trials=10))
+
+
+class _LogStudy:
+    """A study (the constraint-aware view) whose COMPLETE trials show ``log`` of objective 2."""
+
+    def __init__(self, study: Any) -> None:
+        self._study = study
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._study, name)
+
+    def _get_trials(
+        self, deepcopy: bool = True, states: Any = None, use_cache: bool = False
+    ) -> list[Any]:
+        import copy
+        import math
+
+        from optuna.trial import TrialState
+
+        out = []
+        for t in self._study._get_trials(deepcopy=False, states=states, use_cache=use_cache):
+            if t.state == TrialState.COMPLETE and t.values is not None and len(t.values) == 2:
+                t = copy.copy(t)
+                t.values = [t.values[0], math.log(max(t.values[1], 1e-12))]
+            out.append(t)
+        return out
+
+    def get_trials(self, deepcopy: bool = True, states: Any = None) -> list[Any]:
+        return self._get_trials(deepcopy=deepcopy, states=states)
+
+    @property
+    def trials(self) -> list[Any]:
+        return self._get_trials()
+
+
+class LogObjectiveSampler:
+    """Wraps a sampler so that it models ``log`` of the second objective (energy, SOPs or
+    latency); used inside the CLI's constraint-aware wrapper, so a rejected or stopped trial
+    shows the log of the trained mean. Benchmark-only (``gplog``)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def __getattr__(self, name: str) -> Any:  # sample_*, infer_*, before/after_trial, reseed
+        method = getattr(self.inner, name)
+        if name in ("reseed_rng",):
+            return method
+
+        def call(study: Any, *args: Any, **kwargs: Any) -> Any:
+            return method(_LogStudy(study), *args, **kwargs)
+
+        return call
+
 
 def bench_sampler(
     budget: int = 50,
@@ -280,6 +350,7 @@ def bench_sampler(
     chips: tuple[str, ...] = ("speck", "loihi"),
     epochs: int | None = None,
     results: Path | None = None,
+    space: str = "mlp",
 ) -> None:
     """Sample efficiency of the default sampler (the first of ``samplers``) against random.
 
@@ -305,7 +376,7 @@ def bench_sampler(
                         continue
                     start = time.perf_counter()
                     seq = _search_points(
-                        chip, sampler, seed, budget, tmp / f"{chip}-{sampler}-{seed}", epochs
+                        chip, sampler, seed, budget, tmp / f"{chip}-{sampler}-{seed}", epochs, space
                     )
                     runs[str(seed)] = [list(p) if p else None for p in seq]
                     print(
@@ -393,6 +464,7 @@ def main() -> None:
     parser.add_argument(
         "--from-results", action="store_true", help="sampler: only recompute from --results"
     )
+    parser.add_argument("--space", default="mlp", help="sampler: search space name or YAML")
     args = parser.parse_args()
     WRITE = args.write
     if args.part == "sampler":
@@ -410,6 +482,7 @@ def main() -> None:
             chips=tuple(args.chips),
             epochs=args.epochs,
             results=args.results,
+            space=args.space,
         )
         return
     parts = ["reject", "wall", "workers", "sampler"] if args.part == "all" else [args.part]

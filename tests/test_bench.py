@@ -32,3 +32,32 @@ def test_bench_results_reach_the_docs_only_when_asked(
     text = docs.read_text()
     assert "### Speed" in text and "### Rejections" in text
     assert "`python bench/x.py --repeats 3`" in text  # the command that reproduces the figure
+
+
+def test_the_gplog_variant_models_the_log_of_the_second_objective() -> None:
+    import math
+
+    import optuna
+    from optuna.trial import TrialState
+
+    seen: list[list[float]] = []
+
+    class Spy(optuna.samplers.RandomSampler):
+        def sample_independent(self, study, trial, name, dist):  # type: ignore[no-untyped-def]
+            seen.extend(list(t.values) for t in study.get_trials(states=(TrialState.COMPLETE,)))
+            return super().sample_independent(study, trial, name, dist)
+
+    search_bench.register_bench_samplers()
+    study = optuna.create_study(directions=["maximize", "minimize"])
+    for acc, energy in ((0.8, 2.0), (0.6, 40.0)):
+        study.add_trial(
+            optuna.trial.create_trial(
+                values=[acc, energy],
+                params={"x": 1},
+                distributions={"x": optuna.distributions.IntDistribution(0, 3)},
+            )
+        )
+    study.sampler = search_bench.LogObjectiveSampler(Spy(seed=0))  # type: ignore[assignment]
+    study.ask({"x": optuna.distributions.IntDistribution(0, 3)})
+    assert seen == [[0.8, math.log(2.0)], [0.6, math.log(40.0)]]
+    assert [t.values for t in study.trials[:2]] == [[0.8, 2.0], [0.6, 40.0]]  # stored unchanged
