@@ -1,0 +1,136 @@
+"""Weight sharing across widths (issue 14): does a candidate derived from one wide warm-up lose
+accuracy against the same candidate trained at its own width?
+
+A network of ``n`` hidden neurons is trained three ways, each ending with ``n`` neurons:
+
+* ``direct``: float warm-up at width ``n``, no pruning (``rho`` 0);
+* ``rho 0.4``: warm-up at ``n / 0.6``, 40 % of the neurons pruned by FSC, as the search does;
+* ``from 256``: warm-up at 256 (the space's widest), FSC prunes down to ``n``: the once-for-all
+  route, where every candidate of one depth and ``T`` would share a single warm-up.
+
+Then the same CAT fine-tune. Digits, the ``mlp`` space's training settings (12 + 6 epochs,
+batch 64, lr 3e-3 / 1e-3, codebook lr 0.05), Loihi's neuron (LIF, beta 0.9, membrane readout),
+T = 10, CAT M = 4 at 4 bits with the free zero. Test accuracy, mean and standard error over
+seeds.
+
+Usage: ``python bench/weight_sharing.py [--seeds 10] [--widths 16 24 48 96] [--write]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+
+import _common as C
+import torch
+
+from spikefit_search.compression import PipelineConfig, run_pipeline
+from spikefit_search.data import load_dataset
+from spikefit_search.snn import NetworkConfig
+
+WIDEST = 256
+ROUTES = ("direct", "rho 0.4", f"from {WIDEST}")
+
+
+def _route(name: str, n: int) -> tuple[int, float]:
+    """Warm-up width and pruning fraction of a route ending with ``n`` neurons."""
+    width = {"direct": n, "rho 0.4": round(n / 0.6)}.get(name, WIDEST)
+    return width, 1.0 - n / width
+
+
+def run(seeds: int, widths: list[int]) -> list[dict[str, float | int | str]]:
+    data = load_dataset("digits", seed=0)
+    rows: list[dict[str, float | int | str]] = []
+    for seed in range(seeds):
+        for n in widths:
+            for route in ROUTES:
+                width, rho = _route(route, n)
+                net = NetworkConfig(
+                    kind="mlp",
+                    input_shape=data.input_shape,
+                    n_classes=data.n_classes,
+                    hidden=(width,),
+                    timesteps=10,
+                    beta=0.9,
+                    encoder="rate",
+                    readout="membrane",
+                )
+                cfg = PipelineConfig(
+                    network=net,
+                    n_values=4,
+                    bits=4,
+                    rho=rho,
+                    zero_is_free=True,
+                    warmup_epochs=12,
+                    finetune_epochs=6,
+                    batch_size=64,
+                    lr=3e-3,
+                    finetune_lr=1e-3,
+                    codebook_lr=0.05,
+                    seed=seed,
+                )
+                start = time.perf_counter()
+                result = run_pipeline(cfg, data)
+                kept = result.network.layer_specs()[0].out_channels
+                assert kept == n, (route, n, kept)
+                rows.append(
+                    {
+                        "seed": seed,
+                        "n": n,
+                        "route": route,
+                        "test": result.test_accuracy,
+                        "sops": result.activity.total_sops,
+                        "seconds": time.perf_counter() - start,
+                    }
+                )
+                print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
+def table(rows: list[dict[str, float | int | str]]) -> str:
+    widths = sorted({int(r["n"]) for r in rows})
+    lines = [
+        "| hidden neurons | "
+        + " | ".join(f"{r} test %" for r in ROUTES)
+        + f" | from {WIDEST} - direct |",
+        "|---" * (len(ROUTES) + 2) + "|",
+    ]
+    for n in widths:
+        cells, means = [], {}
+        for route in ROUTES:
+            acc = [100 * float(r["test"]) for r in rows if r["n"] == n and r["route"] == route]
+            means[route] = statistics.mean(acc)
+            se = statistics.stdev(acc) / len(acc) ** 0.5 if len(acc) > 1 else float("nan")
+            cells.append(f"{means[route]:.2f} ± {se:.2f}")
+        diff = means[ROUTES[-1]] - means["direct"]
+        lines.append(f"| {n} | " + " | ".join(cells) + f" | **{diff:+.2f}** |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--widths", type=int, nargs="+", default=[16, 24, 48, 96])
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--json", type=Path, help="write every run's figures here")
+    ap.add_argument("--write", action="store_true", help="append the result to docs/benchmarks.md")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    rows = run(args.seeds, args.widths)
+    if args.json:
+        args.json.write_text(json.dumps(rows))
+    C.report(
+        "Weight sharing across widths: one wide warm-up against each width's own",
+        torch.device("cpu"),
+        table(rows),
+        notes=f"Test accuracy on digits, mean ± standard error over {args.seeds} seeds; "
+        "every route ends with the same number of hidden neurons (see the script's docstring).",
+        write=args.write,
+    )
+
+
+if __name__ == "__main__":
+    main()
