@@ -406,7 +406,8 @@ def report_sampler(
         + f" (digits, budget {budget}; hypervolume of (validation accuracy, energy µJ) above "
         f"accuracy {chance} (chance) and below the worst feasible energy of all runs on the "
         "chip; 'to reach' = trained candidates the default sampler needs to reach random "
-        "search's mean hypervolume at the full budget, '>N' when it never does).",
+        "search's mean hypervolume at the full budget, '>N' when it never does; mean ± "
+        "standard error over seeds, a seed that never does counted as N + 1).",
         "",
         "| chip | sampler | hypervolume per seed | mean | to reach random's (per seed) | mean |",
         "|---|---|---|---|---|---|",
@@ -434,7 +435,11 @@ def report_sampler(
                 counts = [candidates_to_reach(c, target) for c in cs]
                 reach = ", ".join(str(n) if n else f">{len(c)}" for n, c in zip(counts, cs))
                 # a run that never reaches it counts as its budget + 1 (a lower bound)
-                mean_reach = f"{statistics.mean(n or len(c) + 1 for n, c in zip(counts, cs)):.1f}"
+                filled = [n or len(c) + 1 for n, c in zip(counts, cs)]
+                mean_reach = f"{statistics.mean(filled):.1f}"
+                if len(filled) > 1:  # per-seed counts spread widely: show the standard error
+                    se = statistics.stdev(filled) / len(filled) ** 0.5
+                    mean_reach += f" ± {se:.1f}"
             lines.append(
                 f"| {chip} | {s} | {', '.join(f'{x:.4g}' for x in finals)} | "
                 f"{statistics.mean(finals):.4g} | {reach} | {mean_reach} |"
