@@ -19,7 +19,9 @@ Results are printed, and appended to docs/benchmarks.md under "## Search (issue 
 from __future__ import annotations
 
 import argparse
+import copy
 import datetime as dt
+import math
 import os
 import platform
 import shutil
@@ -303,9 +305,6 @@ class _LogStudy:
     def _get_trials(
         self, deepcopy: bool = True, states: Any = None, use_cache: bool = False
     ) -> list[Any]:
-        import copy
-        import math
-
         from optuna.trial import TrialState
 
         out = []
@@ -334,7 +333,7 @@ class LogObjectiveSampler:
 
     def __getattr__(self, name: str) -> Any:  # sample_*, infer_*, before/after_trial, reseed
         method = getattr(self.inner, name)
-        if name in ("reseed_rng",):
+        if name == "reseed_rng":
             return method
 
         def call(study: Any, *args: Any, **kwargs: Any) -> Any:
