@@ -205,6 +205,10 @@ class PipelineResult:
     val_activity: Activity
     losses: list[float] = field(default_factory=list)
     seconds: float = 0.0
+    float_val_accuracy: float = math.nan
+    """Validation accuracy of the same weights run as a float network (NaN when the network is
+    float anyway); ``val_accuracy`` is the chip-exact one where the network has a chip neuron."""
+    float_test_accuracy: float = math.nan
 
 
 def _check_data(cfg: PipelineConfig, data: Dataset) -> None:
@@ -405,6 +409,10 @@ def run_pipeline(
     progress.phase("evaluation")
     val = evaluate(model, data.x_val, data.y_val)
     test = evaluate(model, data.x_test, data.y_test)
+    float_val = float_test = math.nan
+    if model.chip_exact:
+        float_val = evaluate(model, data.x_val, data.y_val, exact=False).accuracy
+        float_test = evaluate(model, data.x_test, data.y_test, exact=False).accuracy
     return PipelineResult(
         model=model,
         network=model.config,
@@ -415,6 +423,8 @@ def run_pipeline(
         val_activity=val.activity,
         losses=losses,
         seconds=time.perf_counter() - start,
+        float_val_accuracy=float_val,
+        float_test_accuracy=float_test,
     )
 
 

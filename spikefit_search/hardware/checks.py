@@ -45,6 +45,7 @@ def constraint_names(profile: ProfileLike) -> tuple[str, ...]:
     if not p.signed.value:
         names.append("weight_sign")
     names += [n for n in LIMIT_CONSTRAINTS if p.limit(n) is not None]
+    names += [n for n in NEURON_CONSTRAINTS if _neuron_rule_applies(p, n)]
     names += [n for n in p.mapping.constraint_names(p) if n not in names]
     return tuple(names)
 
@@ -180,6 +181,62 @@ def _common(
     return out
 
 
+NEURON_CONSTRAINTS = ("reset", "encoder", "neuron_layers", "input_events")
+"""Design rules of a profile's ``neuron`` section, as constraints."""
+
+
+def _neuron_rule_applies(p: HardwareProfile, name: str) -> bool:
+    rule = {"reset": "resets", "encoder": "encoders", "neuron_layers": "min_layers"}.get(name)
+    if rule is not None:
+        return p.neuron_rule(rule) is not None
+    chip = p.chip_neuron
+    return chip is not None and chip.input_events_per_step is not None
+
+
+def _neuron_rules(p: HardwareProfile, network: NetworkConfig) -> list[ConstraintUsage]:
+    """The chip neuron's design rules (Xylo: subtractive reset, integer events in, at most 15
+    events per input channel and step, hidden and readout layers)."""
+    out: list[ConstraintUsage] = []
+    resets = p.neuron_rule("resets")
+    if resets is not None:
+        forbidden = float(network.reset not in resets)
+        note = f"reset {network.reset!r}; the chip resets by {', '.join(resets)} only"
+        out.append(ConstraintUsage("reset", forbidden, 0, "network", label="reset", note=note))
+    encoders = p.neuron_rule("encoders")
+    if encoders is not None:
+        forbidden = float(network.encoder not in encoders)
+        note = f"encoder {network.encoder!r}; the chip takes {', '.join(encoders)} input"
+        out.append(ConstraintUsage("encoder", forbidden, 0, "network", label="encoder", note=note))
+    least = p.neuron_rule("min_layers")
+    if least is not None:
+        layers = len(network.hidden_sizes) + 1
+        out.append(
+            ConstraintUsage(
+                "neuron_layers",
+                float(max(0, int(least) - layers)),
+                0,
+                "network",
+                label="missing neuron layers",
+                note=f"{layers} neuron layer(s); the chip needs at least {least}",
+            )
+        )
+    chip = p.chip_neuron
+    if chip is not None and chip.input_events_per_step is not None and network.encoder == "rate":
+        # a rate-coded pixel sends at most one event a step; a reduced input sums its block
+        events = network.input_pool**2 * network.input_group
+        out.append(
+            ConstraintUsage(
+                "input_events",
+                float(events),
+                float(chip.input_events_per_step),
+                "layer 0",
+                label="input events per channel and step",
+                note=f"input_pool={network.input_pool}, input_group={network.input_group}",
+            )
+        )
+    return out
+
+
 def _rows_used(weight: object) -> int:
     """Output neurons (rows) with at least one non-zero weight."""
     import torch
@@ -197,6 +254,7 @@ def _result(
     negative_layers: Sequence[bool],
 ) -> CheckResult:
     usages = _common(p, network, layers, unique, negative_layers)
+    usages += _neuron_rules(p, network)
     mapped, details = p.mapping.evaluate(p, layers, network)
     usages += mapped
     return CheckResult(p.name, kind, constraint_names(p), tuple(usages), details)

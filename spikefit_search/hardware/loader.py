@@ -13,13 +13,14 @@ from typing import Any
 
 from spikefit_search._resources import list_yaml
 from spikefit_search._yaml import YamlProblem, decode_utf8, parse_yaml
-from spikefit_search.exceptions import ProfileError, UnknownNameError
+from spikefit_search.exceptions import ConfigError, ProfileError, UnknownNameError
 from spikefit_search.hardware.mapping import MAPPING_MODELS
 from spikefit_search.hardware.profile import (
     CORE_LIMIT_NAMES,
     LAYER_TYPES,
     LIMIT_NAMES,
     NEURON_MODELS,
+    NEURON_RULES,
     SCOPES,
     STATUSES,
     EnergyConstants,
@@ -255,11 +256,39 @@ class _Parser:
             mapping=model,
             mapping_source=Sourced(str(model_name), self.cite(source), mapping["status"]),
             energy=self.energy(energy),
+            neuron=self.neuron(),
             weight_symmetric=(
                 self.flag("symmetric", weights, "weights.") if "symmetric" in weights else None
             ),
             sources=self.sources,
         )
+
+    def neuron(self) -> dict[str, Sourced[Any]]:
+        """The optional ``neuron`` section: ChipNeuron fields and design rules, each sourced."""
+        from spikefit_search.snn.config import CHIP_FAMILIES, ChipNeuron
+
+        if "neuron" not in self.data:
+            return {}
+        section = self.mapping("neuron")
+        fields = set(ChipNeuron.__dataclass_fields__)
+        allowed = sorted(fields | set(NEURON_RULES))
+        out: dict[str, Sourced[Any]] = {}
+        for key in section:
+            if key not in allowed:
+                raise self.error(
+                    f"neuron.{key}", f"must be one of {', '.join(allowed)}, but got {key!r}."
+                )
+            out[key] = self.sourced(key, section, "neuron.")
+        if "family" not in out or out["family"].value not in CHIP_FAMILIES:
+            got = out["family"].value if "family" in out else None
+            raise self.error(
+                "neuron.family", f"must be one of {', '.join(CHIP_FAMILIES)}, but got {got!r}."
+            )
+        try:
+            ChipNeuron(**{k: v.value for k, v in out.items() if k in fields})
+        except (ConfigError, TypeError) as exc:
+            raise self.error("neuron", f"must describe a valid chip neuron, but {exc}") from None
+        return out
 
     def energy(self, energy: dict) -> EnergyConstants:
         """The ``energy`` block; ``dt_ms`` is required on clocked chips, ``window_ms`` on

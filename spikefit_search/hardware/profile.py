@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 if TYPE_CHECKING:
     from spikefit_search.hardware.mapping._base import MappingModel
+    from spikefit_search.snn.config import ChipNeuron
 
 T = TypeVar("T")
 
@@ -15,6 +16,8 @@ STATUSES: tuple[str, ...] = ("measured", "published", "secondary", "estimated")
 SCOPES: tuple[str, ...] = ("layer", "neuron", "core", "chip")
 NEURON_MODELS: tuple[str, ...] = ("IF", "LIF")
 LAYER_TYPES: tuple[str, ...] = ("conv", "linear")
+NEURON_RULES: tuple[str, ...] = ("resets", "encoders", "min_layers")
+"""Keys of a profile's ``neuron`` section that are design rules, not simulation settings."""
 LIMIT_NAMES: tuple[str, ...] = (
     "neurons",
     "synapses",
@@ -158,6 +161,10 @@ class HardwareProfile:
     mapping_source: Sourced[str]
     energy: EnergyConstants
     sources: dict[str, str] = field(default_factory=dict, compare=False)
+    neuron: dict[str, Sourced[Any]] = field(default_factory=dict, compare=False)
+    """The chip's integer neuron (``neuron`` section): :class:`~spikefit_search.snn.config.
+    ChipNeuron` fields, plus the rules ``resets``, ``encoders`` and ``min_layers`` (neuron
+    layers, readout included); empty for a profile without one (the network stays float)."""
     weight_symmetric: Sourced[bool] | None = None
     """True when the chip's signed grid is symmetric (``-(2^(b-1)-1) .. 2^(b-1)-1``, e.g.
     SpiNNaker 2's [-15, 15] at 5 bits) rather than two's complement; None when not stated."""
@@ -166,6 +173,20 @@ class HardwareProfile:
     def symmetric_grid(self) -> bool:
         """True only when the profile states a symmetric signed grid (``weights.symmetric``)."""
         return self.weight_symmetric is not None and bool(self.weight_symmetric.value)
+
+    @property
+    def chip_neuron(self) -> ChipNeuron | None:
+        """The neuron the chip-exact network simulates, or None (float)."""
+        from spikefit_search.snn.config import ChipNeuron
+
+        fields = ChipNeuron.__dataclass_fields__
+        values = {k: v.value for k, v in self.neuron.items() if k in fields}
+        return ChipNeuron(**values) if values else None
+
+    def neuron_rule(self, name: str) -> Any:
+        """A rule of the ``neuron`` section (``resets``, ``encoders``, ``min_layers``) or None."""
+        entry = self.neuron.get(name)
+        return None if entry is None else entry.value
 
     def limit(self, name: str) -> int | None:
         """The limit ``name`` or None when the chip sets none."""

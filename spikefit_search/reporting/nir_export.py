@@ -115,6 +115,35 @@ def _quant_metadata(layer: SynapticLayer, pipeline: PipelineConfig | None) -> di
     return meta
 
 
+def _chip_metadata(model: SpikingNetwork, synapses: dict[str, Any]) -> dict[str, Any]:
+    """The chip-exact network's integers: per synapse node the stored weights, shifts,
+    integer threshold and decays (added to ``synapses``); the chip neuron for the graph."""
+    from spikefit_search.snn.chip import flush_steps, layer_integers
+
+    chip = model.config.chip
+    assert chip is not None
+    for name, ints in zip(synapses, layer_integers(model)):
+        meta = synapses[name]
+        meta.update(
+            integer_weight=ints.stored_weights.numpy().astype(np.int64),
+            stored_shift=int(ints.stored_shift),
+            weight_shift=int(ints.weight_shift),
+            integer_threshold=int(ints.threshold),
+            integer_unit=np.float64(ints.unit),
+        )
+        if ints.dash_mem is not None:
+            meta["dash_mem"] = int(ints.dash_mem)
+        if ints.dash_syn is not None:
+            meta["dash_syn"] = int(ints.dash_syn)
+    neuron = {k: v for k, v in chip.to_dict().items() if v is not None}
+    return {
+        "chip_exact": True,
+        "chip_neuron": neuron,
+        "flush_steps": flush_steps(model),
+        "spike": "multi",
+    }
+
+
 def _synapse(layer: SynapticLayer, spec: LayerSpec) -> nir.NIRNode:
     w = layer.effective_weight().detach().cpu().numpy().astype(np.float32)
     bias = layer.synapse.bias
@@ -224,6 +253,10 @@ def to_nir(
     if source is not None:
         retrained = bool(source.get("retrained"))
         graph_meta["weights"] = "retrained model" if retrained else "search checkpoint"
+    graph_meta["input_pool"] = int(cfg.input_pool)  # the inputs are sums of pool x pool pixels
+    graph_meta["input_group"] = int(cfg.input_group)  # and of groups of adjacent channels
+    if model.chip_exact and cfg.chip is not None:
+        graph_meta.update(_chip_metadata(model, synapses))
     graph_meta["synapses"] = {name: meta for name, meta in synapses.items() if meta}
     return nir.NIRGraph(nodes=nodes, edges=edges, metadata=graph_meta)
 

@@ -48,6 +48,9 @@ class ParetoPoint:
         accuracy: validation accuracy in [0, 1] (objective 1, maximised).
         energy_uj: energy per inference in µJ (objective 2 by default).
         test_accuracy: test accuracy in [0, 1] (reported, never optimised); NaN when unknown.
+        float_accuracy: validation accuracy of the same weights as a float network, where
+            ``accuracy`` is chip-exact (NaN otherwise).
+        chip_exact: ``accuracy`` was measured in the chip's integer arithmetic.
         sops: synaptic operations per inference.
         n_values: distinct weight values ``M`` per scope.
         bits: weight bit-width ``b``.
@@ -70,6 +73,8 @@ class ParetoPoint:
     accuracy: float
     energy_uj: float
     test_accuracy: float = math.nan
+    float_accuracy: float = math.nan
+    chip_exact: bool = False
     sops: float = math.nan
     n_values: int | None = None
     bits: int | None = None
@@ -125,6 +130,8 @@ class ParetoPoint:
             latency_ms=float(ua.get("latency_ms", math.nan)),
             estimated_terms=tuple(t for t in estimated.split(",") if t),
             test_accuracy=float(ua.get("test_accuracy", math.nan)),
+            float_accuracy=float(ua.get("float_val_accuracy", math.nan)),
+            chip_exact=bool(ua.get("chip_exact", False)),
             sops=float(ua.get("sops", math.nan)),
             n_values=None if n_values is None else int(n_values),
             bits=None if bits is None else int(bits),
@@ -143,6 +150,8 @@ class ParetoPoint:
             "number": self.number,
             "accuracy": self.accuracy,
             "test_accuracy": self.test_accuracy,
+            "chip_exact": self.chip_exact,
+            "float_accuracy": self.float_accuracy,
             "objective": self.objective,
             "energy_uj": self.energy_uj,
             "sop_uj": self.sop_uj,

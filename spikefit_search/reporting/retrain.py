@@ -7,7 +7,10 @@ The output folder holds what gets deployed, each file written atomically:
   (``docs/reporting.md``); absent only for max pooling, which NIR cannot express;
 * ``check.json``: the hardware check measured on these weights (fits, margins, violations);
 * ``energy.json``: the energy per inference of these weights, term by term;
-* ``metrics.json``: accuracies, energy, epochs, seconds, source;
+* ``metrics.json``: accuracies (chip-exact, and the float network's beside), energy, epochs,
+  seconds, source;
+* ``xylo_spec.npz`` (Xylo targets): the keyword arguments of Rockpool's
+  ``XyloSim.from_specification`` and ``flush_steps`` (:mod:`spikefit_search.hardware.xylo_spec`);
 * ``config.yaml``: the config as trained (``--epochs`` applied; ``checkpoint: model.pt``).
 
 Same config and seed on CPU give the same accuracy (the pipeline is deterministic there).
@@ -36,6 +39,7 @@ if TYPE_CHECKING:
 CHECKPOINT_NAME = "model.pt"
 NIR_NAME = "model.nir"
 METRICS_NAME = "metrics.json"
+XYLO_SPEC_NAME = "xylo_spec.npz"
 CHECK_NAME = "check.json"
 ENERGY_NAME = "energy.json"
 
@@ -169,6 +173,9 @@ def retrain(
     metrics: dict[str, Any] = {
         "val_accuracy": result.val_accuracy,
         "test_accuracy": result.test_accuracy,
+        "chip_exact": result.model.chip_exact,
+        "float_val_accuracy": result.float_val_accuracy,
+        "float_test_accuracy": result.float_test_accuracy,
         "warmup_val_accuracy": result.warmup_val_accuracy,
         "energy_uj": energy.total_uj,
         "energy": energy.to_dict(),
@@ -198,6 +205,12 @@ def retrain(
     nir_path = extra = None
     if nir_data is not None:
         nir_path = atomic_write_bytes(out_dir / NIR_NAME, nir_data)
+    xylo = network.chip is not None and network.chip.family == "xylo" and result.model.chip_exact
+    if xylo and result.network.kind == "mlp":  # the vendor's own form, for XyloSim / the board
+        from spikefit_search.hardware.xylo_spec import save_xylo_specification
+
+        dt_s = energy.latency_ms / max(energy.timesteps, 1) / 1000.0  # Xylo is clocked
+        save_xylo_specification(out_dir / XYLO_SPEC_NAME, result.model, dt_s=dt_s)
     atomic_write_json(out_dir / CHECK_NAME, check_dict(check))
     atomic_write_json(out_dir / ENERGY_NAME, energy.to_dict())
     atomic_write_json(out_dir / METRICS_NAME, metrics)

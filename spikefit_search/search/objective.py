@@ -252,6 +252,9 @@ def run_trial(
     attrs: dict[str, Any] = {
         "test_accuracy": result.test_accuracy,
         "warmup_accuracy": result.warmup_val_accuracy,
+        "chip_exact": result.model.chip_exact,
+        "float_val_accuracy": result.float_val_accuracy,
+        "float_test_accuracy": result.float_test_accuracy,
         **energy_attrs(energy),
         "neurons": result.val_activity.total_neurons,
         "seconds": result.seconds,

@@ -152,6 +152,18 @@ class SearchSpace:
                 notes.append(f"beta = 1 and spiking readout: {profile.name} runs only {runs}")
             network["beta"] = 1.0
             network["readout"] = "spikes"
+        chip = profile.chip_neuron
+        if chip is not None:  # candidates train and score in the chip's own arithmetic
+            beta = float(network.get("beta", 0.9))
+            snapped = chip.beta_for(beta)
+            if snapped != beta:
+                notes.append(
+                    f"beta {beta:g} snapped to {snapped:g} (1 - 2^-{chip.dash_for(beta)}: "
+                    f"{profile.name} decays by a bit shift)"
+                )
+            network["beta"] = snapped
+            network["chip"] = chip.to_dict()
+            notes.append(f"trained and scored chip-exact ({chip.family} integer neuron)")
         return replace(self, network=network, params=params, notes=tuple(notes))
 
     def fixed(self, key: str, default: Any) -> Any:

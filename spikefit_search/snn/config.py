@@ -21,6 +21,93 @@ READOUTS = ("membrane", "spikes")
 POOL_MODES = ("sum", "max", "avg")
 SURROGATE_NAMES = ("arctan", "fast_sigmoid")
 """Names in :data:`spikefit_search.snn.SURROGATES` (kept here so configs load without torch)."""
+CHIP_FAMILIES = ("xylo", "speck")
+"""Integer neuron arithmetics :mod:`spikefit_search.snn.chip` simulates."""
+
+
+@dataclass(frozen=True)
+class ChipNeuron:
+    """The integer neuron a chip runs, as :mod:`spikefit_search.snn.chip` simulates it.
+
+    A quantized network whose config carries one computes in the chip's arithmetic: integer
+    weights ``k * 2^shift``, an integer threshold, the chip's decay, synapse, spike limit and
+    state saturation. The values come from the hardware profile's ``neuron`` section
+    (``docs/profiles.md``).
+
+    Args:
+        family: ``"xylo"`` (SynSense Xylo: current-based synapse and membrane with bit-shift
+            decays, several spikes per step, saturating 16-bit states, every population one
+            step behind the one before it) or ``"speck"`` (integrate-and-fire straight from the
+            weights, several spikes per step, a floor under the membrane).
+        weight_bits: width of a stored weight (signed).
+        shift_max: largest left shift of a weight matrix in hardware (0: none).
+        threshold_bits: width of a threshold (signed; the threshold is positive).
+        state_bits: width of the membrane and synaptic states.
+        saturate: states saturate at their width (else only ``v_min`` bounds the membrane).
+        v_min: floor of the membrane after reset, or None.
+        dash_max: largest bit-shift decay ``dash`` (``beta = 1 - 2^-dash``); None: no leak.
+        dash_syn: the synaptic current's bit-shift decay; None: no synaptic current.
+        spikes_per_step: most spikes a hidden neuron emits in one step (None: no limit).
+        readout_spikes_per_step: the same for an output neuron.
+        input_events_per_step: most events one input channel delivers in one step.
+        delay: every population receives the previous one's spikes one step later (Xylo);
+            the output then lags the input by the number of hidden layers.
+        threshold_headroom: the integer threshold is kept at most
+            ``2^(state_bits-1) / threshold_headroom``, so the membrane holds that many
+            thresholds before it saturates (our choice of the weight shift, not a chip rule).
+    """
+
+    family: str = "xylo"
+    weight_bits: int = 8
+    shift_max: int = 0
+    threshold_bits: int = 16
+    state_bits: int = 16
+    saturate: bool = True
+    v_min: int | None = None
+    dash_max: int | None = 15
+    dash_syn: int | None = 1
+    spikes_per_step: int | None = 31
+    readout_spikes_per_step: int | None = 1
+    input_events_per_step: int | None = 15
+    delay: bool = True
+    threshold_headroom: int = 16
+
+    def __post_init__(self) -> None:
+        _one_of("chip family", self.family, CHIP_FAMILIES)
+        for name in ("weight_bits", "threshold_bits", "state_bits", "threshold_headroom"):
+            if int(getattr(self, name)) < 2:
+                raise ConfigError(f"chip {name} must be at least 2, but got {getattr(self, name)}.")
+        if self.shift_max < 0:
+            raise ConfigError(f"chip shift_max must be non-negative, but got {self.shift_max}.")
+
+    def dash_for(self, beta: float) -> int | None:
+        """The bit-shift decay that represents ``beta`` (``None`` on a chip without leak)."""
+        if self.dash_max is None:
+            return None
+        if beta >= 1.0:
+            return self.dash_max
+        return max(0, min(self.dash_max, round(-math.log2(1.0 - beta))))
+
+    def beta_for(self, beta: float) -> float:
+        """``beta`` as the chip represents it: ``1 - 2^-dash`` (exactly 1 without leak)."""
+        dash = self.dash_for(beta)
+        return 1.0 if dash is None else 1.0 - 2.0**-dash
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ChipNeuron:
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(
+                f"chip keys must be among {', '.join(sorted(known))}, but got {unknown}."
+            )
+        try:
+            return cls(**data)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"chip neuron config is malformed: {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -51,6 +138,8 @@ class NetworkConfig:
         input_pool, input_group: input reduction before the first layer (what a chip with few
             input channels receives): sum pooling of the map over ``input_pool`` blocks and
             sums of ``input_group`` adjacent channels. 1 = none.
+        chip: the chip's integer neuron; once every synaptic layer is quantized the network
+            computes in that arithmetic (:mod:`spikefit_search.snn.chip`). None: float.
     """
 
     kind: Kind = "mlp"
@@ -73,12 +162,15 @@ class NetworkConfig:
     bias: bool = False
     input_pool: int = 1
     input_group: int = 1
+    chip: ChipNeuron | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "input_shape", tuple(int(v) for v in self.input_shape))
         object.__setattr__(self, "hidden", tuple(int(v) for v in self.hidden))
         object.__setattr__(self, "channels", tuple(int(v) for v in self.channels))
+        if isinstance(self.chip, dict):
+            object.__setattr__(self, "chip", ChipNeuron.from_dict(self.chip))
         _one_of("kind", self.kind, KINDS)
         _one_of("reset", self.reset, RESETS)
         _one_of("encoder", self.encoder, ENCODERS)
@@ -194,6 +286,8 @@ class NetworkConfig:
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out.pop("extra")
+        if self.chip is None:
+            out.pop("chip")
         for key in ("input_shape", "hidden", "channels"):
             out[key] = list(out[key])
         return out

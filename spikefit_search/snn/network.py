@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from spikefit_search.exceptions import ConfigError
+from spikefit_search.snn import chip as chip_arith
 from spikefit_search.snn.config import LayerSpec, NetworkConfig
 from spikefit_search.snn.encoding import encode, reduce_input
 from spikefit_search.snn.functional import (
@@ -68,15 +70,18 @@ class SynapticLayer(nn.Module):
                 w = w * self.mask
         return w
 
-    def current(self, x: torch.Tensor, *, binary: bool = False) -> torch.Tensor:
+    def current(
+        self, x: torch.Tensor, *, binary: bool = False, weight: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Synaptic input for all steps. Shape: ``(T, B, ...)`` -> ``(T, B, ...)``.
 
         ``binary``: ``x`` holds only 0 and 1 (encoded spikes); a linear layer then sums the
         weights of its events instead of a dense product where that is faster
-        (:func:`event_linear_pays`)."""
+        (:func:`event_linear_pays`). ``weight`` replaces the effective weight (the chip's
+        integers)."""
         steps, batch = x.shape[:2]
         flat = x.reshape(steps * batch, *x.shape[2:])
-        w = self.effective_weight()
+        w = self.effective_weight() if weight is None else weight
         if self.spec.kind == "conv":
             y = F.conv2d(flat, w, self.synapse.bias, self.spec.stride, self.spec.padding)
         else:
@@ -194,6 +199,9 @@ class ForwardResult(NamedTuple):
     sums: list[tuple[float, float, float, float, float]] | None
     """Per layer (input events, SOPs, spikes, dense SOPs, active neuron-steps) summed over the
     batch, when recorded."""
+    output: torch.Tensor | None = None
+    """What the output layer produced at every step, ``(T, B, n_classes)``: spike counts, or
+    the readout's synaptic input (float network) or membrane (chip-exact network)."""
 
 
 class SpikingNetwork(nn.Module):
@@ -224,35 +232,64 @@ class SpikingNetwork(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.run(x).logits
 
+    @property
+    def chip_exact(self) -> bool:
+        """Whether :meth:`run` computes in the chip's integer arithmetic by default: the config
+        names a chip neuron and every synaptic layer is quantized."""
+        return chip_arith.is_chip_exact(self)
+
     def run(
         self,
         x: torch.Tensor,
         *,
         record: bool = False,
         generator: torch.Generator | None = None,
+        exact: bool | None = None,
     ) -> ForwardResult:
-        """Simulate the network on static samples ``x``; optionally count events."""
+        """Simulate the network on static samples ``x``; optionally count events.
+
+        ``exact``: compute as the chip does (:mod:`spikefit_search.snn.chip`; the default for
+        a quantized network with a chip neuron) or as the float network (``False``). A
+        chip-exact run of a chip whose populations pass spikes on one step later lasts
+        ``T`` plus one step per hidden layer (the flush)."""
         cfg = self.config
-        h = encode(cfg.encoder, x, cfg.timesteps, generator=generator)
-        if cfg.input_pool > 1 or cfg.input_group > 1:
-            h = reduce_input(h, cfg.input_pool, cfg.input_group)
-        if cfg.kind == "mlp":
-            h = h.reshape(h.shape[0], h.shape[1], -1)
+        chip = cfg.chip
+        if exact is None:
+            exact = self.chip_exact
+        elif exact and not self.chip_exact:
+            raise ConfigError(
+                "exact=True needs a quantized network with a chip neuron, but got "
+                f"chip={None if chip is None else chip.family!r} and unquantized layers."
+            )
+        ints = chip_arith.layer_integers(self) if exact else None
+        h = self.input_events(x, generator=generator, exact=exact)
         spikes: list[torch.Tensor] = []
         sums: list[tuple[float, float, float, float, float]] | None = [] if record else None
-        for i, layer in enumerate(self.synaptic_layers):
+        layers = self.synaptic_layers
+        for i, layer in enumerate(layers):
             spec = layer.spec
             if spec.kind == "linear" and h.dim() > 3:
                 h = h.reshape(h.shape[0], h.shape[1], -1)
-            binary = i == 0 and cfg.encoder == "rate" and cfg.input_pool == cfg.input_group == 1
-            current = layer.current(h, binary=binary)
-            if spec.spiking:
+            if ints is not None and chip is not None:
+                weight = chip_arith.integer_weight(layer.effective_weight(), ints[i])
+                current = layer.current(h, weight=weight)
+                out = chip_arith.neuron_steps(
+                    current, ints[i], chip, self.surrogate, spiking=spec.spiking
+                )
+                s = out if spec.spiking else None
+                if s is not None:
+                    spikes.append(s)
+                    out = self._pool(s) if spec.pool > 1 else s
+                if chip.delay and i < len(layers) - 1:
+                    out = chip_arith.delay_one_step(out)
+            elif spec.spiking:
+                current = layer.current(h, binary=self._binary(i))
                 s = lif_multistep(current, self.params, self.surrogate)
                 spikes.append(s)
                 out = self._pool(s) if spec.pool > 1 else s
             else:
                 s = None
-                out = current
+                out = layer.current(h, binary=self._binary(i))
             if sums is not None:
                 events = h.detach()
                 if i == 0 and cfg.encoder == "direct":
@@ -265,9 +302,38 @@ class SpikingNetwork(nn.Module):
             h = out
         if self.specs[-1].spiking:
             logits = h.mean(dim=0)
+        elif ints is not None:
+            logits = h.mean(dim=0) * ints[-1].unit  # the readout's membrane, in float units
         else:
             logits = leaky_readout(h, cfg.beta)
-        return ForwardResult(logits, spikes, sums)
+        return ForwardResult(logits, spikes, sums, h)
+
+    def input_events(
+        self, x: torch.Tensor, *, generator: torch.Generator | None = None, exact: bool = False
+    ) -> torch.Tensor:
+        """What the first layer receives, ``(T, B, ...)``: encoded (rate, direct or event
+        frames) and reduced (``input_pool``, ``input_group``). With ``exact``, as the chip
+        receives it: events clipped to its limit per channel and step, and the flush steps
+        appended (:func:`spikefit_search.snn.chip.flush_steps`); an ``mlp`` gets ``(T, B,
+        n_inputs)``."""
+        cfg = self.config
+        h = encode(cfg.encoder, x, cfg.timesteps, generator=generator)
+        if cfg.input_pool > 1 or cfg.input_group > 1:
+            h = reduce_input(h, cfg.input_pool, cfg.input_group)
+        if cfg.kind == "mlp":
+            h = h.reshape(h.shape[0], h.shape[1], -1)
+        chip = cfg.chip
+        if exact and chip is not None:
+            if chip.input_events_per_step is not None:
+                h = h.clamp(max=float(chip.input_events_per_step))
+            flush = chip_arith.flush_steps(self)
+            if flush:
+                h = torch.cat([h, torch.zeros_like(h[:1]).expand(flush, *h.shape[1:])])
+        return h
+
+    def _binary(self, i: int) -> bool:
+        cfg = self.config
+        return i == 0 and cfg.encoder == "rate" and cfg.input_pool == cfg.input_group == 1
 
     def _pool(self, s: torch.Tensor) -> torch.Tensor:
         k = self.config.pool

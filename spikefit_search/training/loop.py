@@ -144,11 +144,13 @@ def evaluate(
     *,
     batch_size: int = 1024,
     seed: int = 1234,
+    exact: bool | None = None,
 ) -> EvalResult:
     """Accuracy, loss and per-layer activity (events per sample) on ``x, y``.
 
     Rate coding is drawn from a generator seeded with ``seed``, so the same model gives the
-    same figures every time.
+    same figures every time. ``exact``: as :meth:`SpikingNetwork.run` (None: chip-exact where
+    the network is; False: the float network).
     """
     model.eval()
     gen = torch.Generator(device=x.device).manual_seed(seed)
@@ -158,7 +160,7 @@ def evaluate(
     loss_total = 0.0
     for start in range(0, len(y), batch_size):
         xb, yb = x[start : start + batch_size], y[start : start + batch_size]
-        out = model.run(xb, record=True, generator=gen)
+        out = model.run(xb, record=True, generator=gen, exact=exact)
         correct += int((out.logits.argmax(dim=1) == yb).sum())
         loss_total += float(F.cross_entropy(out.logits, yb, reduction="sum"))
         assert out.sums is not None

@@ -1,0 +1,306 @@
+r"""The chip's own neuron, in the chip's integer arithmetic, trainable straight through.
+
+A quantized layer's weights are ``scale * k`` with integer codes ``k`` (CAT, uniform QAT,
+k-means). On the chip the layer computes with the integers ``k * 2^S`` and a threshold
+``theta_int = round(theta * 2^S / scale)``: dividing the float membrane by ``scale / 2^S``
+turns the float network into the integer one, up to the rounding of the threshold, the
+chip's decay and synapse, its spike limit and its state width, which :func:`neuron_steps`
+simulates exactly. ``S`` is the weight shift: part of it fills the stored weight's spare bits
+(``k`` of a ``b``-bit codebook stored at 8 bits is ``k * 2^(8-b)``), the rest is the chip's
+per-matrix shift (Xylo's ``weight_shift_*``). The largest ``S`` that keeps
+``theta_int <= 2^(state_bits-1) / threshold_headroom`` is taken, so the threshold is resolved
+finely and the membrane still holds several thresholds before it saturates.
+
+Xylo (``family="xylo"``; xylosim 0.1.3 ``src/v2/cpp/XyloIAFNeuron.cpp``, ``XyloLayer.cpp``,
+``docs/profiles.md``), one step, all values 16-bit saturating integers:
+
+.. math::
+
+    i \leftarrow i + \textstyle\sum w\,x, \quad i \leftarrow i - d(i, \text{dash}_{syn}), \quad
+    v \leftarrow v - d(v, \text{dash}_{mem}) + i, \quad
+    n = \min(\lfloor v / \theta \rfloor, n_{max}) \text{ if } v \ge \theta, \quad
+    v \leftarrow v - n\,\theta
+
+with ``d(v, dash) = v >> dash`` (arithmetic shift), or ``sign(v)`` where that is 0. Input
+events are clipped to 15 per channel and step; a hidden neuron emits up to 31 spikes, an
+output neuron 1; every population receives the previous one's spikes one step later.
+
+Speck (``family="speck"``; sinabs 3.1 ``layers/functional/lif.py``, ``activation/
+spike_generation.py``, ``backend/dynapcnn/discretize.py``): integrate-and-fire straight from
+the weights, ``v <- v + sum w x``, ``n = floor(v / theta)`` for ``v > 0``, ``v <- v - n
+theta``, then ``v <- max(v, v_min)`` with ``v_min = -2^15``.
+
+The backward pass is surrogate-gradient BPTT of the same recurrence with the decays as the
+factors ``1 - 2^-dash`` they approximate and the rounding passed straight through.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from spikefit_search.exceptions import ConfigError
+from spikefit_search.snn.config import ChipNeuron
+from spikefit_search.snn.surrogates import Surrogate
+
+if TYPE_CHECKING:
+    from spikefit_search.snn.network import SpikingNetwork
+
+
+@dataclass(frozen=True)
+class LayerIntegers:
+    """One synaptic layer as the chip holds it.
+
+    Attributes:
+        codes: the codes ``k`` of the quantizer, int64, weight-shaped (0 where pruned).
+        stored_shift: ``k`` is stored as ``k * 2^stored_shift`` (fills the weight's width).
+        weight_shift: the chip's left shift of the stored weights (Xylo's ``weight_shift_*``).
+        threshold: integer firing threshold (for a non-spiking readout: the largest one).
+        dash_mem: membrane bit-shift decay, or None (no leak).
+        dash_syn: synaptic current bit-shift decay, or None (no synaptic current).
+        max_spikes: spikes per step allowed, or None.
+        spiking: the layer's neurons spike (a readout of the membrane does not).
+        unit: float value of one integer state unit, ``scale / 2^(stored + weight shift)``.
+    """
+
+    codes: torch.Tensor
+    stored_shift: int
+    weight_shift: int
+    threshold: int
+    dash_mem: int | None
+    dash_syn: int | None
+    max_spikes: int | None
+    spiking: bool
+    unit: float
+
+    @property
+    def shift(self) -> int:
+        return self.stored_shift + self.weight_shift
+
+    @property
+    def stored_weights(self) -> torch.Tensor:
+        """The integers the chip's weight memory holds, int64."""
+        return self.codes << self.stored_shift
+
+
+def is_chip_exact(model: SpikingNetwork) -> bool:
+    """Whether ``model`` computes in its chip's arithmetic: its config names a chip neuron and
+    every synaptic layer is quantized to integer codes."""
+    from spikefit_search.compression._base import BaseQuantizer
+
+    return model.config.chip is not None and all(
+        isinstance(layer.weight_transform, BaseQuantizer) for layer in model.synaptic_layers
+    )
+
+
+def _threshold_cap(chip: ChipNeuron) -> int:
+    largest = 2 ** (chip.threshold_bits - 1) - 1
+    return max(1, min(largest, 2 ** (chip.state_bits - 1) // chip.threshold_headroom))
+
+
+def _total_shift(scale: float, theta: float, cap: int, most: int) -> int:
+    """The largest shift in ``[0, most]`` whose threshold ``theta * 2^S / scale`` rounds to at
+    most ``cap`` (0 when even that is above)."""
+    for shift in range(most, -1, -1):
+        if round(theta * 2.0**shift / scale) <= cap:
+            return shift
+    return 0
+
+
+def layer_integers(model: SpikingNetwork) -> list[LayerIntegers]:
+    """The integer form of every synaptic layer of a chip-exact ``model``, input first.
+
+    Raises:
+        ConfigError: the model has no chip neuron, a layer is not quantized, or its codes do not
+            fit the chip's weight width.
+    """
+    from spikefit_search.compression.export import integer_export
+
+    chip = model.config.chip
+    if chip is None:
+        raise ConfigError("layer_integers needs a network with a chip neuron, but got chip=None.")
+    cfg = model.config
+    cap = _threshold_cap(chip)
+    theta = float(cfg.threshold)
+    layers = model.synaptic_layers
+    plans: list[tuple[torch.Tensor, float, int, int]] = []
+    for layer in layers:
+        exported = integer_export(layer)
+        if exported.bits > chip.weight_bits:
+            raise ConfigError(
+                f"weights must fit the chip's {chip.weight_bits} bits, but layer "
+                f"{layer.spec.index} has {exported.bits}-bit codes."
+            )
+        spare = chip.weight_bits - exported.bits
+        scale = float(exported.scale)
+        total = _total_shift(scale, theta, cap, spare + chip.shift_max)
+        stored = min(total, spare)
+        plans.append((exported.integer_weights(), scale, stored, total - stored))
+    if chip.delay and len(plans) > 3:
+        # Xylo: the hidden-to-hidden layers share one matrix, so one hardware shift
+        inner = range(1, len(plans) - 1)
+        common = min(plans[i][3] for i in inner)
+        for i in inner:
+            codes, scale, stored, _ = plans[i]
+            plans[i] = (codes, scale, stored, common)
+    dash_mem = chip.dash_for(cfg.beta)
+    out: list[LayerIntegers] = []
+    for layer, (codes, scale, stored, hw) in zip(layers, plans):
+        shift = stored + hw
+        spiking = layer.spec.spiking
+        is_out = layer is layers[-1]
+        top = 2 ** (chip.threshold_bits - 1) - 1
+        threshold = min(top, max(1, round(theta * 2.0**shift / scale))) if spiking else top
+        out.append(
+            LayerIntegers(
+                codes=codes,
+                stored_shift=stored,
+                weight_shift=hw,
+                threshold=threshold,
+                dash_mem=dash_mem,
+                dash_syn=chip.dash_syn,
+                max_spikes=chip.readout_spikes_per_step if is_out else chip.spikes_per_step,
+                spiking=spiking,
+                unit=scale / 2.0**shift,
+            )
+        )
+    return out
+
+
+def integer_weight(weight: torch.Tensor, ints: LayerIntegers) -> torch.Tensor:
+    """``weight`` (the layer's effective float weight) in integer units, ``k * 2^S`` exactly,
+    with the gradient of ``weight / unit``."""
+    w = weight / ints.unit
+    exact = (ints.codes << ints.shift).to(w.dtype)
+    return w + (exact - w).detach()
+
+
+def _bounds(chip: ChipNeuron) -> tuple[float, float] | None:
+    if not chip.saturate:
+        return None
+    half = float(2 ** (chip.state_bits - 1))
+    return (-half, half - 1.0)
+
+
+def _decay(v: torch.Tensor, dash: int) -> torch.Tensor:
+    """Xylo's bit-shift decay ``v >> dash``, at least one unit towards zero."""
+    dv = torch.floor(v * 2.0**-dash)
+    return torch.where((dv == 0) & (v > 0), torch.ones_like(v), dv)
+
+
+def _forward(
+    current: torch.Tensor, ints: LayerIntegers, chip: ChipNeuron, *, spiking: bool
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The integer recurrence over ``T`` steps. Returns (spike counts or the membrane after
+    reset when not spiking, the membrane before reset)."""
+    bounds = _bounds(chip)
+    theta = float(ints.threshold)
+    v = torch.zeros_like(current[0])
+    i = torch.zeros_like(current[0]) if ints.dash_syn is not None else None
+    out = torch.empty_like(current)
+    v_pre = torch.empty_like(current)
+    v_min = None if chip.v_min is None else float(chip.v_min)
+    for t in range(current.shape[0]):
+        x = current[t]
+        if i is not None:
+            i = i + x
+            if bounds is not None:
+                i.clamp_(*bounds)
+            i = i - _decay(i, int(ints.dash_syn))  # type: ignore[arg-type]
+            x = i
+        dv = x if ints.dash_mem is None else x - _decay(v, ints.dash_mem)
+        if bounds is not None:
+            dv = dv.clamp(*bounds)
+        v = v + dv
+        if bounds is not None:
+            v.clamp_(*bounds)
+        v_pre[t] = v
+        n = torch.div(v, theta, rounding_mode="floor").clamp_(min=0.0)
+        if ints.max_spikes is not None:
+            n.clamp_(max=float(ints.max_spikes))
+        if not spiking and ints.max_spikes is None:
+            n.zero_()
+        v = v - n * theta
+        if v_min is not None:
+            v.clamp_(min=v_min)
+        out[t] = n if spiking else v
+    return out, v_pre
+
+
+def _backward(local: torch.Tensor, ints: LayerIntegers) -> torch.Tensor:
+    """BPTT through membrane (and synaptic current) with the decays as linear factors; the
+    reset is detached. Overwrites and returns ``local`` as the gradient of the input current."""
+    beta_mem = 1.0 if ints.dash_mem is None else 1.0 - 2.0**-ints.dash_mem
+    for t in range(local.shape[0] - 2, -1, -1):
+        local[t].add_(local[t + 1], alpha=beta_mem)
+    if ints.dash_syn is not None:
+        beta_syn = 1.0 - 2.0**-ints.dash_syn
+        for t in range(local.shape[0] - 2, -1, -1):
+            local[t].add_(local[t + 1], alpha=beta_syn)
+        local.mul_(beta_syn)
+    return local
+
+
+class _ChipNeuron(torch.autograd.Function):
+    @staticmethod
+    def forward(
+        ctx: Any,
+        current: torch.Tensor,
+        ints: LayerIntegers,
+        chip: ChipNeuron,
+        surrogate: Surrogate,
+        spiking: bool,
+    ) -> torch.Tensor:
+        out, v_pre = _forward(current, ints, chip, spiking=spiking)
+        ctx.save_for_backward(v_pre)
+        ctx.ints, ctx.surrogate, ctx.spiking = ints, surrogate, spiking
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        (v_pre,) = ctx.saved_tensors
+        ints: LayerIntegers = ctx.ints
+        if ctx.spiking:
+            theta = float(ints.threshold)
+            local = grad * ctx.surrogate.derivative(v_pre / theta - 1.0) / theta
+        else:
+            local = grad.clone()
+        return _backward(local.contiguous(), ints), None, None, None, None
+
+
+def neuron_steps(
+    current: torch.Tensor,
+    ints: LayerIntegers,
+    chip: ChipNeuron,
+    surrogate: Surrogate,
+    *,
+    spiking: bool = True,
+) -> torch.Tensor:
+    """Simulate one population of the chip's neurons from rest for ``T`` steps.
+
+    Shape:
+        current: ``(T, ...)`` integer synaptic input per step (the weighted sum of the events
+        that arrive); returns spike counts of the same shape, or, with ``spiking=False``, the
+        membrane after each step (a readout).
+    """
+    current = current.contiguous()
+    if not (torch.is_grad_enabled() and current.requires_grad):
+        return _forward(current, ints, chip, spiking=spiking)[0]
+    out: torch.Tensor = _ChipNeuron.apply(current, ints, chip, surrogate, spiking)
+    return out
+
+
+def delay_one_step(x: torch.Tensor) -> torch.Tensor:
+    """``x`` one step later: a zero step first, the last step dropped (``(T, ...)``)."""
+    return torch.cat([torch.zeros_like(x[:1]), x[:-1]], dim=0)
+
+
+def flush_steps(model: SpikingNetwork) -> int:
+    """Empty steps after a sample that let its last spikes reach the output: one per hidden
+    layer on a chip whose populations pass spikes on one step later (Xylo), else 0."""
+    chip = model.config.chip
+    if chip is None or not chip.delay:
+        return 0
+    return len(model.synaptic_layers) - 1

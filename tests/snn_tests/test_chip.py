@@ -1,0 +1,223 @@
+"""The chip-exact neuron: integer forward against a plain per-step reference written from the
+chips' simulators, gradients against autograd of the same recurrence, networks that compute
+chip-exact through the public API."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from spikefit_search.compression import load_checkpoint
+from spikefit_search.compression.methods import attach_quantizers
+from spikefit_search.snn import NetworkConfig, SpikingNetwork, spike
+from spikefit_search.snn.chip import LayerIntegers, layer_integers, neuron_steps
+from spikefit_search.snn.chip import _forward as chip_forward
+from spikefit_search.snn.config import ChipNeuron
+from spikefit_search.snn.surrogates import FastSigmoid
+
+XYLO = ChipNeuron(family="xylo", shift_max=7)
+SPECK = ChipNeuron(
+    family="speck",
+    saturate=False,
+    v_min=-32768,
+    dash_max=None,
+    dash_syn=None,
+    spikes_per_step=None,
+    readout_spikes_per_step=None,
+    input_events_per_step=None,
+    delay=False,
+)
+
+
+def _ints(threshold: int, *, dash_mem: int | None, dash_syn: int | None, cap: int | None):
+    return LayerIntegers(
+        codes=torch.zeros(1, 1, dtype=torch.long),
+        stored_shift=0,
+        weight_shift=0,
+        threshold=threshold,
+        dash_mem=dash_mem,
+        dash_syn=dash_syn,
+        max_spikes=cap,
+        spiking=True,
+        unit=1.0,
+    )
+
+
+def _sat(x: int) -> int:
+    return max(-32768, min(32767, x))
+
+
+def _xylo_reference(current: list[int], th: int, dm: int, ds: int, cap: int) -> list[int]:
+    """One Xylo neuron, step by step in Python integers, as xylosim's XyloIAFNeuron::evolve
+    (the synaptic input of a step summed first)."""
+
+    def decay(v: int, dash: int) -> int:
+        dv = v >> dash
+        return (1 if v > 0 else -1 if v < 0 else 0) if dv == 0 else dv
+
+    i = v = 0
+    out = []
+    for x in current:
+        i = _sat(i + x)
+        i -= decay(i, ds)
+        v = _sat(v + _sat(-decay(v, dm) + i))
+        n = 0
+        while v >= th and n < cap:
+            n += 1
+            v -= th
+        out.append(n)
+    return out
+
+
+def _speck_reference(current: list[int], th: int) -> list[int]:
+    """One sinabs IAFSqueeze neuron (MultiSpike, MembraneSubtract, min_v_mem = -2^15)."""
+    v = 0
+    out = []
+    for x in current:
+        v += x
+        n = v // th if v > 0 else 0
+        v = max(v - n * th, -32768)
+        out.append(n)
+    return out
+
+
+def test_xylo_neuron_is_bit_exact_with_the_reference_including_saturation() -> None:
+    gen = torch.Generator().manual_seed(0)
+    for scale, th, dm, ds in [
+        (300, 500, 3, 1),
+        (9000, 700, 1, 2),
+        (40, 1, 15, 1),
+        (20000, 90, 4, 3),
+    ]:
+        current = torch.randint(-scale, 2 * scale, (40, 30), generator=gen).float()
+        ints = _ints(th, dash_mem=dm, dash_syn=ds, cap=31)
+        ours = neuron_steps(current, ints, XYLO, FastSigmoid())
+        for n in range(current.shape[1]):
+            ref = _xylo_reference([int(c) for c in current[:, n]], th, dm, ds, 31)
+            assert ours[:, n].tolist() == ref, (scale, th, n)
+    saturated = torch.full((10, 1), 30000.0)
+    assert (
+        neuron_steps(
+            saturated, _ints(20, dash_mem=4, dash_syn=1, cap=31), XYLO, FastSigmoid()
+        ).max()
+        == 31
+    )
+
+
+def test_speck_neuron_is_bit_exact_with_the_reference() -> None:
+    gen = torch.Generator().manual_seed(1)
+    current = torch.randint(-30000, 5000, (50, 20), generator=gen).float()
+    ours = neuron_steps(
+        current, _ints(333, dash_mem=None, dash_syn=None, cap=None), SPECK, FastSigmoid()
+    )
+    for n in range(current.shape[1]):
+        assert ours[:, n].tolist() == _speck_reference([int(c) for c in current[:, n]], 333)
+
+
+def _autograd_reference(
+    current: torch.Tensor, ints: LayerIntegers, chip: ChipNeuron
+) -> torch.Tensor:
+    """The recurrence with exact integers forward and linear decays backward, by autograd."""
+    sur = FastSigmoid()
+    th = float(ints.threshold)
+    beta_m = 1.0 if ints.dash_mem is None else 1 - 2.0**-ints.dash_mem
+    exact, v_pre = chip_forward(current.detach(), ints, chip, spiking=True)
+    i = torch.zeros_like(current[0])
+    u = torch.zeros_like(current[0])
+    outs = []
+    for t in range(current.shape[0]):
+        if ints.dash_syn is not None:
+            beta_s = 1 - 2.0**-ints.dash_syn
+            i_lin = beta_s * (i + current[t])
+        else:
+            i_lin = current[t]
+        v = beta_m * u + i_lin
+        v = v + (v_pre[t] - v).detach()  # the exact membrane, the linear gradient
+        n = spike(v / th - 1.0, sur)
+        n = n + (exact[t] - n).detach()
+        outs.append(n)
+        u = v - (n * th).detach()
+        i = i_lin
+    return torch.stack(outs)
+
+
+@pytest.mark.parametrize("chip,dm,ds", [(XYLO, 3, 1), (XYLO, 15, 2), (SPECK, None, None)])
+def test_chip_neuron_gradient_matches_autograd_of_the_same_recurrence(chip, dm, ds) -> None:
+    torch.manual_seed(0)
+    ints = _ints(400, dash_mem=dm, dash_syn=ds, cap=chip.spikes_per_step)
+    current = (torch.randn(12, 7, 5) * 300).round().requires_grad_(True)
+    weight = torch.randn(12, 7, 5)
+    (neuron_steps(current, ints, chip, FastSigmoid()) * weight).sum().backward()
+    ours = current.grad.clone()
+    current.grad = None
+    (_autograd_reference(current, ints, chip) * weight).sum().backward()
+    assert torch.allclose(ours, current.grad, atol=1e-6, rtol=1e-5)
+
+
+def _quantized(chip: ChipNeuron, **kw) -> SpikingNetwork:
+    torch.manual_seed(0)
+    cfg = NetworkConfig(input_shape=(16, 1, 1), n_classes=8, timesteps=6, chip=chip, **kw)
+    net = SpikingNetwork(cfg)
+    for layer in net.synaptic_layers:  # strong enough to fire within a few steps
+        layer.synapse.weight.data *= 4
+    attach_quantizers(net, "cat", n_values=4, bits=4, scope="layer", zero_is_free=True)
+    return net
+
+
+def test_a_quantized_network_with_a_chip_neuron_runs_chip_exact_and_float_on_request() -> None:
+    net = _quantized(XYLO, hidden=(12, 10), beta=0.875)
+    assert net.chip_exact
+    x = torch.rand(4, 16, 1, 1)
+    exact = net.run(x, generator=torch.Generator().manual_seed(0))
+    floating = net.run(x, generator=torch.Generator().manual_seed(0), exact=False)
+    assert exact.output is not None and exact.output.shape[0] == 6 + 2  # two flush steps
+    assert floating.output is not None and floating.output.shape[0] == 6
+    assert sum(float(s.sum()) for s in exact.spikes) > 0
+    assert not torch.equal(exact.logits, floating.logits)
+    plain = SpikingNetwork(NetworkConfig(input_shape=(16, 1, 1), n_classes=8, chip=XYLO))
+    assert not plain.chip_exact  # float weights: nothing to run on the chip yet
+
+
+def test_layer_integers_fit_the_chip_and_reproduce_the_float_weights() -> None:
+    net = _quantized(XYLO, hidden=(12,), beta=0.875)
+    for layer, ints in zip(net.synaptic_layers, layer_integers(net)):
+        stored = ints.stored_weights
+        assert stored.abs().max() <= 128 and 0 <= ints.weight_shift <= XYLO.shift_max
+        assert 1 <= ints.threshold <= 2**15 - 1
+        w = layer.effective_weight().detach()
+        assert torch.allclose(w, (stored << ints.weight_shift).float() * ints.unit, atol=1e-7)
+        if ints.spiking:  # the float threshold 1.0 in integer units, rounded
+            assert abs(ints.threshold * ints.unit - 1.0) <= ints.unit / 2 + 1e-9
+
+
+def test_chip_exact_checkpoint_computes_the_same_network_after_loading(tmp_path) -> None:
+    from spikefit_search.compression import PipelineConfig, run_pipeline
+    from spikefit_search.data import load_dataset
+
+    data = load_dataset("digits")
+    cfg = PipelineConfig(
+        network=NetworkConfig(
+            input_shape=data.input_shape,
+            n_classes=data.n_classes,
+            hidden=(16,),
+            timesteps=4,
+            beta=1.0,
+            readout="spikes",
+            chip=SPECK,
+        ),
+        warmup_epochs=1,
+        finetune_epochs=1,
+    )
+    result = run_pipeline(cfg, data)
+    assert result.model.chip_exact and not math.isnan(result.float_val_accuracy)
+    from spikefit_search.compression import save_checkpoint
+
+    path = save_checkpoint(tmp_path / "m.pt", result, cfg)
+    model, _ = load_checkpoint(path)
+    assert model.chip_exact
+    x = data.x_test[:32]
+    a = result.model.run(x, generator=torch.Generator().manual_seed(5)).logits
+    b = model.run(x, generator=torch.Generator().manual_seed(5)).logits
+    assert torch.equal(a, b)
