@@ -10,6 +10,7 @@ them these tests skip (and fail under CI, which must run them).
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from dataclasses import replace
@@ -21,7 +22,7 @@ import torch
 
 from spikefit_search.compression import PipelineConfig, run_pipeline
 from spikefit_search.data import Dataset, load_dataset
-from spikefit_search.hardware import load_profile
+from spikefit_search.hardware import load_profile, static_check
 from spikefit_search.hardware.xylo_spec import SPEC_KEYS, save_xylo_specification
 from spikefit_search.snn import NetworkConfig, SpikingNetwork
 from spikefit_search.snn.chip import layer_integers
@@ -126,7 +127,11 @@ def test_xylosim_runs_our_spec_as_our_chip_exact_model(digits8, tmp_path, device
     assert (predictions == digits8.y_test[:SAMPLES].numpy()).mean() > 2 / 8  # learned
 
 
-def _speck_blob(model: SpikingNetwork, events: torch.Tensor, *, discretize: bool) -> dict:
+def _speck_blob(model: SpikingNetwork, events: torch.Tensor, *, mode: str = "integers") -> dict:
+    """The network for ``run_dynapcnn.py``: our integers (``discretize=False``), or the same
+    network in float units for sinabs' ``discretize=True`` to rescale, with our membrane floor
+    (``"float_floor"``) or sinabs' default, none (``"float"``)."""
+    discretize = mode != "integers"
     cfg = model.config
     blob: dict = {
         "input_shape": np.array(cfg.input_shape),
@@ -137,8 +142,10 @@ def _speck_blob(model: SpikingNetwork, events: torch.Tensor, *, discretize: bool
     blob["n_layers"] = len(ints)
     for i, (layer, it) in enumerate(zip(model.synaptic_layers, ints)):
         spec = layer.spec
-        if discretize:  # the float network, as a sinabs user exports it: sinabs rescales it
-            weight, threshold, floor = layer.effective_weight().detach().numpy(), 1.0, -1.0
+        if discretize:
+            weight = layer.effective_weight().detach().numpy()
+            threshold = 1.0
+            floor = cfg.chip.v_min * it.unit if mode == "float_floor" else np.nan
         else:
             weight, threshold, floor = it.stored_weights.numpy(), it.threshold, cfg.chip.v_min
         blob.update(
@@ -166,7 +173,7 @@ def test_dynapcnn_network_runs_our_integers_as_our_chip_exact_model(tmp_path, ne
     model = _train(data, "speck", beta=1.0, readout="spikes", **network)
     x = data.x_test[:SAMPLES]
     events, spikes, predictions = _ours(model, x)
-    np.savez(tmp_path / "net.npz", **_speck_blob(model, events, discretize=False))
+    np.savez(tmp_path / "net.npz", **_speck_blob(model, events))
     subprocess.run(
         [
             str(python),
@@ -183,3 +190,43 @@ def test_dynapcnn_network_runs_our_integers_as_our_chip_exact_model(tmp_path, ne
     counts = theirs[f"spikes_{len(spikes) - 1}"].reshape(spikes[-1].shape).sum(axis=1)
     assert np.array_equal(counts.argmax(axis=1), predictions)
     assert (predictions == data.y_test[:SAMPLES].numpy()).mean() > 2 / 10  # learned
+
+
+MAPPER_CASES = [
+    # [inputs, hidden..., outputs]: fits, too many inputs / outputs / hidden neurons, one layer
+    [16, 32, 8],
+    [17, 32, 8],
+    [16, 32, 9],
+    [16, 8],
+    [16, 1001, 8],
+    [16, 500, 400, 8],
+    [16, 600, 500, 8],
+    [8, 64, 64, 64, 4],
+]
+
+
+def test_our_xylo_check_agrees_with_rockpools_mapper(tmp_path):
+    python = _venv_python("SPIKEFIT_ROCKPOOL")
+    nets = tmp_path / "nets.json"
+    nets.write_text(json.dumps(MAPPER_CASES))
+    subprocess.run(
+        [
+            str(python),
+            str(SIMS / "run_xylo_mapper.py"),
+            "syns61201",
+            str(nets),
+            str(tmp_path / "out.json"),
+        ],
+        check=True,
+        timeout=600,
+        capture_output=True,
+    )
+    verdicts = json.loads((tmp_path / "out.json").read_text())
+    mapper_rules = {"inputs", "outputs", "neurons", "neuron_layers"}
+    for widths, theirs in zip(MAPPER_CASES, verdicts):
+        net = NetworkConfig(
+            input_shape=(widths[0], 1, 1), hidden=tuple(widths[1:-1]), n_classes=widths[-1]
+        )
+        result = static_check("xylo-audio2", net, n_values=16, bits=8)
+        ours = [u.message() for u in result.violations if u.name in mapper_rules]
+        assert (theirs is None) == (not ours), (widths, theirs, ours)

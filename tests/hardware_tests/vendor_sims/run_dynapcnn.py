@@ -6,7 +6,7 @@ Executed with the Python of the sinabs verifier venv, never imported by the pack
 
 NET holds ``input_shape``, ``n_layers``, ``discretize`` (0/1), the input events ``x``
 ``(samples, T, C, H, W)`` and per layer ``i``: ``kind_i`` (``conv``/``linear``), ``weight_i``,
-``threshold_i``, ``min_v_mem_i``, ``stride_i``, ``padding_i``, ``pool_i``. OUT gets
+``threshold_i``, ``min_v_mem_i`` (NaN: none), ``stride_i``, ``padding_i``, ``pool_i``. OUT gets
 ``spikes_i`` ``(samples, T, ...)``: every layer's output spikes, before pooling.
 
 sinabs' Speck backend imports samna and samnagui (a PyPI stub that downloads at import): inert
@@ -80,10 +80,11 @@ def main() -> None:
             layer = nn.Linear(w.shape[1], w.shape[0], bias=False)
         with torch.no_grad():
             layer.weight.copy_(w)
+        floor = float(d[f"min_v_mem_{i}"])  # NaN: none (sinabs then sets -2^15 on discretizing)
         spk = sl.IAFSqueeze(
             batch_size=1,
             spike_threshold=float(d[f"threshold_{i}"]),
-            min_v_mem=float(d[f"min_v_mem_{i}"]),
+            min_v_mem=None if np.isnan(floor) else floor,
         )
         modules += [layer, spk]
         spiking.append(spk)
