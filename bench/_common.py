@@ -1,4 +1,4 @@
-"""Shared pieces of the benchmark suite (issue 7): the same spiking MLP in three frameworks,
+"""Shared pieces of the benchmark suite: the same spiking MLP in three frameworks,
 alternating timers, environment capture and the ``docs/benchmarks.md`` writer.
 
 Every network here is the same function:
@@ -52,7 +52,12 @@ from spikefit_search.snn import NetworkConfig, SpikingNetwork  # noqa: E402
 from spikefit_search.snn import network as _network  # noqa: E402
 
 BENCH_MD = ROOT / "docs" / "benchmarks.md"
-SECTION = "## Performance against peers (issue 7)"
+# The sections of docs/benchmarks.md, one per question; each script's --write adds to its own.
+TRAINING = "## Training speed"
+COMPRESSION = "## Compression: SpikeFit against its baselines"
+SEARCH = "## Search"
+ENERGY = "## Energy fronts"
+NIR = "## NIR readers"
 
 BETA = 0.9
 THRESHOLD = 1.0
@@ -336,10 +341,15 @@ def table(headers: list[str], rows: list[list[str]]) -> str:
 
 
 def report(
-    title: str, device: torch.device, body: str, notes: str = "", write: bool = False
+    title: str,
+    device: torch.device,
+    body: str,
+    notes: str = "",
+    write: bool = False,
+    section: str = TRAINING,
 ) -> str:
-    """Print a result block; with ``write`` (a script's ``--write``) also append it under the
-    issue-7 section of docs/benchmarks.md."""
+    """Print a result block; with ``write`` (a script's ``--write``) also append it at the end of
+    ``section`` of docs/benchmarks.md."""
     now = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     head = (
         f"### {title} ({'GPU' if device.type == 'cuda' else 'CPU'})\n\n"
@@ -350,23 +360,27 @@ def report(
     block = head + ("\n" + notes.strip() + "\n" if notes else "") + "\n" + body.strip() + "\n"
     print(block)
     if write:
-        append_section(block)
+        append_section(block, section)
     return block
 
 
-def append_section(block: str) -> None:
-    """Append ``block`` at the end of the issue-7 section (created if missing), leaving the rest
-    of the file as it is."""
-    text = BENCH_MD.read_text() if BENCH_MD.exists() else "# Benchmarks\n"
-    if SECTION not in text:
-        text = text.rstrip("\n") + "\n\n" + SECTION + "\n"
-    start = text.index(SECTION) + len(SECTION)
-    nxt = text.find("\n## ", start)
+def append_section(block: str, section: str = TRAINING, path: Path | None = None) -> None:
+    """Append ``block`` at the end of ``section`` (a ``## `` heading line, created at the end of
+    the file if missing) of ``path`` (docs/benchmarks.md), leaving the rest of the file as it
+    is."""
+    path = BENCH_MD if path is None else path
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    line = f"\n{section}\n"
+    if line not in text:
+        text = text.rstrip("\n") + "\n" + line
+    start = text.index(line) + len(line)
+    nxt = text.find("\n## ", start - 1)
     end = len(text) if nxt < 0 else nxt + 1
-    section = text[start:end].rstrip("\n") + "\n\n" + block.rstrip("\n") + "\n"
-    text = text[:start] + section + ("\n" + text[end:] if end < len(text) else "")
-    BENCH_MD.parent.mkdir(parents=True, exist_ok=True)
-    BENCH_MD.write_text(text)
+    body = text[start:end].rstrip("\n")
+    body = (body + "\n\n" if body.strip() else "\n") + block.rstrip("\n") + "\n"
+    text = text[:start] + body + ("\n" + text[end:] if end < len(text) else "")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
 
 
 def run_child(args: list[str], timeout: float = 600) -> dict[str, object]:

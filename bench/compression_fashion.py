@@ -1,7 +1,7 @@
 # ruff: noqa: E501  (report strings and table rows read better on one line)
-"""Rank SpikeFit compression against its baselines on Fashion-MNIST (issues 3 and 11).
+"""Rank SpikeFit compression against its baselines on Fashion-MNIST .
 
-One command (about 35 minutes per seed on one shared CPU thread with the defaults)::
+One command (about 35 minutes per seed on one CPU thread with the defaults)::
 
     python bench/compression_fashion.py --write
 
@@ -13,7 +13,7 @@ methods; every method then gets the same fine-tune epochs and learning rates (la
 3e-4, CAT codebook the pipeline's default). The float control is the warm-up fine-tuned in float
 for the same epochs; post-training k-means clusters it. Prints a table (with the bit-width sweep
 b = 2..8 at M = min(4, 2^b - 1)), writes raw numbers to ``bench/results/compression_fashion.json``
-and, with ``--write``, appends the table to ``docs/benchmarks.md``.
+and, with ``--write``, appends the table to the compression section of ``docs/benchmarks.md``.
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ for _b in SWEEP_BITS:
         METHODS.setdefault(sweep_name(_method, _b), _cfg)
 PRUNE_RULES = ("fsc", "magnitude", "random")
 
-# Post-hoc ablation (--ablation) of issue 3: one of the M values starts at zero.
+# Ablation (--ablation): one of the M values starts at zero.
 ABLATION: dict[str, dict[str, Any]] = {
     "float control": METHODS["float control"],
     "CAT M=4 b=4": METHODS["CAT M=4 b=4"],
@@ -315,12 +315,12 @@ def summarise(runs: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
     def so(name: str) -> float:
         return sop[name][0]
 
-    def free_zero(name: str) -> str:  # the issue's target for the free zero code
+    def free_zero(name: str) -> str:  # the target for the free zero code
         return (
             f"SOPs <= 0.5x and >= control - 1 pt: {yes(so(name) <= 0.5 and ctrl - a(name) <= 1.0)}"
         )
 
-    def half_pruned(name: str) -> str:  # the issue's target for rho = 0.5
+    def half_pruned(name: str) -> str:  # the target for rho = 0.5
         return f">= 85.5% and SOPs <= 0.52x: {yes(a(name) >= 85.5 and so(name) <= 0.52)}"
 
     cat4, u2, km4 = "CAT M=4 b=4", "uniform QAT b=2 (4 levels)", "k-means M=4 b=4 (post-training)"
@@ -556,7 +556,7 @@ def main() -> None:
         f"{PipelineConfig.codebook_lr} grid steps per step, grid step {PipelineConfig.codebook_lr * SCALE_LR_FACTOR:g} relative, both times min(1, 2^(b-1)/8) below 4 bits; codebooks and steps frozen after {PipelineConfig.codebook_freeze:g} of the fine-tune steps); "
         f"learning rates {'annealed to zero (cosine) in each phase' if args.schedule == 'cosine' else 'constant'}; "
         f"post-training k-means clusters the float control's network; "
-        f"seeds {args.seeds}; wall time {wall / 60:.1f} min (sum over the processes, run in parallel on a shared 2-core machine)\n"
+        f"seeds {args.seeds}; wall time {wall / 60:.1f} min (sum over the processes, which may have run in parallel)\n"
     )
     text = header + "\n" + table + "\n"
     print(text)
@@ -576,16 +576,9 @@ def main() -> None:
             )
         )
     if args.write:
-        docs = ROOT / "docs" / "benchmarks.md"
-        heading = "## SpikeFit at every bit-width on Fashion-MNIST (issue 11)"
-        current = docs.read_text() if docs.exists() else "# Benchmarks\n"
-        if heading not in current:
-            current = current.rstrip() + f"\n\n{heading}\n"
-        # insert at the end of our own section, before the next "## " heading of others
-        start_at = current.index(heading) + len(heading)
-        nxt = current.find("\n## ", start_at)
-        end = len(current) if nxt < 0 else nxt + 1
-        docs.write_text(current[:end].rstrip() + "\n\n" + text + "\n" + current[end:])
+        from _common import COMPRESSION, append_section
+
+        append_section(text, COMPRESSION)
 
 
 if __name__ == "__main__":

@@ -97,6 +97,7 @@ def main() -> None:
         C.table(["what", "seconds", "relative to a float epoch", "note"], rows),
         notes,
         write=args.write,
+        section=C.COMPRESSION,
     )
 
 

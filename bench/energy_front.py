@@ -1,4 +1,4 @@
-"""What a run's Pareto front is made of (issue 12): does the energy axis separate candidates by
+"""What a run's Pareto front is made of: does the energy axis separate candidates by
 what the networks do, or only by the timesteps ``T``?
 
 For each run folder it reads ``pareto.csv`` and prints, per front point, ``T``, the validation
@@ -16,10 +16,11 @@ Runs made before the static term was recorded (no ``static_uj`` column) need
 
 Usage::
 
-    python bench/energy_front.py before=/tmp/i12e-before/speck-mlp-digits \
-        after=/tmp/i12e-after/speck-mlp-digits [--write]
+    python bench/energy_front.py before=/tmp/before/speck-mlp-digits \
+        after=/tmp/after/speck-mlp-digits [--write]
 
-With ``--write`` the tables replace the section of ``docs/benchmarks.md`` named below.
+With ``--write`` the tables are appended to the "Energy fronts" section of
+``docs/benchmarks.md``.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_MD = ROOT / "docs" / "benchmarks.md"
-SECTION = "## Energy model: the Speck front before and after (issue 12)"
+SECTION = "## Energy fronts"
 
 
 def eta_squared(values: pd.Series, groups: pd.Series) -> float:
@@ -82,7 +83,7 @@ def front_table(run: Path, legacy_static: float | None) -> tuple[str, float, flo
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="+", help="LABEL=RUN_FOLDER (the folder with pareto.csv)")
-    parser.add_argument("--write", action="store_true", help="replace the section in benchmarks")
+    parser.add_argument("--write", action="store_true", help="append to docs/benchmarks.md")
     parser.add_argument("--note", default="", help="a paragraph on how the runs were made")
     parser.add_argument(
         "--legacy-static-uj-per-step",
@@ -97,8 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.note:
         command.append('--note "..."')
     command += ["--write"] if args.write else []
+    labels = [spec.partition("=")[0] for spec in args.runs]
     blocks = [
-        SECTION,
+        f"### What separates the front's points: {', '.join(labels)}",
         "",
         f"Command: `python bench/energy_front.py {' '.join(command)}`; machine: "
         f"{platform.machine()}, Python {platform.python_version()}.",
@@ -113,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         table, static_spread, eta, rho = front_table(run, args.legacy_static_uj_per_step)
         blocks += [
-            f"### {label}",
+            f"#### {label}",
             "",
             table,
             "",
@@ -124,12 +126,9 @@ def main(argv: list[str] | None = None) -> int:
     text = "\n".join(blocks)
     print(text)
     if args.write:
-        current = BENCH_MD.read_text() if BENCH_MD.exists() else "# Benchmarks\n"
-        if SECTION in current:
-            start = current.index(SECTION)
-            end = current.find("\n## ", start + len(SECTION))
-            current = current[:start] + current[end + 1 :] if end != -1 else current[:start]
-        BENCH_MD.write_text(current.rstrip("\n") + "\n\n" + text.rstrip("\n") + "\n")
+        from _common import append_section
+
+        append_section(text, SECTION, BENCH_MD)
     return 0
 
 

@@ -1,4 +1,4 @@
-"""GPU check for issue 7: the fused Triton LIF kernels against the torch path, then the
+"""GPU check: the fused Triton LIF kernels against the torch path, then the
 training-throughput bench on CUDA.
 
 (a) On CUDA, for both resets, beta < 1 and beta = 1, fast-sigmoid and arctan surrogates and a

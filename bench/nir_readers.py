@@ -1,4 +1,4 @@
-"""Do sinabs 3.1, snnTorch 1.0 and norse 1.1 run our NIR files as we do? (issue 13)
+"""Do sinabs 3.1, snnTorch 1.0 and norse 1.1 run our NIR files as we do?
 
 Trains three knees on the digits data (real, offline): a Speck-like one (IF, spiking readout),
 a Loihi-like one (LIF, membrane readout) and a Speck conv one (IF, sum pooling, spiking

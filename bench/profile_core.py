@@ -1,6 +1,6 @@
 """torch.profiler summary of one framework's training step (top ops by self CPU time).
 
-``--functional FILE`` swaps in another ``functional.py`` (e.g. the pre-issue-7 version from
+``--functional FILE`` swaps in another ``functional.py`` (e.g. the package skeleton's version from
 ``git show 07c2cdc:spikefit_search/snn/functional.py``) for a before/after comparison.
 
 Usage: ``python bench/profile_core.py [--net mlp784] [--steps 8] [--framework ours]``

@@ -1,12 +1,12 @@
 # ruff: noqa: E501  (table rows read better on one line)
-"""Compare CAT grid-step rules at initialisation (issue 11): collapses and quantization error.
+"""Compare CAT grid-step rules at initialisation: collapses and quantization error.
 
     python bench/scale_rules.py
 
 For b = 2..8, M = min(4, 2^b - 1) (and M = 2 with a free zero), 4 weight distributions and both
 scopes, it builds the k-means codebook once and snaps it with three rules for the grid step:
 
-- ``old``: ``min(max|w|, 2 max|c|) / k_max`` then ``round`` (the rule before issue 11);
+- ``old``: ``min(max|w|, 2 max|c|) / k_max`` then ``round`` (a max rule);
 - ``top``: ``max|c| / k_max`` then ``round`` (largest value on the top level);
 - ``fit``: the squared-error fit over the snapped, de-duplicated codebook (the current rule).
 

@@ -1,4 +1,4 @@
-"""Search benchmarks (issue 5): wall time of a budget-50 search, cost of a statically rejected
+"""Search benchmarks: wall time of a budget-50 search, cost of a statically rejected
 candidate, throughput with 2 workers against 1, and hypervolume of the default sampler against
 random search.
 
@@ -12,7 +12,7 @@ Usage (each part can run alone):
     python bench/search_bench.py sampler --results r.json   # keep every run's points
     python bench/search_bench.py sampler --results r.json --from-results  # recompute only
 
-Results are printed, and appended to docs/benchmarks.md under "## Search (issue 5)" with
+Results are printed, and appended to docs/benchmarks.md under "## Search" with
 ``--write``.
 """
 
@@ -35,7 +35,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_MD = ROOT / "docs" / "benchmarks.md"
-SECTION = "## Search (issue 5)"
+SECTION = "## Search"
 
 
 def machine() -> str:
@@ -57,14 +57,9 @@ def append(title: str, lines: list[str]) -> None:
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     block = [f"### {title} ({stamp})", "", f"Machine: {machine()}.", "", *lines, ""]
     print("\n".join(block))
-    text = BENCH_MD.read_text() if BENCH_MD.exists() else "# Benchmarks\n"
-    if SECTION not in text:
-        text = text.rstrip() + f"\n\n{SECTION}\n\n"
-    head, _, tail = text.partition(SECTION)
-    nxt = tail.find("\n## ")
-    body, rest = (tail, "") if nxt < 0 else (tail[:nxt], tail[nxt:])
-    text = head + SECTION + body.rstrip() + "\n\n" + "\n".join(block) + rest
-    BENCH_MD.write_text(text)
+    from _common import append_section
+
+    append_section("\n".join(block), SECTION, BENCH_MD)
 
 
 def cli(*args: str, cwd: Path, show: bool = False) -> float:
@@ -447,7 +442,7 @@ def report_sampler(
         "",
         f"Default sampler: {default}. Energy figures depend on the energy model of the "
         "profiles at the time of the run; re-run after it changes. Load average when "
-        f"reported: {load:.1f} (a shared CPU slows runs, it does not change these figures).",
+        f"reported: {load:.1f} (a busy CPU slows runs, it does not change these figures).",
     ]
     append("Sample efficiency: default sampler against random", lines)
 

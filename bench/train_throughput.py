@@ -77,7 +77,7 @@ def main() -> None:
             print(" | ".join(row), flush=True)
     headers = ["network", "T"] + [f"{fw} samples/s" for fw in fws]
     headers += [f"ours/{fw}" for fw in fws[1:]]
-    shared = "; the machine was shared, ratios are from the same run" if max(spreads) > 0.15 else ""
+    shared = "; ratios are from the same run" if max(spreads) > 0.15 else ""
     notes = (
         f"Training throughput, batch {args.batch}, median of {args.repeats} alternating repeats "
         f"(max spread between repeats {max(spreads):.0%} of the median{shared})."

@@ -1,4 +1,4 @@
-"""Weight sharing across widths (issue 14): does a candidate derived from one wide warm-up lose
+"""Weight sharing across widths: does a candidate derived from one wide warm-up lose
 accuracy against the same candidate trained at its own width?
 
 A network of ``n`` hidden neurons is trained three ways, each ending with ``n`` neurons:
@@ -129,6 +129,7 @@ def main() -> None:
         notes=f"Test accuracy on digits, mean ± standard error over {args.seeds} seeds; "
         "every route ends with the same number of hidden neurons (see the script's docstring).",
         write=args.write,
+        section=C.SEARCH,
     )
 
 

@@ -1,7 +1,7 @@
 """Files written atomically: a temporary file in the same folder, then a rename.
 
 The file gets the mode any Unix tool would give a new file (``0666`` less the umask), not the
-``0600`` of :func:`tempfile.mkstemp`, so colleagues on a shared machine can read a report.
+``0600`` of :func:`tempfile.mkstemp`, so other users of the machine can read a report.
 """
 
 from __future__ import annotations

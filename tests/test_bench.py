@@ -34,6 +34,28 @@ def test_bench_results_reach_the_docs_only_when_asked(
     assert "`python bench/x.py --repeats 3`" in text  # the command that reproduces the figure
 
 
+def test_bench_results_land_in_their_own_section(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    docs = tmp_path / "benchmarks.md"
+    docs.write_text(
+        f"# Benchmarks\n\n{_common.TRAINING}\n\n### Old speed\n\nx\n\n"
+        f"{search_bench.SECTION}\n\n### Old search\n\ny\n\n## Later\n\nz\n"
+    )
+    monkeypatch.setattr(_common, "BENCH_MD", docs)
+    monkeypatch.setattr(search_bench, "BENCH_MD", docs)
+    monkeypatch.setattr(search_bench, "WRITE", True)
+    _common.report("Speed", torch.device("cpu"), "| a |\n|---|\n| 1 |", write=True)
+    search_bench.append("Rejections", ["- 1 ms per candidate"])
+    cpu = torch.device("cpu")
+    _common.report("Overhead", cpu, "| b |", write=True, section=_common.COMPRESSION)
+    text = docs.read_text()
+    order = ["### Old speed", "### Speed", search_bench.SECTION, "### Old search", "### Rejections"]
+    order += ["## Later", _common.COMPRESSION, "### Overhead"]
+    at = [text.index(part) for part in order]
+    assert at == sorted(at)  # each block ends its own section; a missing section is added last
+
+
 def test_log_objective_sampler_shows_the_log_of_the_second_objective() -> None:
     import math
 

@@ -139,10 +139,10 @@ def test_static_never_more_permissive(profile: str, index: int) -> None:
 
 
 def test_dynap_se2_layers_never_share_a_core_table() -> None:
-    """The issue's example: MLP 64-48-10, M = 12, b = 4 on DYNAP-SE2 (16 values per core).
+    """MLP 64-48-10, M = 12, b = 4 on DYNAP-SE2 (16 values per core).
 
     Each layer has its own scale, so packing both layers into core 0 would need their two
-    value sets in one core (23 > 16 on the issue's trained network). The one packing model
+    value sets in one core (23 > 16 on a trained network of this shape). The one packing model
     gives each layer its own core, and the static bound (12 per core) holds on the trained
     weights.
     """
