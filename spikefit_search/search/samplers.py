@@ -46,6 +46,7 @@ from optuna.study._constrained_optimization import _CONSTRAINTS_KEY
 from optuna.trial import FrozenTrial, TrialState
 
 from spikefit_search._registry import Registry
+from spikefit_search.search.dashboard import named_constraints
 
 SamplerFactory = Callable[[int, int], optuna.samplers.BaseSampler]
 SAMPLERS: Registry[SamplerFactory] = Registry("sampler")
@@ -120,13 +121,14 @@ def sampler_view(trials: Sequence[FrozenTrial], threshold: float) -> list[Frozen
     ]
     mean_acc = _mean([t.values[0] for t in trained], threshold)
     mean_energy = _mean([t.values[1] for t in trained], 1.0)
+    named = {t.number: named_constraints(t) for t in trials}  # not the dashboard's copies
     limit_names: set[str] = set()
     for t in trials:
-        limit_names.update(t.constraints)
+        limit_names.update(named[t.number])
     limit_names.discard(ACCURACY_CONSTRAINT)
     margin_sum: dict[str, list[float]] = {n: [] for n in limit_names}
     for t in trials:
-        for name, value in t.constraints.items():
+        for name, value in named[t.number].items():
             if name in margin_sum:
                 margin_sum[name].append(value)
     mean_margin = {n: _mean(v, 0.0) for n, v in margin_sum.items()}
@@ -144,10 +146,10 @@ def sampler_view(trials: Sequence[FrozenTrial], threshold: float) -> list[Frozen
             continue
         if t.state == TrialState.COMPLETE and t.values is not None:
             values = list(t.values)
-            constraints = dict(t.constraints)
+            constraints = dict(named[t.number])
             constraints[ACCURACY_CONSTRAINT] = acc_margin(values[0])
         elif stage == "rejected":
-            constraints = dict(t.constraints)
+            constraints = dict(named[t.number])
             unbuildable = not any(n in constraints for n in limit_names)
             values = [mean_acc, mean_energy]
             constraints[ACCURACY_CONSTRAINT] = acc_margin(mean_acc)
@@ -159,7 +161,7 @@ def sampler_view(trials: Sequence[FrozenTrial], threshold: float) -> list[Frozen
             # runs from before this attribute: the chance level (threshold is chance * 1.5)
             reached = float(t.user_attrs.get(_REACHED, threshold / 1.5))
             values = [reached, mean_energy]
-            constraints = dict(t.constraints)
+            constraints = dict(named[t.number])
             constraints[ACCURACY_CONSTRAINT] = max(acc_margin(reached), 1e-6)
         else:  # surplus (never evaluated) or a PRUNED trial of unknown origin
             continue

@@ -198,3 +198,26 @@ def test_search_with_a_third_infeasible_reaches_its_budget(tmp_path: Path, name:
         if t.user_attrs.get("stage") == "rejected":
             # fan-in is capped by the Fisher synapse pruner, so another limit rejects it
             assert max(t.constraints.values()) > 0, t.constraints
+
+
+def test_view_models_every_limit_once_without_the_dashboards_positional_copies() -> None:
+    # optuna-dashboard's list comes back from storage as constraints "0", "1", ...
+    copies = {"fan_in": 0.3, "neurons": -0.8, "0": 0.3, "1": -0.8}
+    names = {"constraint_names": ["fan_in", "neurons"]}
+    trials = [
+        _trial(
+            0,
+            TrialState.COMPLETE,
+            values=[0.8, 2.0],
+            constraints=dict(copies),
+            user_attrs={"stage": "trained", **names},
+        ),
+        _trial(
+            1,
+            TrialState.PRUNED,
+            constraints=dict(copies),
+            user_attrs={"stage": "rejected", **names},
+        ),
+    ]
+    for t in sampler_view(trials, THRESHOLD):
+        assert set(t.constraints) == {"fan_in", CHIP_CONSTRAINT, ACCURACY_CONSTRAINT}
