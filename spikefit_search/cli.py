@@ -263,12 +263,13 @@ def search(
     seed: Annotated[int, typer.Option(help="Seed of the sampler and of every trial.")] = 0,
     sampler: Annotated[str, typer.Option(help="gp, tpe, nsga2 or random.")] = "gp",
     objective: Annotated[
-        str,
+        str | None,
         typer.Option(
             help="Second objective, minimised: energy (total), dynamic (energy without the "
-            "static term), sops or latency (clocked chips)."
+            "static term), sops or latency (clocked chips). Default: energy where the chip's "
+            "energy is modelled, else sops."
         ),
-    ] = "energy",
+    ] = None,
     window_ms: Annotated[
         float | None,
         typer.Option(
