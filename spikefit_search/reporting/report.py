@@ -28,6 +28,7 @@ from spikefit_search.reporting.plot import figure_png, pareto_figure
 from spikefit_search.reporting.render import (
     FRONT_COLUMNS,
     REASON_COLUMNS,
+    energy_caption,
     point_cells,
     reason_rows,
 )
@@ -165,15 +166,20 @@ def _table(
 def _points_table(front: ParetoFront, category: str) -> str:
     points = front.category(category)
     knee = front.knee.number if front.knee is not None else None
+    static = constant_static(front)
     rows, classes = [], []
     for p in points:
-        cells = point_cells(p)
+        cells = point_cells(p, static)
         if category == "infeasible":
             cells.append(", ".join(p.violated) or p.reason)
         rows.append(cells)
         classes.append("knee" if category == "front" and p.number == knee else "")
     header = [*FRONT_COLUMNS, *(["violated"] if category == "infeasible" else [])]
-    return _table(header, rows, row_class=classes)
+    if static is not None:  # what the energy column holds, as in the terminal
+        header = [h if h != "energy µJ" else "dynamic µJ" for h in header]
+    caption = energy_caption(front)
+    note = f'<p class="dim">{_e(caption)}</p>' if caption and category == "front" else ""
+    return _table(header, rows, row_class=classes) + note
 
 
 def _uj(value: float, estimated: bool, missing: bool = False) -> str:
