@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from typer.core import TyperGroup
 
 from spikefit_search import __version__
@@ -548,6 +549,8 @@ def report(
     if fmt != Format.table:
         return _emit(report_records(done.fronts), fmt, report_document(done.fronts))
     console.print(report_renderable(done.fronts))
+    for note in done.notes:  # e.g. an overlay of energies that are not like for like
+        console.print(f"[yellow]- {escape(note)}[/]")
     console.print(f"[dim]wrote {done.png} and {done.html}[/]", soft_wrap=True)
 
 

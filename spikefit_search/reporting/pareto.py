@@ -457,11 +457,12 @@ ENERGY_KEYS = ("energy_uj", "dynamic_uj")
 SAME_REL_TOL = 1e-9
 
 
-def constant_static(front: ParetoFront) -> float | None:
-    """The static energy in µJ when it is the same for every plotted point of a run that
-    minimised total energy (and above 0): the part a plot should leave out to show what
-    differs. None otherwise (another objective, a static that varies, none recorded)."""
-    if front.objective_names[1] != "energy_uj":
+def constant_static(front: ParetoFront, *, any_objective: bool = False) -> float | None:
+    """The static energy in µJ when it is the same for every plotted point (and above 0): the
+    part a plot or a table should leave out to show what differs. None otherwise (a static
+    that varies, none recorded, or, unless ``any_objective``, a run that did not minimise the
+    total energy: its axis is not an energy)."""
+    if not any_objective and front.objective_names[1] != "energy_uj":
         return None
     statics = [p.static_uj for name in CATEGORIES for p in front.category(name)]
     if not statics or any(math.isnan(s) for s in statics):
@@ -483,8 +484,8 @@ def comparison_warning(fronts: Sequence[ParetoFront]) -> str | None:
         if f.objective_names[1] not in ENERGY_KEYS:
             continue
         points = [p for name in CATEGORIES for p in f.category(name)]
-        estimated = sorted({t for p in points for t in p.estimated_terms})
         missing = sorted({t for p in points for t in p.not_modelled})
+        estimated = sorted({t for p in points for t in p.estimated_terms} - set(missing))
         said = []
         if estimated:
             said.append(f"{'/'.join(estimated)} estimated")

@@ -74,7 +74,7 @@ def energy_cell(p: ParetoPoint, static: float | None = None) -> str:
 
 def energy_caption(front: ParetoFront) -> str | None:
     """What the energy column holds, when it is not simply the whole energy of each point."""
-    static = constant_static(front)
+    static = constant_static(front, any_objective=True)
     missing = sorted({t for p in front.front for t in p.not_modelled})
     if static is None:
         return f"energy leaves out terms not modelled: {', '.join(missing)}" if missing else None
@@ -105,7 +105,7 @@ def point_cells(p: ParetoPoint, static: float | None = None) -> list[str]:
 def pareto_table(front: ParetoFront, *, title: str = "Feasible Pareto front") -> Table:
     """The front, least energy first; the knee row is marked."""
     knee = front.knee.number if front.knee is not None else None
-    static = constant_static(front)
+    static = constant_static(front, any_objective=True)
     rows, styles = [], []
     for p in front.front:
         mark = "◆ knee" if p.number == knee else ""

@@ -166,7 +166,7 @@ def _table(
 def _points_table(front: ParetoFront, category: str) -> str:
     points = front.category(category)
     knee = front.knee.number if front.knee is not None else None
-    static = constant_static(front)
+    static = constant_static(front, any_objective=True)
     rows, classes = [], []
     for p in points:
         cells = point_cells(p, static)
@@ -203,7 +203,7 @@ def _breakdown_html(front: ParetoFront) -> str:
     points = [p for p in front.front if not math.isnan(p.sop_uj)]
     if not points:
         return '<p class="dim">No energy breakdown recorded for this run.</p>'
-    static = constant_static(front)
+    static = constant_static(front, any_objective=True)
     shown = [t for t in TERM_NAMES if static is None or t != "static"]
     top = max(sum(getattr(p, f"{t}_uj") for t in shown) for p in points) or 1.0
     head = ["trial", "energy µJ", "range µJ", *(f"{n} µJ" for n in TERM_NAMES.values())]

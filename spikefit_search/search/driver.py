@@ -688,6 +688,13 @@ def run_search(
     lock = _run_lock(prep.run_dir) if options.storage is None else contextlib.nullcontext()
     with lock, deferred_sigint():
         notes = list(prep.space.notes) + ([repaired] if repaired else [])
+        if options.objective is None and prep.options.objective != DEFAULT_OBJECTIVE:
+            unknown = ", ".join(prep.profile.energy.unknown) or "per-event energy"
+            notes.append(
+                f"objective {prep.options.objective}: no published figure makes one "
+                f"candidate's energy differ from another's on {prep.profile.name} "
+                f"({unknown} not modelled)"
+            )
         if options.window_ms is not None and prep.profile.energy.clocked.value:
             notes.append(
                 f"--window-ms applies to event-driven chips; {prep.profile.name} is clocked "
