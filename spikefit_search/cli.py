@@ -658,9 +658,15 @@ def retrain(
     )
     m = done.metrics
     fits = "[green]fits[/]" if done.fits else "[red]does not fit[/]"
+    e = done.energy
+    energy = f"{e.total_uj:.4g} µJ per inference"
+    if e.low_uj != e.high_uj:
+        energy += f" ({e.low_uj:.4g}-{e.high_uj:.4g})"
+    if e.not_modelled:
+        energy += f", {'/'.join(e.not_modelled)} not modelled"
     console.print(
         f"{m['device']}: validation accuracy {m['val_accuracy']:.2%}, test accuracy "
-        f"{m['test_accuracy']:.2%}, {m['energy_uj']:.4g} µJ per inference, {fits} "
+        f"{m['test_accuracy']:.2%}, {energy}, {fits} "
         f"({m['warmup_epochs']}+{m['finetune_epochs']} epochs, {m['seconds']:.1f} s)"
     )
     for line in done.check.messages():
