@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from typer.core import TyperGroup
 
 from spikefit_search import __version__
@@ -263,12 +264,13 @@ def search(
     seed: Annotated[int, typer.Option(help="Seed of the sampler and of every trial.")] = 0,
     sampler: Annotated[str, typer.Option(help="gp, tpe, nsga2 or random.")] = "gp",
     objective: Annotated[
-        str,
+        str | None,
         typer.Option(
             help="Second objective, minimised: energy (total), dynamic (energy without the "
-            "static term), sops or latency (clocked chips)."
+            "static term), sops or latency (clocked chips). Default: energy where the chip's "
+            "energy is modelled, else sops."
         ),
-    ] = "energy",
+    ] = None,
     window_ms: Annotated[
         float | None,
         typer.Option(
@@ -547,6 +549,8 @@ def report(
     if fmt != Format.table:
         return _emit(report_records(done.fronts), fmt, report_document(done.fronts))
     console.print(report_renderable(done.fronts))
+    for note in done.notes:  # e.g. an overlay of energies that are not like for like
+        console.print(f"[yellow]- {escape(note)}[/]")
     console.print(f"[dim]wrote {done.png} and {done.html}[/]", soft_wrap=True)
 
 
@@ -654,9 +658,15 @@ def retrain(
     )
     m = done.metrics
     fits = "[green]fits[/]" if done.fits else "[red]does not fit[/]"
+    e = done.energy
+    energy = f"{e.total_uj:.4g} µJ per inference"
+    if e.low_uj != e.high_uj:
+        energy += f" ({e.low_uj:.4g}-{e.high_uj:.4g})"
+    if e.not_modelled:
+        energy += f", {'/'.join(e.not_modelled)} not modelled"
     console.print(
         f"{m['device']}: validation accuracy {m['val_accuracy']:.2%}, test accuracy "
-        f"{m['test_accuracy']:.2%}, {m['energy_uj']:.4g} µJ per inference, {fits} "
+        f"{m['test_accuracy']:.2%}, {energy}, {fits} "
         f"({m['warmup_epochs']}+{m['finetune_epochs']} epochs, {m['seconds']:.1f} s)"
     )
     for line in done.check.messages():

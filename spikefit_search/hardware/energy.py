@@ -12,8 +12,18 @@ received input) and is on for ``t_on = T * dt``, its latency. An event-driven ch
 neuron only when a synaptic event reaches it (``N_update = N_sop``) and is on for the inference
 window, set by the data (an event recording's duration), by the user or by the profile's
 default, whatever ``T``: there ``T`` is only how the simulation bins the input. ``N_spike``
-counts the spikes the network's neurons emit (input events are not chip spikes). See
-``docs/energy.md``.
+counts the spikes the network's neurons emit (input events are not chip spikes).
+
+A profile with ``energy.model: xylo_cycles`` is priced from Rockpool's cycles model of a Xylo
+core instead (:mod:`spikefit_search.hardware.xylo_cycles`): the core runs at the slowest clock
+that keeps the network in real time, and costs ``e_clock_pj`` per elapsed clock cycle, which
+is the static term.
+
+Each term is computed three times: with every constant's central value, its low end and its
+high end (``energy.<name>.low`` / ``high`` in the profile). A constant whose status is
+``unknown`` is not modelled: its term contributes nothing and is named in
+:attr:`EnergyReport.not_modelled`, so a total is never mistaken for the chip's whole energy.
+See ``docs/energy.md``.
 """
 
 from __future__ import annotations
@@ -25,7 +35,12 @@ from typing import TYPE_CHECKING
 
 from spikefit_search.exceptions import ConfigError, UnknownNameError
 from spikefit_search.hardware.loader import load_profile
-from spikefit_search.hardware.profile import HardwareProfile
+from spikefit_search.hardware.profile import Constant, HardwareProfile
+from spikefit_search.hardware.xylo_cycles import (
+    inference_cycles,
+    settable_clock_mhz,
+    shape_from_activity,
+)
 
 if TYPE_CHECKING:
     from spikefit_search.snn.network import Activity
@@ -93,12 +108,34 @@ def check_objective(profile: HardwareProfile, name: str) -> Objective:
             window, the same for every candidate.
     """
     objective = get_objective(name)
-    if objective.name == "latency" and not profile.energy.clocked.value:
+    energy = profile.energy
+    if objective.name == "latency" and not energy.clocked.value:
         raise ConfigError(
             f"--objective latency needs a clocked chip, but {profile.name} is event-driven: "
             "its latency is the inference window, the same for every candidate."
         )
+    if objective.name == "energy" and not energy.ranks_candidates:
+        raise ConfigError(
+            f"--objective energy needs an energy figure that differs between candidates, but "
+            f"{profile.name} has none ({_unmodelled(profile)} not modelled): use --objective sops."
+        )
+    if objective.name == "dynamic" and not energy.dynamic_modelled:
+        raise ConfigError(
+            f"--objective dynamic needs a per-event energy figure, but {profile.name} has none "
+            f"({_unmodelled(profile)} not modelled): use --objective "
+            f"{'energy' if energy.ranks_candidates else 'sops'}."
+        )
     return objective
+
+
+def _unmodelled(profile: HardwareProfile) -> str:
+    names = profile.energy.unknown
+    return ", ".join(names) if names else "per-event energy"
+
+
+def default_objective(profile: HardwareProfile) -> str:
+    """``energy`` where the profile's energy can rank candidates, else ``sops``."""
+    return DEFAULT_OBJECTIVE if profile.energy.ranks_candidates else "sops"
 
 
 def check_window(window_ms: float | None) -> float | None:
@@ -135,6 +172,13 @@ class EnergyReport:
         estimated: names of the constants used that are our estimates, not published figures.
         secondary: names of the constants used that were read from a secondary source.
         estimated_terms: the terms (of :data:`TERMS`) that use an estimated constant.
+        low_uj, high_uj: the energy with every constant at the low / high end of its range.
+        dynamic_low_uj, dynamic_high_uj: the same for the dynamic energy (static left out).
+        not_modelled: the terms (of :data:`TERMS`) whose constant is unknown; they add 0.
+        model: the profile's energy model (``events`` or ``xylo_cycles``).
+        cycles: master-clock cycles per inference (``xylo_cycles``; NaN otherwise).
+        clock_mhz: the clock the network runs at in real time (``xylo_cycles``; NaN otherwise).
+        required_clock_mhz: the clock Rockpool's ``est_clock_freq`` asks for.
     """
 
     profile: str
@@ -155,6 +199,15 @@ class EnergyReport:
     estimated: tuple[str, ...]
     secondary: tuple[str, ...] = ()
     estimated_terms: tuple[str, ...] = ()
+    low_uj: float = math.nan
+    high_uj: float = math.nan
+    dynamic_low_uj: float = math.nan
+    dynamic_high_uj: float = math.nan
+    not_modelled: tuple[str, ...] = ()
+    model: str = "events"
+    cycles: float = math.nan
+    clock_mhz: float = math.nan
+    required_clock_mhz: float = math.nan
 
     @property
     def total_uj(self) -> float:
@@ -202,6 +255,15 @@ class EnergyReport:
             "estimated": list(self.estimated),
             "secondary": list(self.secondary),
             "estimated_terms": list(self.estimated_terms),
+            "energy_low_uj": self.low_uj,
+            "energy_high_uj": self.high_uj,
+            "dynamic_low_uj": self.dynamic_low_uj,
+            "dynamic_high_uj": self.dynamic_high_uj,
+            "not_modelled": list(self.not_modelled),
+            "model": self.model,
+            "cycles": self.cycles,
+            "clock_mhz": self.clock_mhz,
+            "required_clock_mhz": self.required_clock_mhz,
         }
 
 
@@ -251,8 +313,9 @@ def estimate_energy(
     Example:
         >>> from spikefit_search.snn import Activity, LayerActivity
         >>> act = Activity(timesteps=2, samples=1, layers=[LayerActivity(4, 3.0, 12.0, 5.0)])
-        >>> round(estimate_energy("truenorth", act).total_uj, 6)
-        0.000312
+        >>> e = estimate_energy("loihi", act)
+        >>> round(e.sop_uj, 7), e.not_modelled
+        (0.0002832, ('static',))
     """
     p = profile if isinstance(profile, HardwareProfile) else load_profile(profile)
     c = p.energy
@@ -262,14 +325,13 @@ def estimate_energy(
     spikes = float(activity.total_spikes)
     steps = activity.timesteps
     used = ["e_sop_pj", "e_update_pj", "e_spike_pj", "static_power_mw", "clocked"]
+    cycles = clock = required = math.nan
     if clocked:
         updates = float(activity.total_neurons * steps)
         active = float(activity.total_active_updates)
         if math.isnan(active):
             active = updates  # not recorded: charge every update as active (an upper bound)
-        update_pj = updates * c.e_update_pj.value
         if c.e_active_update_pj is not None:
-            update_pj += active * c.e_active_update_pj.value
             used.append("e_active_update_pj")
         assert c.dt_ms is not None  # the loader requires it on clocked chips
         on_ms = latency_ms = steps * c.dt_ms.value
@@ -277,11 +339,43 @@ def estimate_energy(
         used.append("dt_ms")
     else:
         updates = active = sops
-        update_pj = updates * c.e_update_pj.value
         on_ms, source = inference_window(p, option_ms=window_ms, data_ms=data_window_ms)
         latency_ms = on_ms
         if source == "profile":
             used.append("window_ms")
+    if c.model == "xylo_cycles":
+        assert c.dt_ms is not None and c.clock_margin is not None
+        assert c.projections is not None and c.clock_step_mhz is not None
+        projections = str(c.projections.value)
+        shape = shape_from_activity(activity, projections)
+        cycles = inference_cycles(activity, projections)
+        required = shape.required_clock_mhz(c.dt_ms.value, c.clock_margin.value)
+        clock = settable_clock_mhz(required, c.clock_step_mhz.value)
+        used = ["e_clock_pj", "clock_margin", "clock_step_mhz", "clocked", "dt_ms"]
+
+    def terms(end: int) -> tuple[float, float, float, float]:
+        """The four terms in µJ with every constant at ``end`` (0 low, 1 central, 2 high)."""
+
+        def k(constant: Constant | None) -> float:
+            if constant is None:
+                return 0.0
+            lo, hi = constant.bounds
+            return (lo, constant.central, hi)[end]
+
+        update = updates * k(c.e_update_pj)
+        if clocked:
+            update += active * k(c.e_active_update_pj)
+        if c.model == "xylo_cycles":
+            static = k(c.e_clock_pj) * clock * on_ms * 1e-3  # pJ * MHz * ms = 1e-3 µJ
+        else:
+            static = k(c.static_power_mw) * on_ms  # mW * ms = µJ
+        return (
+            sops * k(c.e_sop_pj) / PJ_PER_UJ,
+            update / PJ_PER_UJ,
+            spikes * k(c.e_spike_pj) / PJ_PER_UJ,
+            static,
+        )
+
     entries = dict(c.items())
     estimated = tuple(n for n in used if entries[n].estimated)
     secondary = tuple(n for n in used if entries[n].secondary)
@@ -289,9 +383,21 @@ def estimate_energy(
         "sop": ("e_sop_pj",),
         "update": ("e_update_pj", "e_active_update_pj"),
         "spike": ("e_spike_pj",),
-        "static": ("static_power_mw", "dt_ms", "window_ms"),
+        "static": ("static_power_mw", "e_clock_pj", "dt_ms", "window_ms"),
     }
     estimated_terms = tuple(t for t in TERMS if any(n in estimated for n in term_constants[t]))
+    if c.model == "xylo_cycles":  # one term: the core per elapsed clock cycle
+        price: dict[str, Constant | None] = {"static": c.e_clock_pj}
+    else:
+        price = {
+            "sop": c.e_sop_pj,
+            "update": c.e_update_pj,
+            "spike": c.e_spike_pj,
+            "static": c.static_power_mw,
+        }
+    not_modelled = tuple(t for t, k in price.items() if k is not None and not k.known)
+    low, central, high = (terms(end) for end in (0, 1, 2))
+    sop_uj, update_uj, spike_uj, static_uj = central
     return EnergyReport(
         profile=p.name,
         sops=sops,
@@ -299,10 +405,10 @@ def estimate_energy(
         active_updates=active,
         spikes=spikes,
         timesteps=steps,
-        sop_uj=sops * c.e_sop_pj.value / PJ_PER_UJ,
-        update_uj=update_pj / PJ_PER_UJ,
-        spike_uj=spikes * c.e_spike_pj.value / PJ_PER_UJ,
-        static_uj=c.static_power_mw.value * on_ms,  # mW * ms = µJ
+        sop_uj=sop_uj,
+        update_uj=update_uj,
+        spike_uj=spike_uj,
+        static_uj=static_uj,
         latency_ms=latency_ms,
         on_ms=on_ms,
         window_source=source,
@@ -311,4 +417,13 @@ def estimate_energy(
         estimated=estimated,
         secondary=secondary,
         estimated_terms=estimated_terms,
+        low_uj=sum(low),
+        high_uj=sum(high),
+        dynamic_low_uj=sum(low[:3]),
+        dynamic_high_uj=sum(high[:3]),
+        not_modelled=not_modelled,
+        model=c.model,
+        cycles=cycles,
+        clock_mhz=clock,
+        required_clock_mhz=required,
     )

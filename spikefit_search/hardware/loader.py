@@ -17,12 +17,14 @@ from spikefit_search.exceptions import ConfigError, ProfileError, UnknownNameErr
 from spikefit_search.hardware.mapping import MAPPING_MODELS
 from spikefit_search.hardware.profile import (
     CORE_LIMIT_NAMES,
+    ENERGY_MODELS,
     LAYER_TYPES,
     LIMIT_NAMES,
     NEURON_MODELS,
     NEURON_RULES,
     SCOPES,
     STATUSES,
+    Constant,
     EnergyConstants,
     HardwareProfile,
     Sourced,
@@ -289,10 +291,43 @@ class _Parser:
         except (ConfigError, TypeError) as exc:
             raise self.error("neuron", f"must describe a valid chip neuron, but {exc}") from None
         return out
+    def constant(self, key: str, energy: Mapping[str, Any]) -> Constant:
+        """An energy constant: ``value`` with an optional ``low`` / ``high`` range, or
+        ``value: null`` with ``status: unknown`` (no figure exists: the term is not modelled)."""
+        field = f"energy.{key}"
+        raw = self.section(key, energy, "energy.")
+        status = raw.get("status") if isinstance(raw, dict) else None
+        if status == "unknown":
+            if raw.get("value") is not None or "low" in raw or "high" in raw:
+                raise self.error(
+                    field, f"must have value: null when its status is unknown, but got {raw!r}."
+                )
+            source = str(raw.get("source", "")).strip()
+            if not source:
+                raise self.error(f"{field}.source", "must say why no figure exists.")
+            return Constant(None, self.cite(source), "unknown")
+        entry = self.number(key, energy, "energy.", integer=False, positive=False)
+        bounds: list[float | None] = []
+        for end in ("low", "high"):
+            value = raw.get(end)
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, (int, float))
+            ):
+                raise self.error(f"{field}.{end}", f"must be a number, but got {value!r}.")
+            bounds.append(None if value is None else float(value))
+        low, high = bounds
+        lo = entry.value if low is None else low
+        hi = entry.value if high is None else high
+        if not 0 <= lo <= entry.value <= hi:
+            raise self.error(
+                field, f"must satisfy 0 <= low <= value <= high, but got {lo}, {entry.value}, {hi}."
+            )
+        return Constant(entry.value, entry.source, entry.status, low, high)
 
     def energy(self, energy: dict) -> EnergyConstants:
         """The ``energy`` block; ``dt_ms`` is required on clocked chips, ``window_ms`` on
-        event-driven ones (see ``docs/energy.md``)."""
+        event-driven ones, the clock fields with ``model: xylo_cycles`` (see
+        ``docs/energy.md``)."""
         e = "energy."
 
         def amount(key: str, *, positive: bool = False) -> Sourced[float]:
@@ -301,6 +336,11 @@ class _Parser:
         def optional(key: str, *, positive: bool = False) -> Sourced[float] | None:
             return amount(key, positive=positive) if key in energy else None
 
+        model = energy.get("model", "events")
+        if model not in ENERGY_MODELS:
+            raise self.error(
+                "energy.model", f"must be one of {', '.join(ENERGY_MODELS)}, but got {model!r}."
+            )
         clocked = self.flag("clocked", energy, e)
         dt = optional("dt_ms", positive=True)
         window = optional("window_ms", positive=True)
@@ -314,13 +354,44 @@ class _Parser:
                 "is required when energy.clocked is false (the inference window of an "
                 "event-driven chip), but it is missing.",
             )
+        cycles: dict[str, Any] = {}
+        if model == "xylo_cycles":
+            if not clocked.value:
+                raise self.error("energy.clocked", "must be true with model xylo_cycles.")
+            cycles["e_clock_pj"] = self.constant("e_clock_pj", energy)
+            for key in ("max_clock_mhz", "clock_step_mhz"):
+                cycles[key] = amount(key, positive=True)
+            cycles["clock_margin"] = amount("clock_margin")
+            projections = self.sourced("projections", energy, e)
+            if projections.value not in ("all", "connected"):
+                raise self.error(
+                    "energy.projections",
+                    f"must be all or connected, but got {projections.value!r}.",
+                )
+            cycles["projections"] = projections
+        per_event = ("e_sop_pj", "e_update_pj", "e_active_update_pj", "e_spike_pj")
+        if model == "xylo_cycles":
+            for key in (*per_event, "static_power_mw"):
+                if key in energy:
+                    raise self.error(
+                        f"energy.{key}",
+                        "must be left out with model xylo_cycles (the core is priced per "
+                        "clock cycle, e_clock_pj), but it is set.",
+                    )
+        events = {
+            key: self.constant(key, energy)
+            for key in (*per_event, "static_power_mw")
+            if model == "events" and (key != "e_active_update_pj" or key in energy)
+        }
         return EnergyConstants(
-            e_sop_pj=amount("e_sop_pj"),
-            e_update_pj=amount("e_update_pj"),
-            e_spike_pj=amount("e_spike_pj"),
-            static_power_mw=amount("static_power_mw"),
+            e_sop_pj=events.get("e_sop_pj"),
+            e_update_pj=events.get("e_update_pj"),
+            e_spike_pj=events.get("e_spike_pj"),
+            static_power_mw=events.get("static_power_mw"),
             dt_ms=dt,
             clocked=clocked,
             window_ms=window,
-            e_active_update_pj=optional("e_active_update_pj"),
+            e_active_update_pj=events.get("e_active_update_pj"),
+            model=str(model),
+            **cycles,
         )

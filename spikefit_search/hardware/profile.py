@@ -11,8 +11,14 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-Status = Literal["measured", "published", "secondary", "estimated"]
+Status = Literal["measured", "published", "secondary", "estimated", "unknown"]
 STATUSES: tuple[str, ...] = ("measured", "published", "secondary", "estimated")
+ENERGY_STATUSES: tuple[str, ...] = (*STATUSES, "unknown")
+"""An energy constant may also be ``unknown``: no figure exists, the term is not modelled
+(``value: null``), which is not the same as a figure of 0."""
+ENERGY_MODELS: tuple[str, ...] = ("events", "xylo_cycles")
+"""How energy is computed: per event with ``e_*`` constants, or from Rockpool's cycles model of
+a Xylo core (``docs/energy.md``)."""
 SCOPES: tuple[str, ...] = ("layer", "neuron", "core", "chip")
 NEURON_MODELS: tuple[str, ...] = ("IF", "LIF")
 LAYER_TYPES: tuple[str, ...] = ("conv", "linear")
@@ -73,6 +79,47 @@ class Sourced(Generic[T]):
 
 
 @dataclass(frozen=True)
+class Constant(Sourced[float | None]):
+    """An energy constant: a central value with the range a source gives, or unknown.
+
+    Args:
+        low, high: the range the sources allow (both None for a single figure).
+
+    ``value`` is None exactly when ``status`` is ``"unknown"``: the term is not modelled.
+    """
+
+    low: float | None = None
+    high: float | None = None
+
+    @property
+    def known(self) -> bool:
+        return self.value is not None
+
+    @property
+    def central(self) -> float:
+        """The value used for the central estimate (0 for an unknown, which is then flagged)."""
+        return 0.0 if self.value is None else float(self.value)
+
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """``(low, high)``: the range, or the value twice (0 twice when unknown)."""
+        c = self.central
+        return (c if self.low is None else self.low, c if self.high is None else self.high)
+
+    @property
+    def ranged(self) -> bool:
+        lo, hi = self.bounds
+        return lo != hi
+
+    def describe(self) -> str:
+        """``"23.6"``, ``"40 (40-43.7)"`` or ``"not modelled"``."""
+        if self.value is None:
+            return "not modelled"
+        lo, hi = self.bounds
+        return f"{self.value:g}" + (f" ({lo:g}-{hi:g})" if lo != hi else "")
+
+
+@dataclass(frozen=True)
 class UniqueWeights:
     """How many distinct weight values the chip can hold, and over which scope.
 
@@ -90,13 +137,20 @@ class UniqueWeights:
 
 @dataclass(frozen=True)
 class EnergyConstants:
-    """Constants of ``E = N_sop*e_sop + N_update*e_update + N_spike*e_spike + P_static*t_on``.
+    """Constants of the profile's energy model (``docs/energy.md``).
 
-    See ``docs/energy.md``. A clocked chip is on for ``t_on = T*dt`` (its latency); an
-    event-driven chip is on for the inference window, whatever ``T``.
+    ``model: events``: ``E = N_sop*e_sop + N_update*e_update + N_spike*e_spike +
+    P_static*t_on``. A clocked chip is on for ``t_on = T*dt`` (its latency); an event-driven
+    chip is on for the inference window, whatever ``T``.
+
+    ``model: xylo_cycles``: Rockpool's cycles model of a Xylo core gives the master-clock
+    cycles each step needs; the chip runs at the slowest clock it can be set to that keeps
+    real time (``max_clock_mhz`` refuses a network that needs more), and the core costs
+    ``e_clock_pj`` per elapsed clock cycle.
 
     Args:
-        e_sop_pj: energy per synaptic operation, in pJ.
+        e_sop_pj: energy per synaptic operation, in pJ (``e_sop_pj``, ``e_update_pj``,
+            ``e_spike_pj`` and ``static_power_mw`` are None with ``model: xylo_cycles``).
         e_update_pj: energy per neuron update, in pJ (on a clocked chip, every neuron every
             step).
         e_spike_pj: energy per emitted spike (routing included), in pJ.
@@ -109,25 +163,44 @@ class EnergyConstants:
         e_active_update_pj: extra energy in pJ for a neuron update on a step where the neuron
             received input, on top of ``e_update_pj`` (Loihi: active vs idle update); 0 if
             absent.
+        model: ``"events"`` or ``"xylo_cycles"``.
+        e_clock_pj: energy of the core per elapsed master-clock cycle (``xylo_cycles``).
+        max_clock_mhz: fastest master clock (``xylo_cycles``).
+        clock_step_mhz: the settable clocks are ``clock_step_mhz / n``, ``n = 1, 2, ...``.
+        clock_margin: head-room Rockpool's ``est_clock_freq`` adds to the worst case.
+        projections: ``"all"`` (every input event loops over every hidden neuron and every
+            hidden spike over the readout, Xylo Audio 2) or ``"connected"`` (only the hidden
+            neurons with input / readout weights, Xylo IMU).
     """
 
-    e_sop_pj: Sourced[float]
-    e_update_pj: Sourced[float]
-    e_spike_pj: Sourced[float]
-    static_power_mw: Sourced[float]
+    e_sop_pj: Constant | None
+    e_update_pj: Constant | None
+    e_spike_pj: Constant | None
+    static_power_mw: Constant | None
     dt_ms: Sourced[float] | None
     clocked: Sourced[bool]
     window_ms: Sourced[float] | None = None
-    e_active_update_pj: Sourced[float] | None = None
+    e_active_update_pj: Constant | None = None
+    model: str = "events"
+    e_clock_pj: Constant | None = None
+    max_clock_mhz: Sourced[float] | None = None
+    clock_step_mhz: Sourced[float] | None = None
+    clock_margin: Sourced[float] | None = None
+    projections: Sourced[str] | None = None
 
-    def items(self) -> list[tuple[str, Sourced[float] | Sourced[bool]]]:
+    def items(self) -> list[tuple[str, Sourced[Any]]]:
         """``(name, value)`` for every constant the profile sets, in formula order."""
-        entries: list[tuple[str, Sourced[float] | Sourced[bool] | None]] = [
+        entries: list[tuple[str, Sourced[Any] | None]] = [
             ("e_sop_pj", self.e_sop_pj),
             ("e_update_pj", self.e_update_pj),
             ("e_active_update_pj", self.e_active_update_pj),
             ("e_spike_pj", self.e_spike_pj),
             ("static_power_mw", self.static_power_mw),
+            ("e_clock_pj", self.e_clock_pj),
+            ("max_clock_mhz", self.max_clock_mhz),
+            ("clock_step_mhz", self.clock_step_mhz),
+            ("clock_margin", self.clock_margin),
+            ("projections", self.projections),
             ("dt_ms", self.dt_ms),
             ("window_ms", self.window_ms),
             ("clocked", self.clocked),
@@ -138,6 +211,31 @@ class EnergyConstants:
     def estimated(self) -> tuple[str, ...]:
         """Names of the constants that are our estimates rather than published figures."""
         return tuple(name for name, v in self.items() if v.estimated)
+
+    @property
+    def unknown(self) -> tuple[str, ...]:
+        """Names of the constants no source gives: their terms are not modelled."""
+        return tuple(name for name, v in self.items() if v.status == "unknown")
+
+    @property
+    def dynamic_modelled(self) -> bool:
+        """True when some per-event constant is known (the dynamic energy is modelled)."""
+        per_event = (self.e_sop_pj, self.e_update_pj, self.e_spike_pj, self.e_active_update_pj)
+        return any(c is not None and c.known and c.central > 0 for c in per_event)
+
+    @property
+    def ranks_candidates(self) -> bool:
+        """True when the modelled energy can differ between candidates: a known per-event
+        constant, or the Xylo clock (set by each network's cycles)."""
+        if self.model == "xylo_cycles":
+            return self.e_clock_pj is not None and self.e_clock_pj.known
+        return self.dynamic_modelled
+
+    @property
+    def modelled(self) -> bool:
+        """False when no energy constant is known (a limits-only profile)."""
+        constants = [v for _, v in self.items() if isinstance(v, Constant)]
+        return any(c.known for c in constants)
 
 
 @dataclass(frozen=True)

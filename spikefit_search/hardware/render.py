@@ -11,7 +11,7 @@ from rich.text import Text
 
 from spikefit_search._tables import Col, FirstFit, plain_table
 from spikefit_search.hardware.checks import LIMIT_CONSTRAINTS
-from spikefit_search.hardware.profile import HardwareProfile, Sourced
+from spikefit_search.hardware.profile import Constant, HardwareProfile, Sourced
 from spikefit_search.hardware.result import MEMORY_CONSTRAINTS, CheckResult, format_quantity
 
 
@@ -28,7 +28,28 @@ def _num(entry: Sourced[int] | None) -> str:
 
 def _mark(entry: Sourced[Any]) -> str:
     mark = "*" if entry.estimated else "†" if entry.secondary else ""
-    return f"{entry.value}{mark}"
+    value = entry.describe() if isinstance(entry, Constant) else entry.value
+    return f"{value}{mark}"
+
+
+def _central(c: Constant) -> str:
+    """The central value with its mark, ``~`` where a range stands behind it."""
+    mark = "*" if c.estimated else "†" if c.secondary else ""
+    return f"{'~' if c.ranged else ''}{c.central:g}{mark}"
+
+
+def energy_summary(p: HardwareProfile) -> str:
+    """What prices the chip's energy: ``23.6† pJ/SOP``, ``cycles, ~40* pJ/clock`` (``~``: a
+    range, shown by ``devices NAME``),
+    ``SOPs only`` (no per-event figure) or ``limits only`` (energy not modelled)."""
+    e = p.energy
+    if not e.modelled:
+        return "limits only"
+    if e.model == "xylo_cycles" and e.e_clock_pj is not None:
+        return f"cycles, {_central(e.e_clock_pj)} pJ/clock"
+    if e.e_sop_pj is not None and e.e_sop_pj.known:
+        return f"{_central(e.e_sop_pj)} pJ/SOP"
+    return "SOPs only"
 
 
 _DEVICE_COLUMNS = (
@@ -39,7 +60,7 @@ _DEVICE_COLUMNS = (
     Col("unique\nweights"),
     Col("neuron\nmodels", wrap=True),
     Col("layer\ntypes", wrap=True),
-    Col("pJ/SOP", "right"),
+    Col("energy", wrap=True),
     Col("mapping"),
 )
 
@@ -59,11 +80,12 @@ def devices_table(profiles: Sequence[HardwareProfile]) -> FirstFit:
                 f"{u.max.value}/{u.scope.value}",
                 ", ".join(p.neuron_models.value),
                 ", ".join(p.layer_types.value),
-                _mark(p.energy.e_sop_pj),
+                energy_summary(p),
                 p.mapping_source.value,
             ]
         )
     title = "Hardware profiles (* = estimated; † = secondary; - = unlimited)"
+    # energy: what prices it; "SOPs only" / "limits only": no figure ranks candidates
     layouts = []
     for keep in range(len(_DEVICE_COLUMNS), 4, -1):
         left_out = [c.header.replace("\n", " ") for c in _DEVICE_COLUMNS[keep:]]
@@ -95,6 +117,7 @@ def devices_records(profiles: Sequence[HardwareProfile]) -> list[dict[str, Any]]
         }
         record.update({f"limit_{k}": v.value for k, v in p.limits.items()})
         record.update({f"energy_{k}": v.value for k, v in p.energy.items()})
+        record["energy"] = energy_summary(p)
         record["estimated"] = " ".join(name for name, entry in _entries(p) if entry.estimated)
         records.append(record)
     return records
@@ -124,6 +147,7 @@ def profile_records(p: HardwareProfile) -> list[dict[str, Any]]:
             "value": list(e.value) if isinstance(e.value, tuple) else e.value,
             "status": e.status,
             "source": e.source,
+            **({"low": e.bounds[0], "high": e.bounds[1]} if isinstance(e, Constant) else {}),
         }
         for name, e in _entries(p)
     ]
@@ -159,6 +183,8 @@ def profile_table(p: HardwareProfile) -> Group:
         shown = ", ".join(map(str, value)) if isinstance(value, tuple) else str(value)
         if isinstance(value, int) and not isinstance(value, bool):
             shown = format_quantity(value)
+        if isinstance(entry, Constant):  # its range, or "not modelled" (never a 0)
+            shown = entry.describe()
         rows.append([name, shown, entry.status, ref(entry.source)])
         styles.append(STATUS_STYLES.get(entry.status))
     params = p.mapping.describe()

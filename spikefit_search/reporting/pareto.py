@@ -67,6 +67,11 @@ class ParetoPoint:
         sop_uj, update_uj, spike_uj, static_uj: the energy terms in µJ (NaN when unknown).
         latency_ms: latency per inference in ms (NaN when unknown).
         estimated_terms: the terms whose constants are estimates.
+        low_uj, high_uj: the energy with every constant at the low / high end of its range
+            (NaN when not recorded); ``dynamic_low_uj``, ``dynamic_high_uj`` likewise for the
+            dynamic energy.
+        not_modelled: the terms no figure exists for (they add nothing to ``energy_uj``).
+        clock_mhz: the clock a Xylo runs the network at (NaN elsewhere).
     """
 
     number: int
@@ -93,6 +98,12 @@ class ParetoPoint:
     static_uj: float = math.nan
     latency_ms: float = math.nan
     estimated_terms: tuple[str, ...] = ()
+    low_uj: float = math.nan
+    high_uj: float = math.nan
+    dynamic_low_uj: float = math.nan
+    dynamic_high_uj: float = math.nan
+    not_modelled: tuple[str, ...] = ()
+    clock_mhz: float = math.nan
 
     @property
     def objective(self) -> float:
@@ -102,6 +113,17 @@ class ParetoPoint:
     @property
     def dynamic_uj(self) -> float:
         return self.sop_uj + self.update_uj + self.spike_uj
+
+    def band(self, key: str) -> tuple[float, float] | None:
+        """``(low, high)`` of the metric ``key`` (``energy_uj`` or ``dynamic_uj``) from the
+        constants' ranges; None when not recorded, not an energy, or a single figure."""
+        ends = {
+            "energy_uj": (self.low_uj, self.high_uj),
+            "dynamic_uj": (self.dynamic_low_uj, self.dynamic_high_uj),
+        }.get(key)
+        if ends is None or any(math.isnan(v) for v in ends) or ends[0] == ends[1]:
+            return None
+        return ends
 
     @classmethod
     def from_trial(cls, trial: FrozenTrial) -> ParetoPoint:
@@ -117,6 +139,7 @@ class ParetoPoint:
 
         n_values, bits, rho = pick("n_values"), pick("bits"), pick("rho")
         estimated = str(ua.get("energy_estimated", ""))
+        unmodelled = str(ua.get("energy_not_modelled", ""))
         return cls(
             number=trial.number,
             accuracy=float(trial.values[0]),
@@ -129,6 +152,12 @@ class ParetoPoint:
             static_uj=float(ua.get("static_uj", math.nan)),
             latency_ms=float(ua.get("latency_ms", math.nan)),
             estimated_terms=tuple(t for t in estimated.split(",") if t),
+            low_uj=float(ua.get("energy_low_uj", math.nan)),
+            high_uj=float(ua.get("energy_high_uj", math.nan)),
+            dynamic_low_uj=float(ua.get("dynamic_low_uj", math.nan)),
+            dynamic_high_uj=float(ua.get("dynamic_high_uj", math.nan)),
+            not_modelled=tuple(t for t in unmodelled.split(",") if t),
+            clock_mhz=float(ua.get("clock_mhz", math.nan)),
             test_accuracy=float(ua.get("test_accuracy", math.nan)),
             float_accuracy=float(ua.get("float_val_accuracy", math.nan)),
             chip_exact=bool(ua.get("chip_exact", False)),
@@ -154,13 +183,17 @@ class ParetoPoint:
             "float_accuracy": self.float_accuracy,
             "objective": self.objective,
             "energy_uj": self.energy_uj,
+            "energy_low_uj": self.low_uj,
+            "energy_high_uj": self.high_uj,
             "sop_uj": self.sop_uj,
             "update_uj": self.update_uj,
             "spike_uj": self.spike_uj,
             "static_uj": self.static_uj,
             "latency_ms": self.latency_ms,
             "energy_estimated": ",".join(self.estimated_terms),
+            "energy_not_modelled": ",".join(self.not_modelled),
             "sops": self.sops,
+            "clock_mhz": self.clock_mhz,
             "n_values": self.n_values,
             "bits": self.bits,
             "rho": self.rho,
@@ -426,3 +459,49 @@ def compute_pareto_front(
         objective_names=("accuracy", key),
         label=label,
     )
+
+
+ENERGY_KEYS = ("energy_uj", "dynamic_uj")
+"""Second objectives that are energies (they carry a band from the constants' ranges)."""
+SAME_REL_TOL = 1e-9
+
+
+def constant_static(front: ParetoFront, *, any_objective: bool = False) -> float | None:
+    """The static energy in µJ when it is the same for every plotted point (and above 0): the
+    part a plot or a table should leave out to show what differs. None otherwise (a static
+    that varies, none recorded, or, unless ``any_objective``, a run that did not minimise the
+    total energy: its axis is not an energy)."""
+    if not any_objective and front.objective_names[1] != "energy_uj":
+        return None
+    statics = [p.static_uj for name in CATEGORIES for p in front.category(name)]
+    if not statics or any(math.isnan(s) for s in statics):
+        return None
+    top = max(statics)
+    if top <= 0 or top - min(statics) > SAME_REL_TOL * top:
+        return None
+    return statics[0]
+
+
+def comparison_warning(fronts: Sequence[ParetoFront]) -> str | None:
+    """One line for an overlay of several runs: the runs whose plotted energy rests on a
+    placeholder (an estimated constant) or leaves a term out (not modelled); None when every
+    run's energy is built from sourced figures, or for a single run."""
+    if len(fronts) < 2:
+        return None
+    parts = []
+    for f in fronts:
+        if f.objective_names[1] not in ENERGY_KEYS:
+            continue
+        points = [p for name in CATEGORIES for p in f.category(name)]
+        missing = sorted({t for p in points for t in p.not_modelled})
+        estimated = sorted({t for p in points for t in p.estimated_terms} - set(missing))
+        said = []
+        if estimated:
+            said.append(f"{'/'.join(estimated)} estimated")
+        if missing:
+            said.append(f"{'/'.join(missing)} not modelled")
+        if said:
+            parts.append(f"{f.label or 'run'} {', '.join(said)}")
+    if not parts:
+        return None
+    return "Energies across chips are not like for like: " + "; ".join(parts) + "."

@@ -1,6 +1,13 @@
 """``pareto.png``: validation accuracy against the second objective (energy per inference by
 default), one colour per run; the x axis names the objective the runs minimised.
 
+The front is drawn on the central energy; where the constants give a range, each point carries
+a horizontal band (gid ``"<run>:band"``) from its low to its high end. Where every point of
+every run has the same static energy (an event-driven chip's window, a clocked chip at one
+``T``), that constant is left out: the axis shows the dynamic energy and its label names the
+constant, so 42.0 + 0.4 µJ never reads as a 1 % spread. An overlay of several runs whose
+energies rest on placeholders or leave terms out says so in one line under the title.
+
 Drawn on a bare :class:`matplotlib.figure.Figure` with the Agg canvas (no pyplot state, no
 display needed). Every artist carries a ``gid`` ``"<run index>:<category>"`` (category
 ``front``, ``dominated``, ``infeasible`` or ``knee``) so tests and tools can find what was drawn.
@@ -20,7 +27,13 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 from matplotlib.transforms import Bbox
 
 from spikefit_search._io import atomic_write_bytes
-from spikefit_search.reporting.pareto import OBJECTIVE_LABELS, ParetoFront
+from spikefit_search.reporting.pareto import (
+    OBJECTIVE_LABELS,
+    ParetoFront,
+    ParetoPoint,
+    comparison_warning,
+    constant_static,
+)
 
 COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b")
 LOG_SPAN = 20.0
@@ -36,11 +49,15 @@ def pareto_figure(fronts: Sequence[ParetoFront], *, title: str | None = None) ->
     ax = fig.add_subplot()
     several = len(fronts) > 1
     energies: list[float] = []
+    statics = [constant_static(f) for f in fronts]
+    dynamic_axis = bool(fronts) and all(s is not None for s in statics)
+    offsets = [s if dynamic_axis and s is not None else 0.0 for s in statics]
     for i, f in enumerate(fronts):
         color = COLORS[i % len(COLORS)]
         name = f"{f.label}: " if several and f.label else ""
+        _draw_bands(ax, f, i, color, offsets[i], "dynamic_uj" if dynamic_axis else None)
         if f.front:
-            xs = [p.objective for p in f.front]
+            xs = [_x(p, offsets[i]) for p in f.front]
             ys = [100 * p.accuracy for p in f.front]
             # a staircase: from each point the accuracy holds until a costlier point beats it
             ax.step(xs, ys, where="post", color=color, lw=1.5, alpha=0.8, gid=f"{i}:front-line")
@@ -49,7 +66,7 @@ def pareto_figure(fronts: Sequence[ParetoFront], *, title: str | None = None) ->
             )
             energies += xs
         if f.dominated:
-            xs = [p.objective for p in f.dominated]
+            xs = [_x(p, offsets[i]) for p in f.dominated]
             ax.scatter(
                 xs,
                 [100 * p.accuracy for p in f.dominated],
@@ -62,7 +79,7 @@ def pareto_figure(fronts: Sequence[ParetoFront], *, title: str | None = None) ->
             )
             energies += xs
         if f.infeasible:
-            xs = [p.objective for p in f.infeasible]
+            xs = [_x(p, offsets[i]) for p in f.infeasible]
             ax.scatter(
                 xs,
                 [100 * p.accuracy for p in f.infeasible],
@@ -77,7 +94,7 @@ def pareto_figure(fronts: Sequence[ParetoFront], *, title: str | None = None) ->
         if f.knee is not None:
             k = f.knee
             ax.scatter(
-                [k.objective],
+                [_x(k, offsets[i])],
                 [100 * k.accuracy],
                 s=220,
                 marker="*",
@@ -104,6 +121,8 @@ def pareto_figure(fronts: Sequence[ParetoFront], *, title: str | None = None) ->
         )
     labels = sorted({f.objective_label for f in fronts}) or [OBJECTIVE_LABELS[1]]
     x_label = " / ".join(labels)  # runs with different objectives share one axis only in name
+    if dynamic_axis:
+        x_label = _dynamic_label(fronts, offsets)
     ax.set_xlabel(x_label)
     ax.set_ylabel(OBJECTIVE_LABELS[0])
     ax.grid(True, alpha=0.3)
@@ -112,11 +131,63 @@ def pareto_figure(fronts: Sequence[ParetoFront], *, title: str | None = None) ->
         title = (
             f"Accuracy vs {what}" if several else f"{fronts[0].label or 'run'}: accuracy vs {what}"
         )
+    warning = comparison_warning(fronts)
     ax.set_title(title)
+    if warning is not None:
+        fig.suptitle(warning, fontsize=7, color="#a15c00", wrap=True, gid="warning")
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=8, loc="lower right")
-    _label_front_points(fig, ax, fronts)
+    _label_front_points(fig, ax, fronts, offsets)
     return fig
+
+
+def _x(p: ParetoPoint, offset: float) -> float:
+    """Where a point sits on the axis: its objective, or its dynamic energy when the static
+    energy (``offset``, the same for every point) is left out."""
+    return p.dynamic_uj if offset else p.objective
+
+
+def _draw_bands(
+    ax: Axes, front: ParetoFront, run: int, color: str, offset: float, key: str | None
+) -> None:
+    """A horizontal bar from each plotted point's low to its high energy (the constants'
+    ranges), behind the markers; nothing for a point with a single figure."""
+    metric = key or front.objective_names[1]
+    xs, ys, lo, hi = [], [], [], []
+    points: list[ParetoPoint] = [*front.front, *front.dominated, *front.infeasible]
+    for p in points:
+        band = p.band(metric)
+        if band is None:
+            continue
+        x = _x(p, offset)
+        xs.append(x)
+        ys.append(100 * p.accuracy)
+        lo.append(max(x - band[0], 0.0))  # the dynamic band is already without the static
+        hi.append(max(band[1] - x, 0.0))
+    if xs:
+        ax.errorbar(
+            xs,
+            ys,
+            xerr=[lo, hi],
+            fmt="none",
+            ecolor=color,
+            elinewidth=3,
+            alpha=0.25,
+            zorder=1,
+            gid=f"{run}:band",
+        )
+
+
+def _dynamic_label(fronts: Sequence[ParetoFront], offsets: Sequence[float]) -> str:
+    """The axis label when the static energy is left out: which constant, how large."""
+    if len(fronts) == 1:
+        static = f"{offsets[0]:.4g} µJ"
+    else:
+        static = ", ".join(f"{f.label or 'run'} {o:.4g} µJ" for f, o in zip(fronts, offsets))
+    return (
+        "Dynamic energy per inference (µJ); left out, the same for every candidate: "
+        f"static {static}"
+    )
 
 
 def _plain_log_ticks(ax: Axes, span: float) -> None:
@@ -137,7 +208,9 @@ def _overlaps(box: Bbox, others: Sequence[Bbox]) -> bool:
     return any(box.overlaps(o) for o in others)
 
 
-def _label_front_points(fig: Figure, ax: Axes, fronts: Sequence[ParetoFront]) -> None:
+def _label_front_points(
+    fig: Figure, ax: Axes, fronts: Sequence[ParetoFront], offsets: Sequence[float]
+) -> None:
     """Write every front point's trial number beside it, without two labels overlapping.
 
     Points closer than a label's size on screen (e.g. within 0.1 µJ) share one label,
@@ -152,23 +225,24 @@ def _label_front_points(fig: Figure, ax: Axes, fronts: Sequence[ParetoFront]) ->
     inside = ax.get_window_extent(renderer)
     to_screen = ax.transData.transform
     markers = []  # every drawn point, as a small box: a label should not hide one
-    for f in fronts:
+    for f, off in zip(fronts, offsets):
         for name in ("front", "dominated", "infeasible"):
             for p in f.category(name):
-                x, y = to_screen((p.objective, 100 * p.accuracy))
+                x, y = to_screen((_x(p, off), 100 * p.accuracy))
                 markers.append(Bbox.from_extents(x - 4, y - 4, x + 4, y + 4))
     for i, f in enumerate(fronts):
         knee = f.knee.number if f.knee is not None else None
         clusters: list[list[tuple[float, float, int, float, float]]] = []
         for p in f.front:
-            x, y = to_screen((p.objective, 100 * p.accuracy))
+            px = _x(p, offsets[i])
+            x, y = to_screen((px, 100 * p.accuracy))
             for cluster in clusters:
                 cx, cy = cluster[0][0], cluster[0][1]
                 if abs(x - cx) < 18 and abs(y - cy) < 10:
-                    cluster.append((x, y, p.number, p.objective, 100 * p.accuracy))
+                    cluster.append((x, y, p.number, px, 100 * p.accuracy))
                     break
             else:
-                clusters.append([(x, y, p.number, p.objective, 100 * p.accuracy)])
+                clusters.append([(x, y, p.number, px, 100 * p.accuracy)])
         for cluster in clusters:
             numbers = sorted(c[2] for c in cluster)
             text = ", ".join(f"#{n}" for n in numbers)

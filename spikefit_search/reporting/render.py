@@ -18,6 +18,7 @@ from spikefit_search.reporting.pareto import (
     ParetoFront,
     ParetoPoint,
     ReasonGroup,
+    constant_static,
 )
 
 FRONT_COLUMNS = (
@@ -58,13 +59,41 @@ def widths_text(widths: Sequence[int]) -> str:
     return "→".join(str(w) for w in widths) or "-"
 
 
-def point_cells(p: ParetoPoint) -> list[str]:
-    """The cells of one row of :data:`FRONT_COLUMNS` (shared by the HTML report)."""
+DYNAMIC_TERMS = frozenset({"sop", "update", "spike"})
+
+
+def energy_cell(p: ParetoPoint, static: float | None = None) -> str:
+    """A point's energy in µJ; with ``static`` (the same for every point, left out) its
+    dynamic energy, or ``n/m`` where no dynamic term is modelled."""
+    if static is None:
+        return f"{p.energy_uj:.4g}"
+    if set(p.not_modelled) >= DYNAMIC_TERMS:
+        return "n/m"
+    return f"{p.dynamic_uj:.4g}"
+
+
+def energy_caption(front: ParetoFront) -> str | None:
+    """What the energy column holds, when it is not simply the whole energy of each point."""
+    static = constant_static(front, any_objective=True)
+    missing = sorted({t for p in front.front for t in p.not_modelled})
+    if static is None:
+        return f"energy leaves out terms not modelled: {', '.join(missing)}" if missing else None
+    if set(missing) >= DYNAMIC_TERMS:
+        return (
+            f"energy: n/m = not modelled (no per-event figure); only the static {static:.4g} "
+            "µJ is, the same for every candidate"
+        )
+    return f"energy: the dynamic part; the static {static:.4g} µJ is the same for every candidate"
+
+
+def point_cells(p: ParetoPoint, static: float | None = None) -> list[str]:
+    """The cells of one row of :data:`FRONT_COLUMNS` (shared by the HTML report); with
+    ``static``, the energy cell holds the dynamic energy (:func:`energy_cell`)."""
     return [
         str(p.number),
         _pct(p.accuracy),
         _pct(p.test_accuracy),
-        f"{p.energy_uj:.4g}",
+        energy_cell(p, static),
         "-" if math.isnan(p.sops) else f"{p.sops:,.0f}",
         _opt(p.n_values),
         _opt(p.bits),
@@ -76,12 +105,14 @@ def point_cells(p: ParetoPoint) -> list[str]:
 def pareto_table(front: ParetoFront, *, title: str = "Feasible Pareto front") -> Table:
     """The front, least energy first; the knee row is marked."""
     knee = front.knee.number if front.knee is not None else None
+    static = constant_static(front, any_objective=True)
     rows, styles = [], []
     for p in front.front:
         mark = "◆ knee" if p.number == knee else ""
-        rows.append([*point_cells(p), mark])
+        rows.append([*point_cells(p, static), mark])
         styles.append("bold" if mark else None)
-    return plain_table(_FRONT_COLS, rows, title=title, row_styles=styles)
+    caption = energy_caption(front)
+    return plain_table(_FRONT_COLS, rows, title=title, caption=caption, row_styles=styles)
 
 
 def counts_line(front: ParetoFront) -> Text:
@@ -148,9 +179,17 @@ def knee_line(front: ParetoFront) -> Text:
     k = front.knee
     if k is None:
         return Text("no feasible trained candidate yet: no front, no knee", style="yellow")
+    key = front.objective_names[1]
+    if key == "sops" and not math.isnan(k.sops):
+        at = f"{k.sops:,.0f} SOPs per inference"
+    elif key == "latency_ms" and not math.isnan(k.latency_ms):
+        at = f"{k.latency_ms:.4g} ms latency"
+    else:
+        band = k.band("energy_uj")
+        at = f"{k.energy_uj:.4g} µJ per inference"
+        at += "" if band is None else f" ({band[0]:.4g}-{band[1]:.4g})"
     return Text.from_markup(
-        f"knee: trial [bold]{k.number}[/], {k.accuracy:.2%} validation accuracy at "
-        f"{k.energy_uj:.4g} µJ per inference"
+        f"knee: trial [bold]{k.number}[/], {k.accuracy:.2%} validation accuracy at {at}"
     )
 
 

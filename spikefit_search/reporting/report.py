@@ -15,11 +15,20 @@ from typing import TYPE_CHECKING, Any
 from spikefit_search import __version__
 from spikefit_search._io import atomic_write_bytes, atomic_write_text
 from spikefit_search.exceptions import RunError
-from spikefit_search.reporting.pareto import CATEGORIES, OUTCOME_MEANINGS, ParetoFront
+from spikefit_search.hardware.profile import Constant
+from spikefit_search.reporting.pareto import (
+    CATEGORIES,
+    OUTCOME_MEANINGS,
+    ParetoFront,
+    ParetoPoint,
+    comparison_warning,
+    constant_static,
+)
 from spikefit_search.reporting.plot import figure_png, pareto_figure
 from spikefit_search.reporting.render import (
     FRONT_COLUMNS,
     REASON_COLUMNS,
+    energy_caption,
     point_cells,
     reason_rows,
 )
@@ -83,17 +92,27 @@ def build_report(
     target = Path(out) if out is not None else runs[0].run.path
     fronts = [r.front for r in runs]
     png = figure_png(pareto_figure(fronts))
-    notes = tuple(
+    notes = [
         f"{r.front.label}: no feasible trained candidate yet" for r in runs if not r.front.front
-    )
+    ]
+    for r in runs:
+        static = constant_static(r.front)
+        if static is not None and r.front.front:
+            notes.append(
+                f"{r.front.label}: static energy {static:.4g} µJ is the same for every "
+                "candidate; the plot's axis shows the dynamic energy"
+            )
+    warning = comparison_warning(fronts)
+    if warning is not None:
+        notes.append(warning)
     try:
         png_path = atomic_write_bytes(target / PNG_NAME, png)
-        html_path = atomic_write_text(target / HTML_NAME, render_html(runs, png))
+        html_path = atomic_write_text(target / HTML_NAME, render_html(runs, png, warning))
     except OSError as exc:
         raise RunError(
             f"the report folder must be writable, but {target} is not ({exc.strerror})."
         ) from None
-    return Report(tuple(runs), png_path, html_path, notes)
+    return Report(tuple(runs), png_path, html_path, tuple(notes))
 
 
 def _relabel(front: ParetoFront, label: str) -> ParetoFront:
@@ -147,41 +166,61 @@ def _table(
 def _points_table(front: ParetoFront, category: str) -> str:
     points = front.category(category)
     knee = front.knee.number if front.knee is not None else None
+    static = constant_static(front, any_objective=True)
     rows, classes = [], []
     for p in points:
-        cells = point_cells(p)
+        cells = point_cells(p, static)
         if category == "infeasible":
             cells.append(", ".join(p.violated) or p.reason)
         rows.append(cells)
         classes.append("knee" if category == "front" and p.number == knee else "")
     header = [*FRONT_COLUMNS, *(["violated"] if category == "infeasible" else [])]
-    return _table(header, rows, row_class=classes)
+    if static is not None:  # what the energy column holds, as in the terminal
+        header = [h if h != "energy µJ" else "dynamic µJ" for h in header]
+    caption = energy_caption(front)
+    note = f'<p class="dim">{_e(caption)}</p>' if caption and category == "front" else ""
+    return _table(header, rows, row_class=classes) + note
 
 
-def _uj(value: float, estimated: bool) -> str:
+def _uj(value: float, estimated: bool, missing: bool = False) -> str:
+    if missing:
+        return "n/m"
     if math.isnan(value):
         return "-"
     return f"{value:.4g}" + ("*" if estimated else "")
 
 
+def energy_range(p: ParetoPoint, key: str = "energy_uj") -> str:
+    """``"1.2-3.4"``: the low and high end of a point's energy; ``-`` for a single figure."""
+    band = p.band(key)
+    return "-" if band is None else f"{band[0]:.4g}-{band[1]:.4g}"
+
+
 def _breakdown_html(front: ParetoFront) -> str:
-    """Per front point: each energy term (``*`` = uses an estimated constant), the latency, and a
-    bar whose length is the point's energy (relative to the front's largest) split by term."""
+    """Per front point: the energy with its range, each term (``*`` = uses an estimated
+    constant, ``n/m`` = not modelled), the latency, and a bar of what differs between points
+    (the dynamic terms, when the static one is the same for every point) split by term."""
     points = [p for p in front.front if not math.isnan(p.sop_uj)]
     if not points:
         return '<p class="dim">No energy breakdown recorded for this run.</p>'
-    top = max(p.energy_uj for p in points) or 1.0
-    head = ["trial", "energy µJ", *(f"{n} µJ" for n in TERM_NAMES.values()), "latency ms"]
+    static = constant_static(front, any_objective=True)
+    shown = [t for t in TERM_NAMES if static is None or t != "static"]
+    top = max(sum(getattr(p, f"{t}_uj") for t in shown) for p in points) or 1.0
+    head = ["trial", "energy µJ", "range µJ", *(f"{n} µJ" for n in TERM_NAMES.values())]
+    head.append("latency ms")
     rows = []
     for p in points:
         terms = [getattr(p, f"{t}_uj") for t in TERM_NAMES]
-        cells = [str(p.number), f"{p.energy_uj:.4g}"]
-        cells += [_uj(v, t in p.estimated_terms) for t, v in zip(TERM_NAMES, terms)]
+        cells = [str(p.number), f"{p.energy_uj:.4g}", energy_range(p)]
+        cells += [
+            _uj(v, t in p.estimated_terms, t in p.not_modelled) for t, v in zip(TERM_NAMES, terms)
+        ]
         cells.append("-" if math.isnan(p.latency_ms) else f"{p.latency_ms:.4g}")
         segments = "".join(
             f'<span style="width:{100 * max(v, 0.0) / top:.3f}%;background:{TERM_COLORS[t]}" '
             f'title="{TERM_NAMES[t]}: {v:.4g} µJ"></span>'
             for t, v in zip(TERM_NAMES, terms)
+            if t in shown
         )
         rows.append(
             "<tr>"
@@ -189,12 +228,27 @@ def _breakdown_html(front: ParetoFront) -> str:
             + f'<td class="bar-cell"><div class="bar">{segments}</div></td></tr>'
         )
     legend = " ".join(
-        f'<span style="color:{TERM_COLORS[t]}">■</span> {name}' for t, name in TERM_NAMES.items()
+        f'<span style="color:{TERM_COLORS[t]}">■</span> {TERM_NAMES[t]}' for t in shown
     )
     header = "".join(f"<th>{_e(h)}</th>" for h in head) + '<th class="l">breakdown</th>'
+    same = (
+        f'<p class="note">The static energy, {static:.4g} µJ, is the same for every candidate: '
+        "the bars (and the plot's axis) show the dynamic energy, the part that differs.</p>"
+        if static is not None
+        else ""
+    )
+    missing = sorted({t for p in points for t in p.not_modelled})
+    unmodelled = (
+        f'<p class="note">Not modelled (no published figure, counted as nothing): '
+        f"{_e(', '.join(TERM_NAMES[t] for t in missing))}. The energy is a lower bound.</p>"
+        if missing
+        else ""
+    )
     return (
+        f"{same}{unmodelled}"
         f"<table><thead><tr>{header}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
-        f'<p class="dim">{legend} · * the term uses an estimated constant '
+        f'<p class="dim">{legend} · range: every constant at the low and at the high end of '
+        "its sources' range · * the term uses an estimated constant · n/m not modelled "
         "(see the device profile below and docs/energy.md)</p>"
     )
 
@@ -220,7 +274,10 @@ def _profile_html(profile: HardwareProfile | None, manifest: dict[str, Any]) -> 
         ],
     ]
     rows += [[f"limit: {k}", f"{v.value:,} ({v.status})"] for k, v in profile.limits.items()]
-    rows += [[f"energy: {k}", f"{v.value} ({v.status})"] for k, v in profile.energy.items()]
+    rows += [
+        [f"energy: {k}", f"{v.describe() if isinstance(v, Constant) else v.value} ({v.status})"]
+        for k, v in profile.energy.items()
+    ]
     return _table(["field", "value"], rows)
 
 
@@ -267,7 +324,9 @@ def _run_html(r: RunReport) -> str:
         parts.append(
             f"<h3>Feasible Pareto front ({len(f.front)} points)</h3>"
             f"<p>Knee: trial <b>{k.number}</b>, {k.accuracy:.2%} validation accuracy at "
-            f"{k.energy_uj:.4g} µJ per inference.</p>"
+            f"{k.energy_uj:.4g} µJ per inference"
+            + ("" if k.band("energy_uj") is None else f" (range {energy_range(k)} µJ)")
+            + ".</p>"
             + _points_table(f, "front")
             + "<h3>Energy per inference of the front, term by term</h3>"
             + _breakdown_html(f)
@@ -295,8 +354,9 @@ def _run_html(r: RunReport) -> str:
     return "\n".join(parts)
 
 
-def render_html(runs: Sequence[RunReport], png: bytes) -> str:
-    """A self-contained page: the plot as a base64 data URI, the tables, the device summary."""
+def render_html(runs: Sequence[RunReport], png: bytes, warning: str | None = None) -> str:
+    """A self-contained page: the plot as a base64 data URI, the tables, the device summary;
+    ``warning`` (runs whose energies are not like for like) under the plot."""
     assert set(CATEGORIES) == {"front", "dominated", "infeasible"}
     title = "spikefit-search report: " + ", ".join(r.front.label for r in runs)
     image = base64.b64encode(png).decode("ascii")
@@ -310,5 +370,6 @@ def render_html(runs: Sequence[RunReport], png: bytes) -> str:
         f'<p class="dim">spikefit-search {_e(__version__)} · written {stamp} · objectives: '
         f"validation accuracy (maximised), {_e(objectives)} (minimised)</p>\n"
         f'<img alt="accuracy vs energy" src="data:image/png;base64,{image}">\n'
-        f"{body}\n</body></html>\n"
+        + (f'<p class="note">{_e(warning)}</p>\n' if warning else "")
+        + f"{body}\n</body></html>\n"
     )

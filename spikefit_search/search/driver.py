@@ -44,7 +44,7 @@ from spikefit_search.hardware import (
     load_profile,
     static_check,
 )
-from spikefit_search.hardware.energy import DEFAULT_OBJECTIVE, check_window
+from spikefit_search.hardware.energy import DEFAULT_OBJECTIVE, check_window, default_objective
 from spikefit_search.search.cache import CACHE_DIR, WarmupCache
 from spikefit_search.search.consistency import check_same_settings, continued_manifest
 from spikefit_search.search.dashboard import write_dashboard_constraints
@@ -102,7 +102,9 @@ class SearchOptions:
     max_rejections: int | None = None
     max_failures: int = 5
     limit_train: int | None = None
-    objective: str = DEFAULT_OBJECTIVE
+    objective: str | None = None
+    """The second objective; None picks ``energy`` where the chip's energy is modelled well
+    enough to rank candidates, else ``sops`` (:func:`default_objective`)."""
     window_ms: float | None = None
     bin_mode: str = "count"
     downsample: int = 1
@@ -131,7 +133,8 @@ class SearchOptions:
             raise ConfigError(f"max_failures must be non-negative, but got {self.max_failures}.")
         SAMPLERS.get(self.sampler)
         resolve_device(self.accelerator)
-        get_objective(self.objective)
+        if self.objective is not None:
+            get_objective(self.objective)
         check_window(self.window_ms)
 
     @property
@@ -228,7 +231,9 @@ def prepare(options: SearchOptions) -> Prepared:
     """Validate every input before anything is written."""
     options.validate()
     profile = load_profile(options.device)
-    check_objective(profile, options.objective)
+    if options.objective is None:
+        options = replace(options, objective=default_objective(profile))
+    check_objective(profile, str(options.objective))
     space = load_search_space(options.space).narrow(profile)
     if options.timesteps is not None:
         params = dict(space.params)
@@ -315,7 +320,7 @@ def _manifest(prep: Prepared) -> dict[str, Any]:
 def _objective_manifest(prep: Prepared) -> dict[str, Any]:
     """The second objective and the time the chip is on per inference (``docs/energy.md``)."""
     o, energy = prep.options, prep.profile.energy
-    objective = get_objective(o.objective)
+    objective = get_objective(str(o.objective))
     entry: dict[str, Any] = {
         "name": objective.name,
         "key": objective.key,
@@ -436,7 +441,7 @@ def open_run(prep: Prepared) -> tuple[optuna.Study, bool]:
         )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            study.set_metric_names(["accuracy", get_objective(prep.options.objective).key])
+            study.set_metric_names(["accuracy", get_objective(str(prep.options.objective)).key])
         if not existed:
             atomic_write_json(run_dir / MANIFEST, manifest)
         elif continued is not None:  # the manifest records every accepted change
@@ -464,7 +469,7 @@ def _settings(prep: Prepared, device: str) -> TrialSettings:
         checkpoint_dir=prep.run_dir / "checkpoints",
         warmup_epochs=warmup,
         finetune_epochs=finetune,
-        objective=o.objective,
+        objective=str(o.objective),
         window_ms=o.window_ms,
         warmup_cache=WarmupCache(prep.run_dir / CACHE_DIR, prep.data, device),
     )
@@ -683,6 +688,13 @@ def run_search(
     lock = _run_lock(prep.run_dir) if options.storage is None else contextlib.nullcontext()
     with lock, deferred_sigint():
         notes = list(prep.space.notes) + ([repaired] if repaired else [])
+        if options.objective is None and prep.options.objective != DEFAULT_OBJECTIVE:
+            unknown = ", ".join(prep.profile.energy.unknown) or "per-event energy"
+            notes.append(
+                f"objective {prep.options.objective}: no published figure makes one "
+                f"candidate's energy differ from another's on {prep.profile.name} "
+                f"({unknown} not modelled)"
+            )
         if options.window_ms is not None and prep.profile.energy.clocked.value:
             notes.append(
                 f"--window-ms applies to event-driven chips; {prep.profile.name} is clocked "

@@ -284,6 +284,10 @@ def run_trial(
 
 ENERGY_ATTRS = (
     "energy_uj",
+    "energy_low_uj",
+    "energy_high_uj",
+    "dynamic_low_uj",
+    "dynamic_high_uj",
     "dynamic_uj",
     "sop_uj",
     "update_uj",
@@ -293,14 +297,20 @@ ENERGY_ATTRS = (
     "sops",
     "updates",
     "spikes",
+    "cycles",
+    "clock_mhz",
 )
-"""Trial attributes written from a trial's :class:`EnergyReport` (also columns of trials.csv)."""
+"""Trial attributes written from a trial's :class:`EnergyReport` (also columns of trials.csv):
+the central energy with its low and high ends, the terms, counts and latency; ``cycles`` and
+``clock_mhz`` on a Xylo (NaN elsewhere)."""
 
 
 def energy_attrs(energy: EnergyReport) -> dict[str, Any]:
-    """The energy terms, counts and latency of a trial, and which terms use estimated
-    constants (``energy_estimated``: term names joined by ``,``)."""
+    """The energy terms, counts and latency of a trial, which terms use estimated constants
+    (``energy_estimated``) and which are not modelled (``energy_not_modelled``: no figure
+    exists, they add nothing), each as term names joined by ``,``."""
     report = energy.to_dict()
     attrs: dict[str, Any] = {key: report[key] for key in ENERGY_ATTRS}
     attrs["energy_estimated"] = ",".join(energy.estimated_terms)
+    attrs["energy_not_modelled"] = ",".join(energy.not_modelled)
     return attrs

@@ -23,16 +23,23 @@ BASE_COLUMNS = [
     "float_test_accuracy",
     "objective",
     "energy_uj",
+    "energy_low_uj",
+    "energy_high_uj",
     "sop_uj",
     "update_uj",
     "spike_uj",
     "static_uj",
     "dynamic_uj",
+    "dynamic_low_uj",
+    "dynamic_high_uj",
     "energy_estimated",
+    "energy_not_modelled",
     "latency_ms",
     "sops",
     "updates",
     "spikes",
+    "cycles",
+    "clock_mhz",
     "neurons",
     "widths",
     "n_values",
@@ -46,9 +53,21 @@ BASE_COLUMNS = [
 ]
 
 
-ENERGY_COLUMNS = ("sop_uj", "update_uj", "spike_uj", "static_uj", "dynamic_uj", "latency_ms")
-"""Energy terms (µJ per inference) and latency (ms) of a trial; ``energy_estimated`` names the
-terms that use an estimated constant."""
+ENERGY_COLUMNS = (
+    "energy_low_uj",
+    "energy_high_uj",
+    "sop_uj",
+    "update_uj",
+    "spike_uj",
+    "static_uj",
+    "dynamic_uj",
+    "dynamic_low_uj",
+    "dynamic_high_uj",
+    "latency_ms",
+)
+"""Energy (µJ per inference: the low and high ends of the central ``energy_uj``, the terms)
+and latency (ms) of a trial; ``energy_estimated`` names the terms that use an estimated
+constant, ``energy_not_modelled`` those no figure exists for."""
 
 
 def is_feasible(trial: FrozenTrial) -> bool:
@@ -81,9 +100,12 @@ def trial_row(trial: FrozenTrial) -> dict[str, Any]:
         "energy_uj": ua.get("energy_uj", values[1] if values else math.nan),
         **{key: ua.get(key, math.nan) for key in ENERGY_COLUMNS},
         "energy_estimated": ua.get("energy_estimated", ""),
+        "energy_not_modelled": ua.get("energy_not_modelled", ""),
         "sops": ua.get("sops", math.nan),
         "updates": ua.get("updates", math.nan),
         "spikes": ua.get("spikes", math.nan),
+        "cycles": ua.get("cycles", math.nan),
+        "clock_mhz": ua.get("clock_mhz", math.nan),
         "neurons": ua.get("neurons", math.nan),
         "widths": "-".join(str(w) for w in ua.get("widths", [])),
         "n_values": ua.get("n_values", trial.params.get("n_values", math.nan)),

@@ -92,6 +92,21 @@ class SynapticLayer(nn.Module):
                 y = F.linear(flat, w, self.synapse.bias)
         return y.reshape(steps, batch, *y.shape[1:])
 
+    def weight_counts(self) -> tuple[float, float, float, float]:
+        """``(inputs, inputs used, neurons used, non-zero weights)`` of the layer's effective
+        weight (inputs and neurons count channels for a conv layer)."""
+        with torch.no_grad():
+            nonzero = self.effective_weight() != 0
+            flat = nonzero.reshape(nonzero.shape[0], nonzero.shape[1], -1)
+            inputs_used = flat.any(dim=2).any(dim=0).sum()
+            neurons_used = flat.any(dim=2).any(dim=1).sum()
+            return (
+                float(nonzero.shape[1]),
+                float(inputs_used),
+                float(neurons_used),
+                float(nonzero.sum()),
+            )
+
     def synaptic_ops(self, events: torch.Tensor) -> torch.Tensor:
         """Synaptic operations caused by ``events`` (``(T, B, ...)``, counts of input spikes):
         every event times the non-zero synapses it drives."""
@@ -130,7 +145,10 @@ class LayerActivity(NamedTuple):
 
     ``dense_sops`` counts synaptic operations with zero weights included (NaN when not
     recorded); ``active_updates`` counts neuron-steps that received at least one synaptic
-    event (NaN when not recorded).
+    event (NaN when not recorded). ``input_bins`` and ``spike_bins`` count the (step, input)
+    and (step, neuron) cells holding at least one event; ``inputs``, ``inputs_used``,
+    ``neurons_used`` and ``weights_nonzero`` describe the layer's weights (inputs, inputs and
+    neurons with a non-zero weight, non-zero weights). Xylo's cycles model reads them.
     """
 
     neurons: int
@@ -139,6 +157,12 @@ class LayerActivity(NamedTuple):
     spikes: float
     dense_sops: float = math.nan
     active_updates: float = math.nan
+    input_bins: float = math.nan
+    spike_bins: float = math.nan
+    inputs: float = math.nan
+    inputs_used: float = math.nan
+    neurons_used: float = math.nan
+    weights_nonzero: float = math.nan
 
 
 @dataclass
@@ -196,9 +220,9 @@ class ForwardResult(NamedTuple):
     logits: torch.Tensor
     spikes: list[torch.Tensor]
     """Output spikes ``(T, B, ...)`` of each spiking layer (before pooling), graph attached."""
-    sums: list[tuple[float, float, float, float, float]] | None
-    """Per layer (input events, SOPs, spikes, dense SOPs, active neuron-steps) summed over the
-    batch, when recorded."""
+    sums: list[tuple[float, ...]] | None
+    """Per layer (input events, SOPs, spikes, dense SOPs, active neuron-steps, input bins,
+    spike bins) summed over the batch, when recorded."""
     output: torch.Tensor | None = None
     """What the output layer produced at every step, ``(T, B, n_classes)``: spike counts, or
     the readout's synaptic input (float network) or membrane (chip-exact network)."""
@@ -264,7 +288,7 @@ class SpikingNetwork(nn.Module):
         ints = chip_arith.layer_integers(self) if exact else None
         h = self.input_events(x, generator=generator, exact=exact)
         spikes: list[torch.Tensor] = []
-        sums: list[tuple[float, float, float, float, float]] | None = [] if record else None
+        sums: list[tuple[float, ...]] | None = [] if record else None
         layers = self.synaptic_layers
         for i, layer in enumerate(layers):
             spec = layer.spec
@@ -295,9 +319,18 @@ class SpikingNetwork(nn.Module):
                 if i == 0 and cfg.encoder == "direct":
                     events = events.ne(0).to(events.dtype)  # each non-zero current is an event
                 n_spikes = float(s.detach().sum()) if s is not None else 0.0
+                spike_bins = float(torch.count_nonzero(s.detach())) if s is not None else 0.0
                 sops, dense_sops, active = layer.event_counts(events)
                 sums.append(
-                    (float(events.sum()), float(sops), n_spikes, float(dense_sops), float(active))
+                    (
+                        float(events.sum()),
+                        float(sops),
+                        n_spikes,
+                        float(dense_sops),
+                        float(active),
+                        float(torch.count_nonzero(events)),
+                        spike_bins,
+                    )
                 )
             h = out
         if self.specs[-1].spiking:

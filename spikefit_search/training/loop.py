@@ -155,7 +155,7 @@ def evaluate(
     model.eval()
     gen = torch.Generator(device=x.device).manual_seed(seed)
     n_layers = len(model.synaptic_layers)
-    sums = torch.zeros(n_layers, 5, dtype=torch.float64)
+    sums = torch.zeros(n_layers, 7, dtype=torch.float64)
     correct = 0
     loss_total = 0.0
     for start in range(0, len(y), batch_size):
@@ -170,7 +170,10 @@ def evaluate(
     activity = Activity(
         timesteps=model.config.timesteps,
         samples=len(y),
-        layers=[LayerActivity(spec.n_neurons, *counts) for spec, counts in zip(model.specs, per)],
+        layers=[
+            LayerActivity._make([spec.n_neurons, *counts, *layer.weight_counts()])
+            for spec, counts, layer in zip(model.specs, per, model.synaptic_layers)
+        ],
     )
     model.train()
     return EvalResult(correct / n, loss_total / n, activity)

@@ -7,7 +7,8 @@ import pytest
 from spikefit_search._resources import data_dir
 from spikefit_search.exceptions import ProfileError, UnknownNameError
 from spikefit_search.hardware import HardwareProfile, list_profiles, load_profile
-from spikefit_search.hardware.loader import PROFILE_DIR
+from spikefit_search.hardware.loader import PROFILE_DIR, parse_profile
+from spikefit_search.hardware.profile import ENERGY_STATUSES
 
 CHIPS = {
     "speck",
@@ -35,7 +36,7 @@ def test_shipped_profile_loads_and_validates(name: str) -> None:
     assert profile.name == name
     assert profile.weight_bits.value > 0 and profile.unique_weights.max.value > 0
     for _, value in profile.energy.items():
-        assert value.source and value.status in ("measured", "published", "secondary", "estimated")
+        assert value.source and value.status in ENERGY_STATUSES
     for entry in profile.limits.values():
         assert entry.value > 0 and entry.source
 
@@ -54,7 +55,8 @@ def test_secondary_status_and_symmetric_grid_load() -> None:
     assert spinnaker.weight_symmetric is not None and spinnaker.weight_symmetric.value
     assert spinnaker.weight_bits.status == "secondary" and spinnaker.weight_bits.secondary
     assert load_profile("speck").weight_symmetric is None
-    assert load_profile("xylo-audio2").energy.static_power_mw.status == "secondary"
+    assert load_profile("loihi").energy.e_sop_pj is not None
+    assert load_profile("loihi").energy.e_sop_pj.status == "secondary"
 
 
 def test_source_key_followed_by_a_colon_expands() -> None:
@@ -157,3 +159,46 @@ def test_bad_yaml_one_line_error(tmp_path: Path) -> None:
 def test_missing_file_is_profile_error(tmp_path: Path) -> None:
     with pytest.raises(ProfileError, match="does not exist"):
         load_profile(tmp_path / "absent.yaml")
+
+
+def _energy_yaml(entry: str) -> str:
+    text = (data_dir(PROFILE_DIR) / "generic.yaml").read_text()
+    start = text.index("  e_sop_pj:")
+    end = text.index("\n", start)
+    return text[:start] + f"  e_sop_pj: {entry}" + text[end:]
+
+
+def test_energy_ranges_and_unknown_constants_load() -> None:
+    p = parse_profile(
+        _energy_yaml("{value: 3.0, low: 1.0, high: 9.0, source: x, status: secondary}"), "g.yaml"
+    )
+    assert p.energy.e_sop_pj is not None and p.energy.e_sop_pj.bounds == (1.0, 9.0)
+    p = parse_profile(
+        _energy_yaml("{value: null, source: none published, status: unknown}"), "g.yaml"
+    )
+    assert p.energy.e_sop_pj is not None and not p.energy.e_sop_pj.known
+    assert p.energy.e_sop_pj.describe() == "not modelled"
+
+
+@pytest.mark.parametrize(
+    ("entry", "rule"),
+    [
+        ("{value: 3.0, low: 4.0, source: x, status: estimated}", "0 <= low <= value <= high"),
+        ("{value: 3.0, high: 2.0, source: x, status: estimated}", "0 <= low <= value <= high"),
+        ("{value: 0.0, source: x, status: unknown}", "value: null when its status is unknown"),
+        ("{value: null, source: x, status: estimated}", "must be a number"),
+        ("{value: 1.0, low: two, source: x, status: estimated}", "low must be a number"),
+    ],
+)
+def test_bad_energy_ranges_are_refused_in_one_line(entry: str, rule: str) -> None:
+    with pytest.raises(ProfileError, match=rule):
+        parse_profile(_energy_yaml(entry), "g.yaml")
+
+
+def test_xylo_cycles_profiles_carry_their_clock() -> None:
+    e = load_profile("xylo-audio2").energy
+    assert e.model == "xylo_cycles" and e.e_sop_pj is None and e.static_power_mw is None
+    assert e.max_clock_mhz is not None and e.max_clock_mhz.value == 50.0
+    assert e.projections is not None and e.projections.value == "all"
+    imu = load_profile("xylo-imu").energy
+    assert imu.projections is not None and imu.projections.value == "connected"

@@ -10,6 +10,7 @@ import yaml
 from spikefit_search._resources import data_dir
 from spikefit_search.hardware import list_profiles, load_profile
 from spikefit_search.hardware.loader import PROFILE_DIR
+from spikefit_search.hardware.profile import ENERGY_STATUSES, Constant
 
 PROFILES_DOC = Path(__file__).resolve().parents[2] / "docs" / "profiles.md"
 
@@ -36,7 +37,9 @@ def test_profiles_cite_nothing_outside_the_repository(name: str) -> None:
 def test_every_energy_constant_has_an_honest_status(name: str) -> None:
     energy = load_profile(name).energy
     for key, entry in energy.items():
-        assert entry.status in ("measured", "published", "secondary", "estimated"), key
+        assert entry.status in ENERGY_STATUSES, key
+        if isinstance(entry, Constant):  # a figure of 0 is never a placeholder for "unknown"
+            assert entry.value is None or entry.value > 0, (name, key)
         if "placeholder" in entry.source or "our estimate" in entry.source:
             assert entry.estimated, (name, key, entry.source)
         if "as quoted by" in entry.source and entry.status != "estimated":

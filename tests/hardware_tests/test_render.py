@@ -46,7 +46,7 @@ def test_devices_table_at_80_columns_cuts_nothing() -> None:
     lines_fit(output)
     whole_words(table, output)
     headers = " ".join(c.header for c in table.choose(80).columns)
-    for numeric in ("neurons", "synapses", "bits", "unique", "pJ/SOP"):
+    for numeric in ("neurons", "synapses", "bits", "unique", "energy"):
         assert numeric in headers  # only text columns are ever left out
     for name in list_profiles():
         (row,) = [line for line in output.splitlines() if line.startswith(name + " ")]

@@ -15,6 +15,8 @@ runner = CliRunner()
     [
         (["--objective", "power"], "--objective must be one of dynamic, energy, latency, sops"),
         (["--objective", "latency", "--device", "speck"], "needs a clocked chip"),
+        (["--objective", "energy", "--device", "speck"], "not modelled): use --objective sops"),
+        (["--objective", "dynamic", "--device", "xylo-audio2"], "use --objective energy"),
         (["--window-ms", "-5"], "--window-ms must be a positive number of ms, but got -5.0"),
     ],
 )
