@@ -240,6 +240,8 @@ def _neuron_rules(p: HardwareProfile, network: NetworkConfig) -> list[Constraint
             )
         )
     return out
+
+
 def _clock_usage(p: HardwareProfile, layers: Sequence[LayerUsage]) -> ConstraintUsage:
     """The master clock the network needs to run in real time at the profile's ``dt``
     (Rockpool's ``est_clock_freq``: the worst-case cycles of a step, plus a margin), against

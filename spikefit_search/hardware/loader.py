@@ -291,6 +291,7 @@ class _Parser:
         except (ConfigError, TypeError) as exc:
             raise self.error("neuron", f"must describe a valid chip neuron, but {exc}") from None
         return out
+
     def constant(self, key: str, energy: Mapping[str, Any]) -> Constant:
         """An energy constant: ``value`` with an optional ``low`` / ``high`` range, or
         ``value: null`` with ``status: unknown`` (no figure exists: the term is not modelled)."""

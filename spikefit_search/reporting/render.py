@@ -112,7 +112,21 @@ def pareto_table(front: ParetoFront, *, title: str = "Feasible Pareto front") ->
         rows.append([*point_cells(p, static), mark])
         styles.append("bold" if mark else None)
     caption = energy_caption(front)
+    exact = chip_exact_caption(front)
+    if exact:
+        caption = f"{caption}\n{exact}" if caption else exact
     return plain_table(_FRONT_COLS, rows, title=title, caption=caption, row_styles=styles)
+
+
+def chip_exact_caption(front: ParetoFront) -> str:
+    """One line saying that the accuracies are the chip's (empty for a float front)."""
+    points = list(front.front)
+    if not points or not all(p.chip_exact for p in points):
+        return ""
+    return (
+        "acc: chip-exact (the chip's integer neuron); the float network's: float_accuracy in "
+        "pareto.csv"
+    )
 
 
 def counts_line(front: ParetoFront) -> Text:

@@ -168,13 +168,18 @@ def _points_table(front: ParetoFront, category: str) -> str:
     knee = front.knee.number if front.knee is not None else None
     static = constant_static(front, any_objective=True)
     rows, classes = [], []
+    exact = any(p.chip_exact for p in points)
     for p in points:
         cells = point_cells(p, static)
+        if exact:  # the float network of the same weights, beside the chip's accuracy
+            cells.insert(2, "-" if math.isnan(p.float_accuracy) else f"{p.float_accuracy:.2%}")
         if category == "infeasible":
             cells.append(", ".join(p.violated) or p.reason)
         rows.append(cells)
         classes.append("knee" if category == "front" and p.number == knee else "")
     header = [*FRONT_COLUMNS, *(["violated"] if category == "infeasible" else [])]
+    if exact:
+        header = [header[0], "val acc (chip-exact)", "val acc (float)", *header[2:]]
     if static is not None:  # what the energy column holds, as in the terminal
         header = [h if h != "energy µJ" else "dynamic µJ" for h in header]
     caption = energy_caption(front)
