@@ -406,7 +406,7 @@ def run_pipeline(
     val = evaluate(model, data.x_val, data.y_val)
     test = evaluate(model, data.x_test, data.y_test)
     return PipelineResult(
-        model=model,
+        model=model.eval(),  # the network as evaluated (a quantizer's exact zero floor)
         network=model.config,
         val_accuracy=val.accuracy,
         test_accuracy=test.accuracy,

@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from spikefit_search._interrupt import raise_if_interrupted
+from spikefit_search._modes import eval_mode
 from spikefit_search.data import Dataset
 from spikefit_search.exceptions import ConfigError, TrialFailedError
 from spikefit_search.snn import Activity, LayerActivity, NetworkConfig, SpikingNetwork
@@ -148,9 +149,15 @@ def evaluate(
     """Accuracy, loss and per-layer activity (events per sample) on ``x, y``.
 
     Rate coding is drawn from a generator seeded with ``seed``, so the same model gives the
-    same figures every time.
+    same figures every time. The model runs in evaluation mode and keeps the mode it had.
     """
-    model.eval()
+    with eval_mode(model):
+        return _evaluate(model, x, y, batch_size=batch_size, seed=seed)
+
+
+def _evaluate(
+    model: SpikingNetwork, x: torch.Tensor, y: torch.Tensor, *, batch_size: int, seed: int
+) -> EvalResult:
     gen = torch.Generator(device=x.device).manual_seed(seed)
     n_layers = len(model.synaptic_layers)
     sums = torch.zeros(n_layers, 5, dtype=torch.float64)
@@ -170,7 +177,6 @@ def evaluate(
         samples=len(y),
         layers=[LayerActivity(spec.n_neurons, *counts) for spec, counts in zip(model.specs, per)],
     )
-    model.train()
     return EvalResult(correct / n, loss_total / n, activity)
 
 
