@@ -242,7 +242,7 @@ def static_check(
         fan_in_cap=fan_in_cap,
         n_values=n_values,
         scope=scope,
-        symmetric=p.symmetric_grid,
+        symmetric=p.symmetric_at(bits),
     )
     capped = any(u.fan_in < u.spec.fan_in for u in layers)  # capping leaves exact zeros
     unique = static_unique_usage(
@@ -267,7 +267,7 @@ def measured_check(profile: ProfileLike, model: SpikingNetwork) -> CheckResult:
 
     p = _profile(profile)
     with eval_mode(model), torch.no_grad():
-        layers = measured_layer_usage(model, symmetric=p.symmetric_grid)
+        layers = measured_layer_usage(model, symmetric=p.symmetric_at)
         unique = measured_unique_usage(p, model)
         negative = [bool((layer.effective_weight() < 0).any()) for layer in model.synaptic_layers]
     return _result(p, "measured", model.config, layers, unique, negative)
