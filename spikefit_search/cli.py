@@ -288,6 +288,13 @@ def search(
     bin_mode: BinModeOption = "count",
     downsample: DownsampleOption = 1,
     channel_group: ChannelGroupOption = 1,
+    classes: Annotated[
+        str | None,
+        typer.Option(
+            help="Keep only these classes, e.g. 0-7 or 0,1,2,3 (relabelled 0..k-1 in "
+            "ascending order), for a chip with fewer outputs than the data has classes."
+        ),
+    ] = None,
 ) -> None:
     """Search for networks that fit the chip: accuracy up, energy per inference down."""
     # on screen at once: the imports and the data below take seconds
@@ -295,6 +302,7 @@ def search(
     import optuna
     from rich.live import Live
 
+    from spikefit_search.data import parse_classes
     from spikefit_search.reporting.live import SearchDisplay, front_table
     from spikefit_search.search import SearchOptions, run_search
     from spikefit_search.search.driver import count_trials, prepare
@@ -303,6 +311,7 @@ def search(
     devices = [d.strip() for d in device.split(",") if d.strip()]
     if not devices:
         raise fail(f"--device must name at least one chip, but got {device!r}.")
+    labels = parse_classes(classes) if classes is not None else None
     all_options = [
         SearchOptions(
             device=d,
@@ -325,6 +334,7 @@ def search(
             bin_mode=bin_mode,
             downsample=downsample,
             channel_group=channel_group,
+            classes=labels,
         )
         for d in devices
     ]

@@ -107,6 +107,9 @@ class SearchOptions:
     bin_mode: str = "count"
     downsample: int = 1
     channel_group: int = 1
+    classes: tuple[int, ...] | None = None
+    """Labels kept (``--classes``, see :func:`~spikefit_search.data.parse_classes`), relabelled
+    ``0..k-1`` in ascending order; None keeps every class."""
 
     def validate(self) -> None:
         for name in ("budget", "workers"):
@@ -246,6 +249,7 @@ def prepare(options: SearchOptions) -> Prepared:
         seed=0,
         limit_train=options.limit_train,
         binning=binning,
+        classes=options.classes,
     )
     check_binning_applies(binning, data)
     space = fit_to_data(space, profile, data)  # event frames fix T; input reduction if needed
@@ -279,10 +283,15 @@ def _check_something_fits(profile: HardwareProfile, space: SearchSpace, data: Da
     except ConfigError:
         return
     if not cfg_check.fits:
+        outputs = profile.limit("outputs")
+        hint = (  # too many classes: no space helps, fewer classes do
+            f"choose at most {outputs} classes with --classes (e.g. --classes 0-{outputs - 1})"
+            if outputs is not None and data.n_classes > outputs
+            else refusal_hint(profile, data, space)
+        )
         raise ConfigError(
             f"a candidate must fit {profile.name}, but even the smallest in space {space.name} "
-            f"on {data.name} does not: {'; '.join(cfg_check.messages())}; "
-            f"{refusal_hint(profile, data, space)}."
+            f"on {data.name} does not: {'; '.join(cfg_check.messages())}; {hint}."
         )
 
 
