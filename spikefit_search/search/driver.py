@@ -177,6 +177,19 @@ def check_binning_options(mode: str, downsample: int, channel_group: int) -> Non
             raise ConfigError(f"{flag} must be a positive integer, but got {value!r}.")
 
 
+def check_bin_mode(profile: HardwareProfile, mode: str) -> None:
+    """Refuse ``--bin-mode binary`` on an event-driven chip: the sensor's events reach it one by
+    one, all of them, so frames of one event per cell would train and count another input
+    than the chip's. A clocked chip's host sends each step's events, one per cell if it bins so.
+    """
+    if mode == "binary" and not profile.energy.clocked.value:
+        raise ConfigError(
+            f"--bin-mode binary needs a clocked chip (the host sends one event per cell and "
+            f"step), but {profile.name} is event-driven and receives every event; use "
+            "--bin-mode count."
+        )
+
+
 def check_binning_applies(
     binning: Binning, data: Dataset, names: dict[str, str] = BINNING_FLAGS
 ) -> None:
@@ -252,6 +265,7 @@ def prepare(options: SearchOptions) -> Prepared:
         classes=options.classes,
     )
     check_binning_applies(binning, data)
+    check_bin_mode(profile, options.bin_mode)
     space = fit_to_data(space, profile, data)  # event frames fix T; input reduction if needed
     _check_something_fits(profile, space, data)
     dataset = Path(options.dataset)
