@@ -154,6 +154,14 @@ ChannelGroupOption = Annotated[
     ),
 ]
 
+ClassesOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Keep only these classes, e.g. 0-7 or 0,1,2,3 (relabelled 0..k-1 in ascending "
+        "order), for a chip with fewer outputs than the data has classes."
+    ),
+]
+
 
 @app.command()
 @guarded
@@ -178,9 +186,10 @@ def train(
     bin_mode: BinModeOption = "count",
     downsample: DownsampleOption = 1,
     channel_group: ChannelGroupOption = 1,
+    classes: ClassesOption = None,
 ) -> None:
     """Train one float spiking MLP (no compression) and print its accuracy."""
-    from spikefit_search.data import Binning, load_dataset
+    from spikefit_search.data import Binning, load_dataset, parse_classes
     from spikefit_search.search.driver import (
         check_binning_applies,
         check_binning_options,
@@ -207,7 +216,8 @@ def train(
         downsample=downsample,
         channel_group=channel_group,
     )
-    data = load_dataset(dataset, data_dir=data_dir, seed=seed, binning=binning)
+    labels = parse_classes(classes) if classes is not None else None
+    data = load_dataset(dataset, data_dir=data_dir, seed=seed, binning=binning, classes=labels)
     check_binning_applies(binning, data)
     net = NetworkConfig(
         input_shape=data.input_shape,
@@ -288,13 +298,7 @@ def search(
     bin_mode: BinModeOption = "count",
     downsample: DownsampleOption = 1,
     channel_group: ChannelGroupOption = 1,
-    classes: Annotated[
-        str | None,
-        typer.Option(
-            help="Keep only these classes, e.g. 0-7 or 0,1,2,3 (relabelled 0..k-1 in "
-            "ascending order), for a chip with fewer outputs than the data has classes."
-        ),
-    ] = None,
+    classes: ClassesOption = None,
 ) -> None:
     """Search for networks that fit the chip: accuracy up, energy per inference down."""
     # on screen at once: the imports and the data below take seconds

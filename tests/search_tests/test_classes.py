@@ -67,3 +67,10 @@ def test_classes_are_parsed_and_relabelled() -> None:
     assert set(data.y_train.tolist()) == {0, 1, 2} == set(data.y_test.tolist())
     with pytest.raises(DataError, match=r"--classes must name labels of digits .* but got 12"):
         load_dataset("digits", classes=(0, 12))
+
+
+def test_train_takes_classes_too() -> None:
+    args = ["train", "--classes", "0-2", "--epochs", "1", "--hidden", "8", "--timesteps", "2"]
+    result = runner.invoke(app, [*args, "--accelerator", "cpu"], env={"COLUMNS": "300"})
+    assert result.exit_code == 0, result.output
+    assert "digits: 64-8-3 T=2" in result.output  # three outputs
