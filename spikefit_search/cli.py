@@ -155,6 +155,14 @@ ChannelGroupOption = Annotated[
     ),
 ]
 
+ClassesOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Keep only these classes, e.g. 0-7 or 0,1,2,3 (relabelled 0..k-1 in ascending "
+        "order), for a chip with fewer outputs than the data has classes."
+    ),
+]
+
 
 @app.command()
 @guarded
@@ -179,9 +187,10 @@ def train(
     bin_mode: BinModeOption = "count",
     downsample: DownsampleOption = 1,
     channel_group: ChannelGroupOption = 1,
+    classes: ClassesOption = None,
 ) -> None:
     """Train one float spiking MLP (no compression) and print its accuracy."""
-    from spikefit_search.data import Binning, load_dataset
+    from spikefit_search.data import Binning, load_dataset, parse_classes
     from spikefit_search.search.driver import (
         check_binning_applies,
         check_binning_options,
@@ -208,7 +217,8 @@ def train(
         downsample=downsample,
         channel_group=channel_group,
     )
-    data = load_dataset(dataset, data_dir=data_dir, seed=seed, binning=binning)
+    labels = parse_classes(classes) if classes is not None else None
+    data = load_dataset(dataset, data_dir=data_dir, seed=seed, binning=binning, classes=labels)
     check_binning_applies(binning, data)
     net = NetworkConfig(
         input_shape=data.input_shape,
@@ -290,6 +300,7 @@ def search(
     bin_mode: BinModeOption = "count",
     downsample: DownsampleOption = 1,
     channel_group: ChannelGroupOption = 1,
+    classes: ClassesOption = None,
 ) -> None:
     """Search for networks that fit the chip: accuracy up, energy per inference down."""
     # on screen at once: the imports and the data below take seconds
@@ -297,6 +308,7 @@ def search(
     import optuna
     from rich.live import Live
 
+    from spikefit_search.data import parse_classes
     from spikefit_search.reporting.live import SearchDisplay, front_table
     from spikefit_search.search import SearchOptions, run_search
     from spikefit_search.search.driver import count_trials, prepare
@@ -305,6 +317,7 @@ def search(
     devices = [d.strip() for d in device.split(",") if d.strip()]
     if not devices:
         raise fail(f"--device must name at least one chip, but got {device!r}.")
+    labels = parse_classes(classes) if classes is not None else None
     all_options = [
         SearchOptions(
             device=d,
@@ -327,6 +340,7 @@ def search(
             bin_mode=bin_mode,
             downsample=downsample,
             channel_group=channel_group,
+            classes=labels,
         )
         for d in devices
     ]

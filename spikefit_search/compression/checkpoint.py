@@ -40,7 +40,8 @@ def save_checkpoint(path: str | Path, result: PipelineResult, cfg: PipelineConfi
 def load_checkpoint(
     path: str | Path, *, device: torch.device | str = "cpu"
 ) -> tuple[SpikingNetwork, PipelineConfig]:
-    """Rebuild the network of a checkpoint, quantizers attached, and its pipeline config.
+    """Rebuild the network of a checkpoint, quantizers attached, in evaluation mode (the
+    network as evaluated), and its pipeline config.
 
     Raises:
         ConfigError: the file is missing or not a spikefit checkpoint.
@@ -77,4 +78,4 @@ def load_checkpoint(
             zero_fraction=cfg.zero_fraction,
         )
     model.load_state_dict(state)
-    return model.to(device), cfg
+    return model.to(device).eval(), cfg

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import torch
 
+from spikefit_search._modes import eval_mode
 from spikefit_search.compression._base import BaseQuantizer
 from spikefit_search.exceptions import ConfigError
 from spikefit_search.snn import SynapticLayer
@@ -64,7 +65,7 @@ def integer_export(layer: SynapticLayer) -> IntegerWeights:
             "integer_export needs a layer quantized by a BaseQuantizer, but got "
             f"weight_transform={type(quantizer).__name__}."
         )
-    with torch.no_grad():
+    with eval_mode(quantizer), torch.no_grad():  # the codes the network evaluates with
         w = layer.latent_weight.detach()
         if layer.mask is not None:
             w = w * layer.mask

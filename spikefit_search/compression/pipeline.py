@@ -414,7 +414,7 @@ def run_pipeline(
         float_val = evaluate(model, data.x_val, data.y_val, exact=False).accuracy
         float_test = evaluate(model, data.x_test, data.y_test, exact=False).accuracy
     return PipelineResult(
-        model=model,
+        model=model.eval(),  # the network as evaluated (a quantizer's exact zero floor)
         network=model.config,
         val_accuracy=val.accuracy,
         test_accuracy=test.accuracy,

@@ -134,6 +134,7 @@ class ClusterQuantizer(BaseQuantizer):
             nonzero=self.zero_is_free or with_zero,
             extra_zero=self.zero_is_free or with_zero,
             symmetric=self.symmetric,
+            neurons=weight.shape[0],
         )
         k = distinct_levels(
             centers / scale,
@@ -470,14 +471,21 @@ def fit_scale(
     nonzero: bool,
     extra_zero: bool,
     symmetric: bool = False,
+    neurons: int | None = None,
 ) -> float:
     """The grid step that minimises the squared error of ``values`` quantized to the nearest
     snapped center (plus a zero level when ``extra_zero``), searched over 32 candidates from
-    ``max|c| / (4 k_max)`` to ``2 max|c| / k_max``.
+    ``max|c| / (4 k_max)`` to ``2 max|c| / k_max``, among the steps that leave every neuron
+    with a weight off zero.
 
     The snapped codebook is :func:`distinct_levels` of ``centers / step``, so no candidate
     merges values or rounds them to zero. At most 65536 weights (evenly strided in every row)
-    enter the fit. ``symmetric`` leaves ``-2^(b-1)`` out of the grid.
+    enter the fit. ``symmetric`` leaves ``-2^(b-1)`` out of the grid. ``values`` holds
+    ``neurons`` neurons (default: one per row), each a contiguous run of its row's weights.
+    A neuron whose weights all quantize to zero is dead (and still costs a neuron on the chip):
+    with heavy-tailed weights, a step set by the outliers silences the quiet neurons. Where
+    every candidate does, 16 more are tried below twice the quietest neuron's largest weight;
+    the least error wins if none keeps every neuron.
     """
     top = float(centers.abs().max()) if centers.numel() else 0.0
     if top <= 0 or not math.isfinite(top):
@@ -489,16 +497,43 @@ def fit_scale(
     stride = max(1, values.shape[1] // max(1, 65536 // g))
     x = values[:, ::stride]
     w = torch.ones_like(x) if valid is None else valid[:, ::stride].to(x.dtype)
+    # every neuron's largest and smallest live weight join the fit with no weight: a neuron is
+    # dead at a step exactly when both quantize to zero (the nearest level of a weight is
+    # non-zero from some magnitude on, on each side)
+    n = g if neurons is None else neurons
+    per = values.reshape(n, -1)
+    ok = None if valid is None else valid.reshape(n, -1).bool()
+    hi = (per if ok is None else per.masked_fill(~ok, -math.inf)).max(dim=1).values
+    lo = (per if ok is None else per.masked_fill(~ok, math.inf)).min(dim=1).values
+    live = torch.isfinite(hi)  # a neuron with no live weight is at zero whatever the step
+    ends = torch.stack([hi, lo], dim=1).where(live[:, None], 0.0).reshape(g, -1)
+    x = torch.cat([x, ends], dim=1)
+    w = torch.cat([w, torch.zeros_like(ends)], dim=1)
+
+    def errors(steps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Squared error of every step, and whether it keeps every live neuron off zero."""
+        c = len(steps)
+        u = (centers[None] / steps[:, None, None]).reshape(c * g, m)
+        snapped = distinct_levels(u, bits=bits, nonzero=nonzero, symmetric=symmetric)
+        table = snapped * steps.repeat_interleave(g)[:, None]
+        if extra_zero:
+            table = torch.cat([table.new_zeros(c * g, 1), table], dim=1)
+        xx = x.repeat(c, 1)
+        q = torch.gather(table, 1, nearest_index(xx, table))
+        err = (((q - xx) ** 2) * w.repeat(c, 1)).reshape(c, -1).sum(dim=1)
+        alive = (q[:, -ends.shape[1] :] != 0).reshape(c, n, 2).any(dim=2) | ~live
+        return err, alive.all(dim=1)
+
     steps = top * torch.logspace(math.log10(0.25), math.log10(2.0), 32, dtype=x.dtype) / k_max
-    c = len(steps)
-    u = (centers[None] / steps[:, None, None]).reshape(c * g, m)
-    snapped = distinct_levels(u, bits=bits, nonzero=nonzero, symmetric=symmetric)
-    table = snapped * steps.repeat_interleave(g)[:, None]
-    if extra_zero:
-        table = torch.cat([table.new_zeros(c * g, 1), table], dim=1)
-    xx = x.repeat(c, 1)
-    q = torch.gather(table, 1, nearest_index(xx, table))
-    err = (((q - xx) ** 2) * w.repeat(c, 1)).reshape(c, -1).sum(dim=1)
+    err, keeps = errors(steps)
+    if not bool(keeps.any()) and bool(live.any()):
+        quietest = float(torch.maximum(hi.abs(), lo.abs())[live].min())
+        if quietest > 0:
+            more = 2 * quietest * torch.logspace(math.log10(0.25), math.log10(0.99), 16)
+            steps = more.to(x.dtype)
+            err, keeps = errors(steps)
+    if bool(keeps.any()):
+        err = torch.where(keeps, err, torch.full_like(err, math.inf))
     return float(steps[int(err.argmin())])
 
 

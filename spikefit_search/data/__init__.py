@@ -7,7 +7,7 @@ SHD HDF5, event ``.npz``) are binned into frames here (:class:`Binning`).
 from __future__ import annotations
 
 from spikefit_search.data.binning import Binning, bin_events
-from spikefit_search.data.datasets import DATASETS, Dataset, load_dataset
+from spikefit_search.data.datasets import DATASETS, Dataset, load_dataset, parse_classes
 from spikefit_search.data.event_folder import read_bin, read_event_folder, write_bin
 from spikefit_search.data.event_npz import read_event_npz, write_event_npz
 from spikefit_search.data.event_sources import EVENT_FORMATS, event_format, load_event_frames
@@ -25,6 +25,7 @@ __all__ = [
     "event_format",
     "load_dataset",
     "load_event_frames",
+    "parse_classes",
     "read_bin",
     "read_event_folder",
     "read_event_npz",

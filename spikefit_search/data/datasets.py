@@ -218,6 +218,51 @@ def _stratified_take(y: np.ndarray, n: int, rng: np.random.Generator) -> np.ndar
     return np.sort(np.concatenate(picked))
 
 
+def parse_classes(text: str) -> tuple[int, ...]:
+    """The labels of ``--classes``: ranges and single labels, comma-separated (``0-7``,
+    ``0,1,2,3``, ``0-3,8``), at least two, each once; returned in ascending order.
+
+    Raises:
+        DataError: ``text`` is not such a list.
+    """
+    rule = "--classes must be labels or ranges such as 0-7 or 0,1,2,3, each once, at least two"
+    labels: list[int] = []
+    for part in text.split(","):
+        low, dash, high = part.strip().partition("-")
+        if not low.isdigit() or (dash and not high.isdigit()):
+            raise DataError(f"{rule}, but got {text!r}.")
+        first, last = int(low), int(high) if dash else int(low)
+        if last < first:
+            raise DataError(f"{rule}, but got {text!r} (range {part.strip()} is empty).")
+        labels.extend(range(first, last + 1))
+    if len(labels) < 2 or len(set(labels)) != len(labels):
+        raise DataError(f"{rule}, but got {text!r}.")
+    return tuple(sorted(labels))
+
+
+def _keep_classes(
+    classes: tuple[int, ...],
+    xt: torch.Tensor,
+    yt: torch.Tensor,
+    xe: torch.Tensor,
+    ye: torch.Tensor,
+    where: str,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Train and test samples of ``classes`` only, labels renumbered ``0..k-1``."""
+    present = set(np.unique(yt.numpy()).tolist())
+    missing = [c for c in classes if c not in present]
+    if missing:
+        raise DataError(
+            f"--classes must name labels of {where} ({', '.join(map(str, sorted(present)))}), "
+            f"but got {', '.join(map(str, missing))}."
+        )
+    size = max(int(yt.max()), int(ye.max()), max(classes)) + 1
+    table = torch.full((size,), -1, dtype=torch.int64)
+    table[list(classes)] = torch.arange(len(classes))
+    train, test = table[yt] >= 0, table[ye] >= 0
+    return xt[train], table[yt[train]], xe[test], table[ye[test]]
+
+
 def load_dataset(
     name: str,
     *,
@@ -228,6 +273,7 @@ def load_dataset(
     limit_train: int | None = None,
     seed: int = 0,
     binning: Binning | None = None,
+    classes: tuple[int, ...] | None = None,
 ) -> Dataset:
     """Load a dataset by name and carve validation and calibration splits from its training part.
 
@@ -242,6 +288,9 @@ def load_dataset(
         limit_train: keep at most this many training samples (stratified), for quick runs.
         seed: seeds the splits.
         binning: how event data become frames (default :class:`Binning`); static data ignore it.
+        classes: keep only these labels (every split), relabelled ``0..k-1`` in ascending
+            order of the original label (``(2, 5, 7)``: 2 is 0, 5 is 1, 7 is 2); see
+            :func:`parse_classes`.
     """
     path = Path(data_dir) if data_dir is not None else None
     events = None
@@ -276,6 +325,8 @@ def load_dataset(
             f"{where} train and test images must have the same shape, but got "
             f"{tuple(xt.shape[1:])} and {tuple(xe.shape[1:])}."
         )
+    if classes is not None:
+        xt, yt, xe, ye = _keep_classes(classes, xt, yt, xe, ye, where)
     present = np.unique(yt.numpy())
     if len(present) < 2:
         raise DataError(

@@ -327,7 +327,7 @@ def static_check(
         fan_in_cap=fan_in_cap,
         n_values=n_values,
         scope=scope,
-        symmetric=p.symmetric_grid,
+        symmetric=p.symmetric_at(bits),
     )
     capped = any(u.fan_in < u.spec.fan_in for u in layers)  # capping leaves exact zeros
     unique = static_unique_usage(
@@ -343,13 +343,16 @@ def measured_check(profile: ProfileLike, model: SpikingNetwork) -> CheckResult:
     scope, and the bit-width declared by each layer's ``weight_transform`` (``bits``,
     ``scale``), verified by checking that every weight is ``scale * k`` with ``k`` a ``bits``-bit
     signed integer (without ``-2^(b-1)`` where the profile's grid is symmetric,
-    ``weights.symmetric``); a layer without it counts as 32-bit float.
+    ``weights.symmetric``); a layer without it counts as 32-bit float. The weights are the
+    evaluation-mode ones, whatever mode ``model`` is in.
     """
     import torch
 
+    from spikefit_search._modes import eval_mode
+
     p = _profile(profile)
-    layers = measured_layer_usage(model, symmetric=p.symmetric_grid)
-    unique = measured_unique_usage(p, model)
-    with torch.no_grad():
+    with eval_mode(model), torch.no_grad():
+        layers = measured_layer_usage(model, symmetric=p.symmetric_at)
+        unique = measured_unique_usage(p, model)
         negative = [bool((layer.effective_weight() < 0).any()) for layer in model.synaptic_layers]
     return _result(p, "measured", model.config, layers, unique, negative)

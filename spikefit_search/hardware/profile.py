@@ -286,6 +286,12 @@ class HardwareProfile:
         entry = self.neuron.get(name)
         return None if entry is None else entry.value
 
+    def symmetric_at(self, bits: int | None) -> bool:
+        """True when a ``bits``-bit grid must leave out ``-2^(bits-1)`` on this chip: its grid
+        is symmetric and ``bits`` is its full width (a narrower grid's lowest code, e.g. -128 at
+        8 bits on TrueNorth's [-255, 255], is inside the chip's range)."""
+        return self.symmetric_grid and bits is not None and bits >= self.weight_bits.value
+
     def limit(self, name: str) -> int | None:
         """The limit ``name`` or None when the chip sets none."""
         entry = self.limits.get(name)

@@ -14,6 +14,8 @@ from spikefit_search.hardware.mapping.packing import core_layout
 from spikefit_search.hardware.result import ConstraintUsage
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import torch
 
     from spikefit_search.hardware.profile import HardwareProfile
@@ -144,9 +146,12 @@ def layer_bits(
     return bits, ""
 
 
-def measured_layer_usage(model: SpikingNetwork, *, symmetric: bool = False) -> list[LayerUsage]:
+def measured_layer_usage(
+    model: SpikingNetwork, *, symmetric: bool | Callable[[int], bool] = False
+) -> list[LayerUsage]:
     """Usage of every layer from its effective weights (zeros are absent synapses); codes are
-    verified against a ``symmetric`` grid when the chip's is (see :func:`layer_bits`)."""
+    verified against a ``symmetric`` grid (see :func:`layer_bits`): always, or, given a function
+    of a layer's bits, where it says so (:meth:`HardwareProfile.symmetric_at`)."""
     import torch
 
     out: list[LayerUsage] = []
@@ -155,7 +160,11 @@ def measured_layer_usage(model: SpikingNetwork, *, symmetric: bool = False) -> l
             spec = layer.spec
             w = layer.effective_weight().detach().cpu()
             nz = (w != 0).to(torch.int64)
-            bits, note = layer_bits(layer, w, symmetric=symmetric)
+            at = symmetric
+            if not isinstance(at, bool):  # the chip's rule for the layer's declared bits
+                declared = getattr(layer.weight_transform, "bits", None)
+                at = declared is not None and at(int(declared))
+            bits, note = layer_bits(layer, w, symmetric=at)
             if spec.kind == "conv":
                 per_neuron = nz.sum(dim=(1, 2, 3))
                 positions = spec.out_size[0] * spec.out_size[1]
@@ -200,7 +209,9 @@ def static_unique_usage(
     """
     specs = network.layer_specs()
     nonzero_cap = (
-        math.inf if bits is None else nonzero_levels(int(bits), symmetric=profile.symmetric_grid)
+        math.inf
+        if bits is None
+        else nonzero_levels(int(bits), symmetric=profile.symmetric_at(bits))
     )
     zero = 1 if zero_code and not profile.unique_weights.zero_is_free.value else 0
 

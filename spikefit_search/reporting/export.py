@@ -5,7 +5,8 @@ The config holds everything needed to train the candidate again::
     spikefit_version: 0.1.0
     pipeline: {...}          # PipelineConfig.to_dict(): architecture, M, b, rho, scope, training
     dataset: {name: digits, data_dir: null, limit_train: null, bin_mode: count, downsample: 1,
-              channel_group: 1}   # the last three: how event data were binned (docs/data.md)
+              channel_group: 1,   # these three: how event data were binned (docs/data.md)
+              classes: null}      # the labels kept (--classes), relabelled 0..k-1
     device: loihi
     seed: 12345
     checkpoint: trial_3.pt   # when the trial's checkpoint was copied beside the YAML
@@ -47,6 +48,8 @@ class DatasetRef:
     the frames' ``T`` is the network's ``timesteps``. Frame data ignore these three."""
     downsample: int = 1
     channel_group: int = 1
+    classes: tuple[int, ...] | None = None
+    """The labels the search kept (``--classes``), relabelled ``0..k-1``; None: every class."""
 
     def binning(self, timesteps: int) -> Binning:
         """The :class:`Binning` the search used, for ``T = timesteps``."""
@@ -94,6 +97,7 @@ class ExportConfig:
                 "bin_mode": self.dataset.bin_mode,
                 "downsample": self.dataset.downsample,
                 "channel_group": self.dataset.channel_group,
+                "classes": None if self.dataset.classes is None else list(self.dataset.classes),
             },
             "device": self.device,
             "seed": self.seed,
@@ -173,6 +177,22 @@ def _or(value: Any, default: Any) -> Any:
     return default if value is None else value
 
 
+def _classes(ds: dict[str, Any], where: str) -> tuple[int, ...] | None:
+    """``dataset.classes``: a list of distinct labels, or None (every class)."""
+    value = _optional(ds, "classes", (list,), where)
+    if value is None:
+        return None
+    if (
+        not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value)
+        or len(set(value)) != len(value)
+        or len(value) < 2
+    ):
+        raise ConfigError(
+            f"{where}: 'classes' must be at least two distinct labels, but got {value!r}."
+        )
+    return tuple(sorted(value))
+
+
 def config_from_dict(data: Any, *, where: str = "config") -> ExportConfig:
     """Validate a parsed config; every problem is one ConfigError naming the key."""
     if not isinstance(data, dict):
@@ -193,6 +213,7 @@ def config_from_dict(data: Any, *, where: str = "config") -> ExportConfig:
         bin_mode=_or(_optional(ds, "bin_mode", (str,), at), "count"),
         downsample=_or(_optional(ds, "downsample", (int,), at), 1),
         channel_group=_or(_optional(ds, "channel_group", (int,), at), 1),
+        classes=_classes(ds, at),
     )
     try:
         dataset.binning(1)
@@ -351,6 +372,7 @@ def config_from_trial(run: RunView, number: int) -> ExportConfig:
             bin_mode=str(opts.get("bin_mode", "count")),
             downsample=int(opts.get("downsample", 1)),
             channel_group=int(opts.get("channel_group", 1)),
+            classes=None if opts.get("classes") is None else tuple(opts["classes"]),
         ),
         device=run.device,
         seed=cfg.seed,

@@ -45,6 +45,7 @@ import numpy as np
 
 from spikefit_search import __version__
 from spikefit_search._io import atomic_write_bytes
+from spikefit_search._modes import eval_mode
 from spikefit_search.compression import integer_export
 from spikefit_search.compression._base import BaseQuantizer
 from spikefit_search.exceptions import ConfigError, RunError
@@ -171,11 +172,19 @@ def to_nir(
     *,
     source: dict[str, Any] | None = None,
 ) -> nir.NIRGraph:
-    """The network as a NIR graph (see the module docstring for the mapping).
+    """The network as a NIR graph (see the module docstring for the mapping), with the
+    weights it evaluates with (evaluation mode, whatever mode ``model`` is in).
 
     Raises:
         ConfigError: the network uses max pooling, which NIR cannot express.
     """
+    with eval_mode(model):
+        return _to_nir(model, pipeline, source=source)
+
+
+def _to_nir(
+    model: SpikingNetwork, pipeline: PipelineConfig | None, *, source: dict[str, Any] | None
+) -> nir.NIRGraph:
     cfg = model.config
     c, h, w = cfg.reduced_input_shape  # what the chip receives, after any input reduction
     if cfg.kind == "conv" and cfg.pool > 1 and cfg.pool_mode == "max":

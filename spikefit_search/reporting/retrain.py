@@ -101,7 +101,12 @@ def train_config(
     ds = config.dataset
     binning = ds.binning(config.pipeline.network.timesteps)  # event data, as the search binned
     data = load_dataset(
-        ds.name, data_dir=ds.data_dir, seed=0, limit_train=ds.limit_train, binning=binning
+        ds.name,
+        data_dir=ds.data_dir,
+        seed=0,
+        limit_train=ds.limit_train,
+        binning=binning,
+        classes=ds.classes,
     )
     keys = {"mode": "bin_mode", "downsample": "downsample", "channel_group": "channel_group"}
     check_binning_applies(binning, data, {k: f"dataset.{v}" for k, v in keys.items()})

@@ -54,6 +54,12 @@ def _space(manifest: Manifest) -> Any:
     return {k: v for k, v in space.items() if k not in ("path", "notes")}
 
 
+def _classes(manifest: Manifest) -> Any:
+    """The labels kept (a list in a written manifest, a tuple in a new one), None for all."""
+    value = option("classes", None)(manifest)
+    return tuple(value) if isinstance(value, (list, tuple)) else value
+
+
 def _epochs(manifest: Manifest) -> Any:
     """(warm-up, fine-tune) epochs a trial trains, ``--epochs`` or the space's defaults."""
     epochs = option("epochs")(manifest)
@@ -107,6 +113,7 @@ TRIAL_SETTINGS: tuple[TrialSetting, ...] = (
     TrialSetting("dataset", _section("dataset", "name")),
     TrialSetting("data-dir", option("data_dir")),
     TrialSetting("limit-train", option("limit_train")),
+    TrialSetting("classes", _classes),  # runs made before it existed kept every class
     TrialSetting("seed", option("seed")),
     TrialSetting("timesteps", option("timesteps")),
     # event data binning; runs made before these options existed binned with the defaults

@@ -109,6 +109,9 @@ class SearchOptions:
     bin_mode: str = "count"
     downsample: int = 1
     channel_group: int = 1
+    classes: tuple[int, ...] | None = None
+    """Labels kept (``--classes``, see :func:`~spikefit_search.data.parse_classes`), relabelled
+    ``0..k-1`` in ascending order; None keeps every class."""
 
     def validate(self) -> None:
         for name in ("budget", "workers"):
@@ -175,6 +178,19 @@ def check_binning_options(mode: str, downsample: int, channel_group: int) -> Non
     for flag, value in (("--downsample", downsample), ("--channel-group", channel_group)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ConfigError(f"{flag} must be a positive integer, but got {value!r}.")
+
+
+def check_bin_mode(profile: HardwareProfile, mode: str) -> None:
+    """Refuse ``--bin-mode binary`` on an event-driven chip: the sensor's events reach it one by
+    one, all of them, so frames of one event per cell would train and count another input
+    than the chip's. A clocked chip's host sends each step's events, one per cell if it bins so.
+    """
+    if mode == "binary" and not profile.energy.clocked.value:
+        raise ConfigError(
+            f"--bin-mode binary needs a clocked chip (the host sends one event per cell and "
+            f"step), but {profile.name} is event-driven and receives every event; use "
+            "--bin-mode count."
+        )
 
 
 def check_binning_applies(
@@ -251,8 +267,10 @@ def prepare(options: SearchOptions) -> Prepared:
         seed=0,
         limit_train=options.limit_train,
         binning=binning,
+        classes=options.classes,
     )
     check_binning_applies(binning, data)
+    check_bin_mode(profile, options.bin_mode)
     space = fit_to_data(space, profile, data)  # event frames fix T; input reduction if needed
     _check_something_fits(profile, space, data)
     dataset = Path(options.dataset)
@@ -284,10 +302,15 @@ def _check_something_fits(profile: HardwareProfile, space: SearchSpace, data: Da
     except ConfigError:
         return
     if not cfg_check.fits:
+        outputs = profile.limit("outputs")
+        hint = (  # too many classes: no space helps, fewer classes do
+            f"choose at most {outputs} classes with --classes (e.g. --classes 0-{outputs - 1})"
+            if outputs is not None and data.n_classes > outputs
+            else refusal_hint(profile, data, space)
+        )
         raise ConfigError(
             f"a candidate must fit {profile.name}, but even the smallest in space {space.name} "
-            f"on {data.name} does not: {'; '.join(cfg_check.messages())}; "
-            f"{refusal_hint(profile, data, space)}."
+            f"on {data.name} does not: {'; '.join(cfg_check.messages())}; {hint}."
         )
 
 

@@ -102,7 +102,7 @@ def pipeline_config(candidate: Candidate, settings: TrialSettings, seed: int) ->
         scope="neuron" if unique.scope.value == "neuron" else "layer",
         zero_is_free=bool(unique.zero_is_free.value),
         zero_fraction=candidate.zero_fraction if unique.zero_is_free.value else 0.0,
-        symmetric_grid=settings.profile.symmetric_grid,
+        symmetric_grid=settings.profile.symmetric_at(candidate.bits),
         fan_in_cap=fan_in_cap(settings.profile, candidate.pruned_network()),
         warmup_epochs=settings.warmup_epochs or int(training.get("warmup_epochs", 10)),
         finetune_epochs=settings.finetune_epochs or int(training.get("finetune_epochs", 5)),
@@ -152,7 +152,7 @@ def run_trial(
     pruned = candidate.pruned_network()
     trial.set_user_attr("widths", list(pruned.hidden_sizes))
     zero_free = bool(settings.profile.unique_weights.zero_is_free.value)
-    symmetric = settings.profile.symmetric_grid
+    symmetric = settings.profile.symmetric_at(candidate.bits)
     levels = grid_levels(candidate.bits, symmetric=symmetric, zero_is_free=zero_free)
     if candidate.n_values > levels:
         # a b-bit grid holds only so many values: M = 16 at 2 bits is M = 3 (or 4). Clipping

@@ -162,6 +162,9 @@ class SearchSpace:
                     f"{profile.name} decays by a bit shift)"
                 )
             network["beta"] = snapped
+            if network.get("pool_mode", "sum") != "sum":
+                notes.append(f"pool_mode sum: {profile.name} sums what it pools")
+                network["pool_mode"] = "sum"
             network["chip"] = chip.to_dict()
             notes.append(f"trained and scored chip-exact ({chip.family} integer neuron)")
         return replace(self, network=network, params=params, notes=tuple(notes))

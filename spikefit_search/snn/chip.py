@@ -122,6 +122,11 @@ def layer_integers(model: SpikingNetwork) -> list[LayerIntegers]:
     if chip is None:
         raise ConfigError("layer_integers needs a network with a chip neuron, but got chip=None.")
     cfg = model.config
+    if cfg.kind == "conv" and cfg.pool > 1 and cfg.pool_mode != "sum":
+        raise ConfigError(
+            "a chip-exact network pools by sum (Speck runs AvgPool as SumPool), but got "
+            f"pool_mode={cfg.pool_mode!r}."
+        )
     cap = _threshold_cap(chip)
     theta = float(cfg.threshold)
     layers = model.synaptic_layers

@@ -290,6 +290,7 @@ class SpikingNetwork(nn.Module):
         spikes: list[torch.Tensor] = []
         sums: list[tuple[float, ...]] | None = [] if record else None
         layers = self.synaptic_layers
+        per_event = 1  # events per unit of h: a k x k average stands for k^2 events
         for i, layer in enumerate(layers):
             spec = layer.spec
             if spec.kind == "linear" and h.dim() > 3:
@@ -318,6 +319,8 @@ class SpikingNetwork(nn.Module):
                 events = h.detach()
                 if i == 0 and cfg.encoder == "direct":
                     events = events.ne(0).to(events.dtype)  # each non-zero current is an event
+                if per_event > 1:  # the chip receives the sums (Speck: AvgPool becomes SumPool)
+                    events = (events * per_event).round()
                 n_spikes = float(s.detach().sum()) if s is not None else 0.0
                 spike_bins = float(torch.count_nonzero(s.detach())) if s is not None else 0.0
                 sops, dense_sops, active = layer.event_counts(events)
@@ -333,6 +336,8 @@ class SpikingNetwork(nn.Module):
                     )
                 )
             h = out
+            avg = spec.spiking and spec.pool > 1 and cfg.pool_mode == "avg"
+            per_event = spec.pool**2 if avg else 1
         if self.specs[-1].spiking:
             logits = h.mean(dim=0)
         elif ints is not None:

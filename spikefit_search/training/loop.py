@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from spikefit_search._interrupt import raise_if_interrupted
+from spikefit_search._modes import eval_mode
 from spikefit_search.data import Dataset
 from spikefit_search.exceptions import ConfigError, TrialFailedError
 from spikefit_search.snn import Activity, LayerActivity, NetworkConfig, SpikingNetwork
@@ -150,9 +151,22 @@ def evaluate(
 
     Rate coding is drawn from a generator seeded with ``seed``, so the same model gives the
     same figures every time. ``exact``: as :meth:`SpikingNetwork.run` (None: chip-exact where
-    the network is; False: the float network).
+    the network is; False: the float network). The model runs in evaluation mode and keeps the
+    mode it had.
     """
-    model.eval()
+    with eval_mode(model):
+        return _evaluate(model, x, y, batch_size=batch_size, seed=seed, exact=exact)
+
+
+def _evaluate(
+    model: SpikingNetwork,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    batch_size: int,
+    seed: int,
+    exact: bool | None,
+) -> EvalResult:
     gen = torch.Generator(device=x.device).manual_seed(seed)
     n_layers = len(model.synaptic_layers)
     sums = torch.zeros(n_layers, 7, dtype=torch.float64)
@@ -175,7 +189,6 @@ def evaluate(
             for spec, counts, layer in zip(model.specs, per, model.synaptic_layers)
         ],
     )
-    model.train()
     return EvalResult(correct / n, loss_total / n, activity)
 
 

@@ -339,3 +339,40 @@ def test_network_must_match_data(digits: Dataset) -> None:
     cfg = _cfg(network=NetworkConfig(input_shape=(1, 28, 28), hidden=(4,), timesteps=2))
     with pytest.raises(ConfigError, match="network must match the data"):
         run_pipeline(cfg, digits)
+
+
+def test_check_checkpoint_and_export_use_the_evaluated_zero_floor(
+    digits: Dataset, tmp_path: Path
+) -> None:
+    from spikefit_search.hardware import measured_check
+    from spikefit_search.reporting.nir_export import to_nir
+
+    # 64 x 300 weights in one scope: more than a training call samples for the zero floor, so
+    # training and evaluation mode send different weights to the free zero
+    cfg = _cfg(
+        network=NetworkConfig(hidden=(300,), timesteps=2),
+        rho=0.0,
+        zero_is_free=True,
+        zero_fraction=0.5,
+        warmup_epochs=1,
+        finetune_epochs=1,
+    )
+    r = run_pipeline(cfg, digits)
+    assert not r.model.training  # the network as evaluated
+    evaluated = [layer.effective_weight() for layer in r.model.synaptic_layers]
+    model = r.model.train()
+    first = model.synaptic_layers[0]
+    assert not torch.equal(first.effective_weight(), evaluated[0])  # the modes do differ here
+    assert torch.equal(integer_export(first).weights(), evaluated[0])
+    check = measured_check("loihi2", model)
+    synapses = next(u for u in check.usages if u.name == "synapses")
+    assert synapses.usage == sum(int((w != 0).sum()) for w in evaluated)
+    nir_weight = to_nir(model, cfg).nodes["l01b_fc"].weight
+    assert torch.equal(torch.from_numpy(nir_weight), evaluated[0])
+    assert model.training  # each of them left the mode as it was
+    loaded, _ = load_checkpoint(save_checkpoint(tmp_path / "floor.pt", r, cfg))
+    assert not loaded.training
+    assert torch.equal(loaded.synaptic_layers[0].effective_weight(), evaluated[0])
+    model.eval()
+    evaluate(model, digits.x_val, digits.y_val)
+    assert not model.training  # evaluate keeps the mode the model had

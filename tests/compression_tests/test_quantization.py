@@ -315,6 +315,9 @@ def _weights(kind: str, shape: tuple[int, int], gen: torch.Generator) -> torch.T
         return -0.05 * torch.sign(u) * torch.log1p(-2 * u.abs())
     if kind == "uniform":
         return (torch.rand(shape, generator=gen) * 2 - 1) * 0.1
+    if kind == "student2":  # Student-t with 2 degrees of freedom: a few weights far out
+        chi2 = torch.randn((*shape, 2), generator=gen).pow(2).sum(-1) / 2
+        return 0.05 * torch.randn(shape, generator=gen) / chi2.sqrt().clamp_min(1e-3)
     # heavy-tailed: Student-t with 1.5 degrees of freedom (a ratio of Gaussians), outliers
     z = torch.randn(shape, generator=gen)
     chi = torch.randn((*shape, 3), generator=gen).pow(2).sum(-1) / 1.5
@@ -330,8 +333,10 @@ def test_initial_codebook_occupies_m_distinct_levels_and_never_collapses(
     grid = 2**bits - (1 if zero_is_free else 0)
     for m in sorted({2, 3, min(4, grid), min(7, grid), grid} & set(range(2, grid + 1))):
         for scope in ("layer", "neuron"):
-            for kind in ("gaussian", "laplace", "uniform", "heavy"):
-                w = _weights(kind, (5, 48), gen)
+            for kind in ("gaussian", "laplace", "uniform", "heavy", "student2"):
+                # 48 neurons: enough quiet ones beside the outliers' for a step set by the
+                # outliers to silence some (a dead neuron still costs a neuron on the chip)
+                w = _weights(kind, (48, 64), gen)
                 q = ClusterQuantizer(
                     w, n_values=m, bits=bits, scope=scope, zero_is_free=zero_is_free
                 )
@@ -352,6 +357,9 @@ def test_initial_codebook_occupies_m_distinct_levels_and_never_collapses(
                     )
                     used = [torch.unique(r[r != 0]).numel() for r in rows]
                     assert max(used) <= m and min(used) >= 1, f"{where} zero_fraction={fraction}"
+                    if scope == "neuron":  # every neuron keeps a weight of its own codebook
+                        dead = int(((out != 0).sum(dim=1) == 0).sum())
+                        assert dead == 0, f"{where} zero_fraction={fraction}: {dead} dead neurons"
 
 
 def test_grid_range_and_levels() -> None:

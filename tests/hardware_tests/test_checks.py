@@ -203,6 +203,29 @@ def test_symmetric_grid_refuses_the_lowest_code(
     assert ok.worst("weight_bits").usage == 5  # type: ignore[union-attr]
 
 
+def test_truenorth_grid_leaves_out_minus_256(
+    make_net: Callable[..., SpikingNetwork], fake_quantizer: type
+) -> None:
+    """TrueNorth's 9-bit weights are [-255, 255]: a layer carrying -256 is refused; a narrower
+    grid keeps its lowest code, which is inside the chip's range."""
+    profile = load_profile("truenorth")
+    assert profile.symmetric_at(9) and not profile.symmetric_at(8)
+    net = make_net(hidden=(6,), n_classes=3)  # 16 -> 6 -> 3
+    first, second = net.synaptic_layers
+    _set_codes(second, torch.tensor([1, 2, 3, -1, 0, 0]).repeat(3, 1), fake_quantizer, bits=9)
+    codes = torch.tensor([-256, 1, 2, 0] * 4).repeat(6, 1)
+    _set_codes(first, codes, fake_quantizer, bits=9)
+    (violation,) = measured_check("truenorth", net).violations
+    assert (violation.name, violation.where) == ("weight_bits", "layer 0")
+    assert violation.note == "(codes outside [-255, 255] for 9 bits on a symmetric grid)"
+    _set_codes(first, codes.clamp(min=-255), fake_quantizer, bits=9)
+    ok = measured_check("truenorth", net)
+    assert ok.fits, ok.messages()
+    _set_codes(first, codes.clamp(min=-128), fake_quantizer, bits=8)  # -128 of 8 bits
+    ok = measured_check("truenorth", net)
+    assert ok.fits, ok.messages()
+
+
 def test_static_unique_bound_counts_the_symmetric_grid(tmp_path: Path) -> None:
     """A symmetric 5-bit layer holds at most 30 non-zero values (31 levels less zero)."""
     config = NetworkConfig(input_shape=(1, 8, 8), hidden=(40,), n_classes=3)
@@ -211,5 +234,8 @@ def test_static_unique_bound_counts_the_symmetric_grid(tmp_path: Path) -> None:
     static = static_check("spinnaker2", config, n_values=31, bits=5)
     unique = [u.usage for u in static.usages if u.name == "unique_weights"]
     assert unique == [30, 30]
+    # at 4 bits the lowest code, -8, is inside the chip's [-15, 15]: 15 non-zero values
+    narrow = static_check("spinnaker2", config, n_values=15, bits=4)
+    assert [u.usage for u in narrow.usages if u.name == "unique_weights"] == [15, 15]
     twos = static_check(_twos_complement_copy("spinnaker2", tmp_path), config, n_values=31, bits=5)
     assert [u.usage for u in twos.usages if u.name == "unique_weights"] == [31, 31]

@@ -94,7 +94,7 @@ def test_static_never_more_permissive(profile: str, index: int) -> None:
     config = _random_config(rng)
     zero_free = bool(p.unique_weights.zero_is_free.value)
     bits = rng.randint(2, min(8, p.weight_bits.value))
-    levels = grid_levels(bits, symmetric=p.symmetric_grid, zero_is_free=zero_free)
+    levels = grid_levels(bits, symmetric=p.symmetric_at(bits), zero_is_free=zero_free)
     n_values = rng.randint(2, min(16, levels))
     scope = rng.choice(["layer", "neuron"])
     fan_in = p.limit("fan_in")
@@ -110,7 +110,7 @@ def test_static_never_more_permissive(profile: str, index: int) -> None:
         zero_is_free=zero_free,
         fan_in_cap=cap_or_none,
         seed=index,
-        symmetric=p.symmetric_grid,  # as the search builds it from the profile
+        symmetric=p.symmetric_at(bits),  # as the search builds it from the profile
     )
     static = static_check(
         p,

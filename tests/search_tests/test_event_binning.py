@@ -59,7 +59,7 @@ def one_line(result: Any) -> str:
         ({"downsample": 2}, (2, 17, 17), None),
         ({"downsample": 3}, (2, 12, 12), None),  # partial edge blocks kept
         ({"channel_group": 2}, (1, 34, 34), None),
-        ({"downsample": 8, "bin_mode": "binary"}, (2, 5, 5), 1),
+        ({"downsample": 8, "bin_mode": "binary", "device": "loihi"}, (2, 5, 5), 1),  # clocked
     ],
 )
 def test_the_options_reach_the_frames(
@@ -182,3 +182,15 @@ def test_studies_from_before_the_options_count_as_the_defaults() -> None:
     check_same_settings(old, {"study": "s", "options": {"seed": 0, "downsample": 1}})
     with pytest.raises(RunError, match=r"created with --downsample 1 .* asks for 2"):
         check_same_settings(old, {"study": "s", "options": {"seed": 0, "downsample": 2}})
+
+
+def test_binary_bins_are_refused_on_an_event_driven_chip(nmnist: Path, tmp_path: Path) -> None:
+    # Speck receives every event of the sensor: frames of one event per cell would be another
+    # input, and count fewer events, than the chip's
+    (tmp_path / "tiny.yaml").write_text(TINY_SPACE)
+    out = tmp_path / "runs"
+    args = ["--device", "speck", "--bin-mode", "binary"]
+    result = runner.invoke(app, ["search", "--dataset", str(nmnist), "--out", str(out), *args])
+    line = one_line(result)
+    assert "--bin-mode binary needs a clocked chip" in line and "speck is event-driven" in line
+    assert not out.exists()

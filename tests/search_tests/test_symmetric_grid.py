@@ -17,12 +17,12 @@ from spikefit_search.search.storage import open_storage
 
 
 def test_spinnaker2_search_builds_networks_on_its_symmetric_grid(tmp_path: Path) -> None:
-    # at 2 bits with a free zero, two's complement has 3 non-zero levels (-2, -1, 1), so M = 3
-    # would need -2; the chip's symmetric grid has 2 (-1, 1), so M is clipped to 2
+    # at the chip's 5 bits with a free zero, two's complement has 31 non-zero levels, so M = 31
+    # would need -16; the chip's symmetric grid has 30 (-15..15 less zero), so M is clipped
     space = tmp_path / "small.yaml"
     space.write_text(
         "network: {kind: mlp, timesteps: 4}\n"
-        "params:\n  n_values: {choices: [3]}\n  bits: {choices: [2]}\n"
+        "params:\n  n_values: {choices: [31]}\n  bits: {choices: [5]}\n"
         "  rho: {choices: [0.0]}\n  hidden_layers: {choices: [1]}\n"
         "  width: {choices: [32, 48]}\n"
         "training: {warmup_epochs: 3, finetune_epochs: 1}\n"
@@ -35,14 +35,14 @@ def test_spinnaker2_search_builds_networks_on_its_symmetric_grid(tmp_path: Path)
     assert len(done) == 2
     for t in done:
         assert t.user_attrs["pipeline"]["symmetric_grid"] is True
-        assert t.user_attrs["n_values"] == 2
-        assert "clipped to 2, the levels of a symmetric 2-bit grid" in t.user_attrs["note"]
+        assert t.user_attrs["n_values"] == 30
+        assert "clipped to 30, the levels of a symmetric 5-bit grid" in t.user_attrs["note"]
         model, cfg = load_checkpoint(result.run_dir / "checkpoints" / f"trial_{t.number}.pt")
         assert cfg.symmetric_grid
         for layer in model.synaptic_layers:
             q = layer.weight_transform
             assert q is not None
             codes = torch.round(layer.effective_weight() / q.scale)
-            assert set(torch.unique(codes).tolist()) <= {-1.0, 0.0, 1.0}
+            assert int(codes.min()) >= -15 and int(codes.max()) <= 15
         check = measured_check("spinnaker2", model)
         assert check.fits, check.messages()

@@ -71,6 +71,30 @@ def test_conv_sops_count_nonzero_synapses_per_event() -> None:
     assert res.activity.layers[0].sops == 13.0
 
 
+@pytest.mark.parametrize("pool", [2, 3])
+def test_average_pooling_counts_the_events_the_next_layer_receives(pool: int) -> None:
+    # Speck turns AvgPool into SumPool (the next weights scaled by 1/k^2, the same currents):
+    # the next layer receives every spike of the window, an integer count, not their mean
+    base = dict(kind="conv", input_shape=(1, 12, 12), channels=(4,), kernel=3, padding=1)
+    averaged = NetworkConfig(**base, pool=pool, pool_mode="avg", hidden=(5,), timesteps=3)
+    summed = NetworkConfig(**base, pool=pool, pool_mode="sum", hidden=(5,), timesteps=3)
+    torch.manual_seed(0)
+    avg_net = SpikingNetwork(averaged)
+    sum_net = SpikingNetwork(summed)
+    sum_net.load_state_dict(avg_net.state_dict())
+    with torch.no_grad():
+        avg_net.synaptic_layers[0].synapse.weight.mul_(4.0)  # plenty of spikes
+        sum_net.synaptic_layers[0].synapse.weight.mul_(4.0)
+    x = torch.rand(6, 1, 12, 12)
+    a = avg_net.run(x, record=True, generator=torch.Generator().manual_seed(1))
+    s = sum_net.run(x, record=True, generator=torch.Generator().manual_seed(1))
+    assert a.sums is not None and s.sums is not None
+    assert torch.equal(a.spikes[0], s.spikes[0]) and a.sums[0][2] > 0
+    events, sops = a.sums[1][0], a.sums[1][1]
+    assert events == s.sums[1][0] == float(a.spikes[0].sum())  # every spike, once
+    assert sops == s.sums[1][1] and sops == round(sops)
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_runs_on_cuda() -> None:
     net = SpikingNetwork(NetworkConfig(hidden=(16,), timesteps=3)).cuda()
