@@ -25,6 +25,7 @@ from spikefit_search.snn.functional import (
     lif_multistep,
 )
 from spikefit_search.snn.surrogates import SURROGATES
+from spikefit_search.snn.workload import LayerWorkload, layer_workload
 
 
 class SynapticLayer(nn.Module):
@@ -125,7 +126,8 @@ class LayerActivity(NamedTuple):
 
     ``dense_sops`` counts synaptic operations with zero weights included (NaN when not
     recorded); ``active_updates`` counts neuron-steps that received at least one synaptic
-    event (NaN when not recorded).
+    event (NaN when not recorded). The ``nb_`` fields are NeuroBench's counts
+    (:class:`~spikefit_search.snn.workload.LayerWorkload`, NaN when not recorded).
     """
 
     neurons: int
@@ -134,6 +136,12 @@ class LayerActivity(NamedTuple):
     spikes: float
     dense_sops: float = math.nan
     active_updates: float = math.nan
+    nb_macs: float = math.nan
+    nb_acs: float = math.nan
+    nb_dense: float = math.nan
+    nb_membrane_updates: float = math.nan
+    nb_activations: float = math.nan
+    nb_activation_slots: float = math.nan
 
 
 @dataclass
@@ -194,6 +202,8 @@ class ForwardResult(NamedTuple):
     sums: list[tuple[float, float, float, float, float]] | None
     """Per layer (input events, SOPs, spikes, dense SOPs, active neuron-steps) summed over the
     batch, when recorded."""
+    workload: list[LayerWorkload] | None = None
+    """Per layer, NeuroBench's counts summed over the batch, when recorded."""
 
 
 class SpikingNetwork(nn.Module):
@@ -240,6 +250,7 @@ class SpikingNetwork(nn.Module):
             h = h.reshape(h.shape[0], h.shape[1], -1)
         spikes: list[torch.Tensor] = []
         sums: list[tuple[float, float, float, float, float]] | None = [] if record else None
+        workload: list[LayerWorkload] | None = [] if record else None
         for i, layer in enumerate(self.synaptic_layers):
             spec = layer.spec
             if spec.kind == "linear" and h.dim() > 3:
@@ -262,12 +273,17 @@ class SpikingNetwork(nn.Module):
                 sums.append(
                     (float(events.sum()), float(sops), n_spikes, float(dense_sops), float(active))
                 )
+            if workload is not None:
+                fired = s.detach() if s is not None else None
+                workload.append(
+                    layer_workload(layer, h.detach(), current.detach(), fired, self.params)
+                )
             h = out
         if self.specs[-1].spiking:
             logits = h.mean(dim=0)
         else:
             logits = leaky_readout(h, cfg.beta)
-        return ForwardResult(logits, spikes, sums)
+        return ForwardResult(logits, spikes, sums, workload)
 
     def _pool(self, s: torch.Tensor) -> torch.Tensor:
         k = self.config.pool

@@ -154,6 +154,7 @@ def evaluate(
     gen = torch.Generator(device=x.device).manual_seed(seed)
     n_layers = len(model.synaptic_layers)
     sums = torch.zeros(n_layers, 5, dtype=torch.float64)
+    workload = torch.zeros(n_layers, 6, dtype=torch.float64)
     correct = 0
     loss_total = 0.0
     for start in range(0, len(y), batch_size):
@@ -163,8 +164,10 @@ def evaluate(
         loss_total += float(F.cross_entropy(out.logits, yb, reduction="sum"))
         assert out.sums is not None
         sums += torch.tensor(out.sums, dtype=torch.float64)
+        if out.workload is not None:
+            workload += torch.tensor(out.workload, dtype=torch.float64)
     n = max(len(y), 1)
-    per = (sums / n).tolist()
+    per = (torch.cat([sums, workload], dim=1) / n).tolist()
     activity = Activity(
         timesteps=model.config.timesteps,
         samples=len(y),
