@@ -1,6 +1,6 @@
 """NeuroBench's metrics of a trained network, computed as NeuroBench 2.3 computes them.
 
-NeuroBench (Yik et al., Nature Communications 2025; the ``neurobench`` 2.3.0 wheel on PyPI,
+NeuroBench (Yik et al., Nature Communications 2025; :data:`SOURCE`,
 ``neurobench/metrics/static/*.py`` and ``neurobench/metrics/workload/*.py``) defines the
 figures neuromorphic papers report. Each is defined in ``docs/reporting.md``; a test runs
 NeuroBench itself on our exported network and requires the same figures. The workload counts
@@ -29,7 +29,11 @@ FLOAT_BYTES = 4
 NEURON_LAYER_BYTES = 3 * 4 + 8
 """Bytes of the scalar buffers of one snnTorch ``Leaky`` layer before it runs: ``threshold``,
 ``beta``, ``graded_spikes_factor`` (float32) and ``reset_mechanism_val`` (int64)."""
-SOURCE = "NeuroBench/neurobench 2.3.0 (PyPI wheel neurobench-2.3.0-py3-none-any.whl)"
+SOURCE = (
+    "NeuroBench/neurobench@e521c28f5798cb40bb9423758bf066dad53fe070 (tag 2.3.0, "
+    "PyPI neurobench 2.3.0)"
+)
+"""The NeuroBench release whose definitions these are (``docs/reporting.md``)."""
 
 COLUMNS = (
     "nb_footprint_bytes",

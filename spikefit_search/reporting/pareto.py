@@ -25,6 +25,7 @@ import pandas as pd
 from optuna.trial import FrozenTrial, TrialState
 
 from spikefit_search.hardware.energy import DEFAULT_OBJECTIVE, get_objective, objective_for_key
+from spikefit_search.hardware.neurobench import COLUMNS as NEUROBENCH_COLUMNS
 from spikefit_search.search.dashboard import named_constraints
 from spikefit_search.search.driver import count_trials
 from spikefit_search.search.objective import REASON, STAGE
@@ -64,6 +65,8 @@ class ParetoPoint:
         sop_uj, update_uj, spike_uj, static_uj: the energy terms in µJ (NaN when unknown).
         latency_ms: latency per inference in ms (NaN when unknown).
         estimated_terms: the terms whose constants are estimates.
+        neurobench: NeuroBench's metrics under their ``nb_`` names
+            (:data:`~spikefit_search.hardware.neurobench.COLUMNS`; empty when not recorded).
     """
 
     number: int
@@ -88,6 +91,7 @@ class ParetoPoint:
     static_uj: float = math.nan
     latency_ms: float = math.nan
     estimated_terms: tuple[str, ...] = ()
+    neurobench: dict[str, float] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def objective(self) -> float:
@@ -136,6 +140,7 @@ class ParetoPoint:
             reason=str(ua.get(REASON, "")),
             pipeline=pipeline if isinstance(pipeline, dict) else None,
             seed=None if ua.get("seed") is None else int(ua["seed"]),
+            neurobench={k: float(ua[k]) for k in NEUROBENCH_COLUMNS if k in ua},
         )
 
     def to_row(self) -> dict[str, Any]:
@@ -159,6 +164,7 @@ class ParetoPoint:
             "widths": "-".join(str(w) for w in self.widths),
             "feasible": self.feasible,
             "violated": ",".join(self.violated),
+            **{k: self.neurobench.get(k, math.nan) for k in NEUROBENCH_COLUMNS},
         }
 
 

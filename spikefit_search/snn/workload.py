@@ -66,11 +66,12 @@ def fan_out(
 def _operations(x: torch.Tensor, fan: torch.Tensor) -> tuple[float, float]:
     """``(MACs, ACs)`` of input ``x`` (``(T, B, ...)``) into a layer whose input elements meet
     ``fan`` non-zero weights each."""
-    steps, batch = x.shape[:2]
-    flat = x.reshape(steps, batch, -1)
-    ops = ((flat != 0).to(fan.dtype) * fan.reshape(-1)).sum(dim=2)
-    graded = ((flat != 0) & (flat != 1) & (flat != -1)).any(dim=2)
-    return float(ops[graded].sum()), float(ops[~graded].sum())
+    rows = x.reshape(-1, fan.numel())
+    ops = torch.mv((rows != 0).to(fan.dtype), fan.reshape(-1))
+    magnitude = rows.abs()
+    graded = ((magnitude != 0) & (magnitude != 1)).any(dim=1)
+    macs = float(ops[graded].sum()) if bool(graded.any()) else 0.0
+    return macs, float(ops.sum()) - macs
 
 
 def _current64(layer: SynapticLayer, x: torch.Tensor) -> torch.Tensor:
@@ -94,13 +95,13 @@ def _membrane_updates(
 ) -> float:
     """First step: every neuron; later steps: the neurons whose membrane changed, with the
     membrane recomputed in float64 from the float64 ``current`` and the network's spikes."""
-    updates = float(current[0].numel())
+    changed = torch.zeros((), dtype=torch.int64, device=current.device)
     u = torch.zeros_like(current[0])
     v_prev: torch.Tensor | None = None
     for t in range(current.shape[0]):
         v = p.beta * u + current[t]
         if v_prev is not None:
-            updates += float(torch.count_nonzero(v - v_prev))
+            changed += torch.count_nonzero(v != v_prev)
         if spikes is None:
             u = v
         elif p.reset == "subtract":
@@ -108,7 +109,7 @@ def _membrane_updates(
         else:
             u = v * (1.0 - spikes[t])
         v_prev = v
-    return updates
+    return float(current[0].numel()) + float(changed)
 
 
 def layer_workload(
@@ -132,7 +133,7 @@ def layer_workload(
         w = layer.effective_weight()
         nonzero = (w != 0).to(torch.float64)
         args = (spec.kind, spec.in_size, spec.stride, spec.padding)
-        macs, acs = _operations(x.to(torch.float64), fan_out(nonzero, *args))
+        macs, acs = _operations(x, fan_out(nonzero, *args))
         steps, batch = x.shape[:2]
         dense = float(fan_out(torch.ones_like(nonzero), *args).sum()) * steps * batch
         s64 = None if spikes is None else spikes.to(torch.float64)

@@ -14,6 +14,7 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -22,6 +23,7 @@ from spikefit_search.compression.methods import attach_quantizers
 from spikefit_search.exceptions import RunError
 from spikefit_search.hardware.neurobench import COLUMNS, neurobench_metrics
 from spikefit_search.reporting.nir_export import write_nir
+from spikefit_search.reporting.report import build_report
 from spikefit_search.snn import Activity, LayerActivity, NetworkConfig, SpikingNetwork
 from spikefit_search.snn.encoding import encode
 from spikefit_search.training.loop import evaluate
@@ -108,6 +110,25 @@ def test_metrics_need_recorded_counts() -> None:
     bare = Activity(timesteps=2, samples=1, layers=[LayerActivity(4, 1.0, 2.0, 1.0)] * 2)
     with pytest.raises(RunError, match="recorded by evaluate"):
         neurobench_metrics(model, bare)
+
+
+def test_front_tables_carry_the_metrics(tiny_run: Path, tmp_path: Path) -> None:
+    """pareto.csv, trials.csv and the report give every trained point NeuroBench's figures."""
+    trials = pd.read_csv(tiny_run / "trials.csv")
+    pareto = pd.read_csv(tiny_run / "pareto.csv")
+    trained = trials[trials["stage"] == "trained"]
+    assert len(trained) >= 1 and len(pareto) >= 1
+    for frame in (trained, pareto):
+        assert not frame[list(COLUMNS)].isna().any().any()
+        assert (frame["nb_effective_acs"] > 0).all()
+        # a clocked LIF chip charges zero-weight-free SOPs: NeuroBench's effective operations
+        assert np.allclose(frame["nb_effective_acs"] + frame["nb_effective_macs"], frame["sops"])
+        assert (frame["nb_footprint_bits_bytes"] < frame["nb_footprint_bytes"]).all()
+    report = build_report([tiny_run], out=tmp_path)
+    page = report.html.read_text()
+    assert "NeuroBench metrics of the front" in page and "MembraneUpdates" in page
+    knee = pareto.iloc[0]
+    assert f"{knee['nb_dense']:,.0f}" in page
 
 
 def _venv() -> Path:
