@@ -25,6 +25,7 @@ import pandas as pd
 from optuna.trial import FrozenTrial, TrialState
 
 from spikefit_search.hardware.energy import DEFAULT_OBJECTIVE, get_objective, objective_for_key
+from spikefit_search.hardware.neurobench import COLUMNS as NEUROBENCH_COLUMNS
 from spikefit_search.search.dashboard import named_constraints
 from spikefit_search.search.driver import count_trials
 from spikefit_search.search.objective import REASON, STAGE
@@ -72,6 +73,8 @@ class ParetoPoint:
             dynamic energy.
         not_modelled: the terms no figure exists for (they add nothing to ``energy_uj``).
         clock_mhz: the clock a Xylo runs the network at (NaN elsewhere).
+        neurobench: NeuroBench's metrics under their ``nb_`` names
+            (:data:`~spikefit_search.hardware.neurobench.COLUMNS`; empty when not recorded).
     """
 
     number: int
@@ -104,6 +107,7 @@ class ParetoPoint:
     dynamic_high_uj: float = math.nan
     not_modelled: tuple[str, ...] = ()
     clock_mhz: float = math.nan
+    neurobench: dict[str, float] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def objective(self) -> float:
@@ -172,6 +176,7 @@ class ParetoPoint:
             reason=str(ua.get(REASON, "")),
             pipeline=pipeline if isinstance(pipeline, dict) else None,
             seed=None if ua.get("seed") is None else int(ua["seed"]),
+            neurobench={k: float(ua[k]) for k in NEUROBENCH_COLUMNS if k in ua},
         )
 
     def to_row(self) -> dict[str, Any]:
@@ -201,6 +206,7 @@ class ParetoPoint:
             "widths": "-".join(str(w) for w in self.widths),
             "feasible": self.feasible,
             "violated": ",".join(self.violated),
+            **{k: self.neurobench.get(k, math.nan) for k in NEUROBENCH_COLUMNS},
         }
 
 

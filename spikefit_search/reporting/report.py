@@ -258,6 +258,51 @@ def _breakdown_html(front: ParetoFront) -> str:
     )
 
 
+NEUROBENCH_HEADER = (
+    "trial",
+    "accuracy",
+    "Footprint B",
+    "Footprint at b bits B",
+    "ConnectionSparsity",
+    "ActivationSparsity",
+    "Effective_ACs",
+    "Effective_MACs",
+    "Dense",
+    "MembraneUpdates",
+    "chip SOPs",
+)
+
+
+def _neurobench_html(front: ParetoFront) -> str:
+    """Per front point, NeuroBench's metrics on the validation set (per sample), beside the
+    SOPs the energy model charges (docs/reporting.md defines each)."""
+    points = [p for p in front.front if p.neurobench]
+    if not points:
+        return '<p class="dim">No NeuroBench metrics recorded for this run.</p>'
+    rows = []
+    for p in points:
+        nb = p.neurobench
+        rows.append(
+            [
+                str(p.number),
+                f"{p.accuracy:.2%}",
+                f"{nb['nb_footprint_bytes']:,.0f}",
+                f"{nb['nb_footprint_bits_bytes']:,.0f}",
+                f"{nb['nb_connection_sparsity']:.4f}",
+                f"{nb['nb_activation_sparsity']:.4f}",
+                f"{nb['nb_effective_acs']:,.1f}",
+                f"{nb['nb_effective_macs']:,.1f}",
+                f"{nb['nb_dense']:,.0f}",
+                f"{nb['nb_membrane_updates']:,.1f}",
+                "-" if math.isnan(p.sops) else f"{p.sops:,.1f}",
+            ]
+        )
+    return _table(NEUROBENCH_HEADER, rows) + (
+        '<p class="dim">As NeuroBench 2.3 defines and counts them, per validation sample '
+        "(docs/reporting.md); chip SOPs are what the energy model charges.</p>"
+    )
+
+
 def _profile_html(profile: HardwareProfile | None, manifest: dict[str, Any]) -> str:
     device = manifest.get("device", {})
     sha = str(device.get("sha256", ""))[:12]
@@ -335,6 +380,8 @@ def _run_html(r: RunReport) -> str:
             + _points_table(f, "front")
             + "<h3>Energy per inference of the front, term by term</h3>"
             + _breakdown_html(f)
+            + "<h3>NeuroBench metrics of the front</h3>"
+            + _neurobench_html(f)
         )
     else:
         parts.append(

@@ -7,8 +7,8 @@ The output folder holds what gets deployed, each file written atomically:
   (``docs/reporting.md``); absent only for max pooling, which NIR cannot express;
 * ``check.json``: the hardware check measured on these weights (fits, margins, violations);
 * ``energy.json``: the energy per inference of these weights, term by term;
-* ``metrics.json``: accuracies (chip-exact, and the float network's beside), energy, epochs,
-  seconds, source;
+* ``metrics.json``: accuracies (chip-exact, and the float network's beside), energy,
+  NeuroBench's metrics, epochs, seconds, source;
 * ``xylo_spec.npz`` (Xylo targets): the keyword arguments of Rockpool's
   ``XyloSim.from_specification`` and ``flush_steps`` (:mod:`spikefit_search.hardware.xylo_spec`);
 * ``config.yaml``: the config as trained (``--epochs`` applied; ``checkpoint: model.pt``).
@@ -173,6 +173,8 @@ def retrain(
         raise RunError(
             f"--out must be a writable folder, but {out_dir} is not ({exc.strerror})."
         ) from None
+    from spikefit_search.hardware.neurobench import neurobench_metrics
+
     result, energy, check = train_config(cfg, accelerator=accelerator)
     p = cfg.pipeline
     metrics: dict[str, Any] = {
@@ -184,6 +186,7 @@ def retrain(
         "warmup_val_accuracy": result.warmup_val_accuracy,
         "energy_uj": energy.total_uj,
         "energy": energy.to_dict(),
+        "neurobench": neurobench_metrics(result.model, result.val_activity).to_dict(),
         "fits": check.fits,
         "device": cfg.device,
         "widths": list(result.network.hidden_sizes),

@@ -37,6 +37,7 @@ from spikefit_search.hardware import (
     measured_check,
     static_check,
 )
+from spikefit_search.hardware.neurobench import neurobench_metrics
 from spikefit_search.search.cache import WarmupCache
 from spikefit_search.search.space import Candidate, SearchSpace
 from spikefit_search.training import progress
@@ -260,6 +261,7 @@ def run_trial(
         "seconds": result.seconds,
         "feasible": measured.fits,
     }
+    attrs.update(neurobench_metrics(result.model, result.val_activity).to_dict())
     usage = codebook_usage(result.model)
     if usage is not None:  # what the network really uses, next to the requested n_values
         attrs.update(usage.to_dict())

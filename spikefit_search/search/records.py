@@ -9,6 +9,7 @@ import optuna
 import pandas as pd
 from optuna.trial import FrozenTrial, TrialState
 
+from spikefit_search.hardware.neurobench import COLUMNS as NEUROBENCH_COLUMNS
 from spikefit_search.search.dashboard import named_constraints
 from spikefit_search.search.objective import REASON, STAGE
 
@@ -47,6 +48,7 @@ BASE_COLUMNS = [
     "effective_values",
     "effective_values_min",
     "codebook_drift",
+    *NEUROBENCH_COLUMNS,
     "feasible",
     "rejected_reason",
     "seconds",
@@ -113,6 +115,7 @@ def trial_row(trial: FrozenTrial) -> dict[str, Any]:
         "effective_values": ua.get("effective_values", math.nan),
         "effective_values_min": ua.get("effective_values_min", math.nan),
         "codebook_drift": ua.get("codebook_drift", math.nan),
+        **{key: ua.get(key, math.nan) for key in NEUROBENCH_COLUMNS},
         "feasible": is_feasible(trial),
         "rejected_reason": reason,
         "seconds": ua.get("seconds", math.nan),

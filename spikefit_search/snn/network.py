@@ -27,6 +27,7 @@ from spikefit_search.snn.functional import (
     lif_multistep,
 )
 from spikefit_search.snn.surrogates import SURROGATES
+from spikefit_search.snn.workload import LayerWorkload, layer_workload
 
 
 class SynapticLayer(nn.Module):
@@ -149,6 +150,8 @@ class LayerActivity(NamedTuple):
     and (step, neuron) cells holding at least one event; ``inputs``, ``inputs_used``,
     ``neurons_used`` and ``weights_nonzero`` describe the layer's weights (inputs, inputs and
     neurons with a non-zero weight, non-zero weights). Xylo's cycles model reads them.
+    The ``nb_`` fields are NeuroBench's counts (:class:`~spikefit_search.snn.workload.
+    LayerWorkload`, NaN when not recorded).
     """
 
     neurons: int
@@ -163,6 +166,12 @@ class LayerActivity(NamedTuple):
     inputs_used: float = math.nan
     neurons_used: float = math.nan
     weights_nonzero: float = math.nan
+    nb_macs: float = math.nan
+    nb_acs: float = math.nan
+    nb_dense: float = math.nan
+    nb_membrane_updates: float = math.nan
+    nb_activations: float = math.nan
+    nb_activation_slots: float = math.nan
 
 
 @dataclass
@@ -226,6 +235,8 @@ class ForwardResult(NamedTuple):
     output: torch.Tensor | None = None
     """What the output layer produced at every step, ``(T, B, n_classes)``: spike counts, or
     the readout's synaptic input (float network) or membrane (chip-exact network)."""
+    workload: list[LayerWorkload] | None = None
+    """Per layer, NeuroBench's counts summed over the batch, when recorded."""
 
 
 class SpikingNetwork(nn.Module):
@@ -289,6 +300,7 @@ class SpikingNetwork(nn.Module):
         h = self.input_events(x, generator=generator, exact=exact)
         spikes: list[torch.Tensor] = []
         sums: list[tuple[float, ...]] | None = [] if record else None
+        workload: list[LayerWorkload] | None = [] if record else None
         layers = self.synaptic_layers
         per_event = 1  # events per unit of h: a k x k average stands for k^2 events
         for i, layer in enumerate(layers):
@@ -314,7 +326,7 @@ class SpikingNetwork(nn.Module):
                 out = self._pool(s) if spec.pool > 1 else s
             else:
                 s = None
-                out = layer.current(h, binary=self._binary(i))
+                out = current = layer.current(h, binary=self._binary(i))
             if sums is not None:
                 events = h.detach()
                 if i == 0 and cfg.encoder == "direct":
@@ -335,6 +347,11 @@ class SpikingNetwork(nn.Module):
                         spike_bins,
                     )
                 )
+            if workload is not None:  # as NeuroBench counts the float network of these weights
+                fired = s.detach() if s is not None else None
+                workload.append(
+                    layer_workload(layer, h.detach(), current.detach(), fired, self.params)
+                )
             h = out
             avg = spec.spiking and spec.pool > 1 and cfg.pool_mode == "avg"
             per_event = spec.pool**2 if avg else 1
@@ -344,7 +361,7 @@ class SpikingNetwork(nn.Module):
             logits = h.mean(dim=0) * ints[-1].unit  # the readout's membrane, in float units
         else:
             logits = leaky_readout(h, cfg.beta)
-        return ForwardResult(logits, spikes, sums, h)
+        return ForwardResult(logits, spikes, sums, h, workload)
 
     def input_events(
         self, x: torch.Tensor, *, generator: torch.Generator | None = None, exact: bool = False

@@ -170,6 +170,7 @@ def _evaluate(
     gen = torch.Generator(device=x.device).manual_seed(seed)
     n_layers = len(model.synaptic_layers)
     sums = torch.zeros(n_layers, 7, dtype=torch.float64)
+    workload = torch.zeros(n_layers, 6, dtype=torch.float64)
     correct = 0
     loss_total = 0.0
     for start in range(0, len(y), batch_size):
@@ -179,14 +180,19 @@ def _evaluate(
         loss_total += float(F.cross_entropy(out.logits, yb, reduction="sum"))
         assert out.sums is not None
         sums += torch.tensor(out.sums, dtype=torch.float64)
+        if out.workload is not None:
+            workload += torch.tensor(out.workload, dtype=torch.float64)
     n = max(len(y), 1)
     per = (sums / n).tolist()
+    per_workload = (workload / n).tolist()  # LayerActivity's nb_ fields, in their order
     activity = Activity(
         timesteps=model.config.timesteps,
         samples=len(y),
         layers=[
-            LayerActivity._make([spec.n_neurons, *counts, *layer.weight_counts()])
-            for spec, counts, layer in zip(model.specs, per, model.synaptic_layers)
+            LayerActivity._make([spec.n_neurons, *counts, *layer.weight_counts(), *nb])
+            for spec, counts, layer, nb in zip(
+                model.specs, per, model.synaptic_layers, per_workload
+            )
         ],
     )
     return EvalResult(correct / n, loss_total / n, activity)

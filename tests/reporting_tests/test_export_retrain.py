@@ -67,6 +67,9 @@ def test_retrain_gives_the_same_network_and_accuracy_on_cpu(
     metrics = json.loads((tmp_path / "a" / "metrics.json").read_text())
     check = json.loads((tmp_path / "a" / "check.json").read_text())
     assert metrics["val_accuracy"] == first.result.val_accuracy
+    # NeuroBench's metrics of the retrained network: the search's figures for its knee
+    assert metrics["neurobench"] == pytest.approx(knee.neurobench, rel=1e-9)
+    assert metrics["neurobench"]["nb_effective_acs"] > 0
     assert check["fits"] is True and check["profile"] == "loihi" and check["kind"] == "measured"
     assert load_config(tmp_path / "a" / "config.yaml").pipeline == cfg.pipeline
     # the folder is the deployable artifact: the NIR and the energy of these weights
