@@ -158,10 +158,14 @@ class SearchSpace:
             snapped = chip.beta_for(beta)
             if snapped != beta:
                 notes.append(
-                    f"beta {beta:g} snapped to {snapped:g} (1 - 2^-{chip.dash_for(beta)}: "
-                    f"{profile.name} decays by a bit shift)"
+                    f"beta {beta:g} snapped to {snapped:g} ({chip.decay_note(beta)} on "
+                    f"{profile.name})"
                 )
             network["beta"] = snapped
+            resets = profile.neuron_rule("resets")
+            if resets and network.get("reset", "subtract") not in resets:
+                notes.append(f"reset {resets[0]}: {profile.name} resets by {', '.join(resets)}")
+                network["reset"] = resets[0]
             network["chip"] = chip.to_dict()
             notes.append(f"trained and scored chip-exact ({chip.family} integer neuron)")
         return replace(self, network=network, params=params, notes=tuple(notes))
