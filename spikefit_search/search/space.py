@@ -162,10 +162,10 @@ class SearchSpace:
                     f"{profile.name})"
                 )
             network["beta"] = snapped
-            resets = profile.neuron_rule("resets")
-            if resets and network.get("reset", "subtract") not in resets:
-                notes.append(f"reset {resets[0]}: {profile.name} resets by {', '.join(resets)}")
-                network["reset"] = resets[0]
+            if chip.reset_to_zero:  # the float network beside the chip-exact one resets alike
+                if network.get("reset", "subtract") != "zero":
+                    notes.append(f"reset zero: the {chip.family} neuron resets to zero")
+                network["reset"] = "zero"
             network["chip"] = chip.to_dict()
             notes.append(f"trained and scored chip-exact ({chip.family} integer neuron)")
         return replace(self, network=network, params=params, notes=tuple(notes))

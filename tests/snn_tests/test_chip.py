@@ -340,8 +340,12 @@ def test_loihi_profiles_carry_the_neuron_and_run_chip_exact(name) -> None:
     profile = load_profile(name)
     chip = profile.chip_neuron
     assert chip == LOIHI
-    assert profile.neuron_rule("resets") == ["zero"]
+    assert profile.neuron_rule("resets") == (["zero"] if name == "loihi" else None)
     assert "lava-nc/lava@b6822fbc" in profile.neuron["family"].source
+    from spikefit_search.search.space import load_search_space
+
+    narrowed = load_search_space("mlp").narrow(profile)
+    assert narrowed.network["reset"] == "zero" and narrowed.network["beta"] == 1 - 410 / 4096
     net = _quantized(chip, hidden=(12,), beta=chip.beta_for(0.9), reset="zero")
     for ints in layer_integers(net):
         assert ints.dash_mem == 410 and (ints.threshold <= 2**23 // 64 // 16 or not ints.spiking)
