@@ -158,13 +158,17 @@ class SearchSpace:
             snapped = chip.beta_for(beta)
             if snapped != beta:
                 notes.append(
-                    f"beta {beta:g} snapped to {snapped:g} (1 - 2^-{chip.dash_for(beta)}: "
-                    f"{profile.name} decays by a bit shift)"
+                    f"beta {beta:g} snapped to {snapped:g} ({chip.decay_note(beta)} on "
+                    f"{profile.name})"
                 )
             network["beta"] = snapped
             if network.get("pool_mode", "sum") != "sum":
                 notes.append(f"pool_mode sum: {profile.name} sums what it pools")
                 network["pool_mode"] = "sum"
+            if chip.reset_to_zero:  # the float network beside the chip-exact one resets alike
+                if network.get("reset", "subtract") != "zero":
+                    notes.append(f"reset zero: the {chip.family} neuron resets to zero")
+                network["reset"] = "zero"
             network["chip"] = chip.to_dict()
             notes.append(f"trained and scored chip-exact ({chip.family} integer neuron)")
         return replace(self, network=network, params=params, notes=tuple(notes))

@@ -30,8 +30,24 @@ spike_generation.py``, ``backend/dynapcnn/discretize.py``): integrate-and-fire s
 the weights, ``v <- v + sum w x``, ``n = floor(v / theta)`` for ``v > 0``, ``v <- v - n
 theta``, then ``v <- max(v, v_min)`` with ``v_min = -2^15``.
 
+Loihi (``family="loihi"``; Lava ``lava-nc/lava@b6822fb src/lava/proc/lif/models.py``
+``PyLifModelBitAcc`` and ``AbstractPyLifModelFixed``, ``src/lava/proc/dense/models.py``
+``PyDenseModelBitAcc``): the weighted sum is shifted left by 6 (``a_in << 6``), the threshold
+too (``vth << 6``), and with ``[p] = sign(p) (|p| >> 12)`` (rounding towards zero)
+
+.. math::
+
+    u \leftarrow [u\,(4096 - du - 1)] + 2^6 \textstyle\sum w\,x \;(\text{wrapped at } 2^{23}),
+    \quad v \leftarrow \operatorname{clip}([v\,(4096 - dv)] + u, \pm(2^{23} - 1)), \quad
+    s = v > 2^6 v_{th}, \quad v \leftarrow 0 \text{ where } s
+
+(Loihi 1's one-bit ``ds_offset`` adds 1 to ``du``, so ``du = 4095`` empties the current each
+step). Input spikes are binary (``num_message_bits = 0``) and every population hears the
+previous one a step later (Dense sends the sum of step ``t - 1``).
+
 The backward pass is surrogate-gradient BPTT of the same recurrence with the decays as the
-factors ``1 - 2^-dash`` they approximate and the rounding passed straight through.
+factors they approximate (``1 - 2^-dash``; ``1 - dv/4096`` and ``1 - (du+1)/4096``), the
+rounding passed straight through, and a reset to zero gating the membrane's gradient.
 """
 
 from __future__ import annotations
@@ -58,8 +74,10 @@ class LayerIntegers:
         stored_shift: ``k`` is stored as ``k * 2^stored_shift`` (fills the weight's width).
         weight_shift: the chip's left shift of the stored weights (Xylo's ``weight_shift_*``).
         threshold: integer firing threshold (for a non-spiking readout: the largest one).
-        dash_mem: membrane bit-shift decay, or None (no leak).
-        dash_syn: synaptic current bit-shift decay, or None (no synaptic current).
+        dash_mem: membrane decay code, or None (no leak): a bit shift, or on a ``loihi12`` chip
+            the 12-bit ``dv``.
+        dash_syn: synaptic current decay code, or None (no synaptic current): a bit shift, or
+            on a ``loihi12`` chip the 12-bit ``du``.
         max_spikes: spikes per step allowed, or None.
         spiking: the layer's neurons spike (a readout of the membrane does not).
         unit: float value of one integer state unit, ``scale / 2^(stored + weight shift)``.
@@ -97,7 +115,8 @@ def is_chip_exact(model: SpikingNetwork) -> bool:
 
 def _threshold_cap(chip: ChipNeuron) -> int:
     largest = 2 ** (chip.threshold_bits - 1) - 1
-    return max(1, min(largest, 2 ** (chip.state_bits - 1) // chip.threshold_headroom))
+    state = 2 ** (chip.state_bits - 1 - chip.state_shift)
+    return max(1, min(largest, state // chip.threshold_headroom))
 
 
 def _total_shift(scale: float, theta: float, cap: int, most: int) -> int:
@@ -165,7 +184,7 @@ def layer_integers(model: SpikingNetwork) -> list[LayerIntegers]:
                 weight_shift=hw,
                 threshold=threshold,
                 dash_mem=dash_mem,
-                dash_syn=chip.dash_syn,
+                dash_syn=chip.du if chip.decay == "loihi12" else chip.dash_syn,
                 max_spikes=chip.readout_spikes_per_step if is_out else chip.spikes_per_step,
                 spiking=spiking,
                 unit=scale / 2.0**shift,
@@ -195,11 +214,48 @@ def _decay(v: torch.Tensor, dash: int) -> torch.Tensor:
     return torch.where((dv == 0) & (v > 0), torch.ones_like(v), dv)
 
 
+def _fires(ints: LayerIntegers, spiking: bool) -> bool:
+    """Whether the neurons spike (and reset): spiking ones, and a readout that the chip still
+    lets spike (Xylo's output neurons)."""
+    return spiking or ints.max_spikes is not None
+
+
+def _forward_loihi(
+    current: torch.Tensor, ints: LayerIntegers, chip: ChipNeuron, *, spiking: bool
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Lava's ``PyLifModelBitAcc`` step for step, in int64. Returns what :func:`_forward`
+    returns, in threshold-mantissa units (the state divided by ``2^state_shift``)."""
+    half = 2 ** (chip.state_bits - 1)
+    align = 2**chip.state_shift
+    theta = int(ints.threshold) * align
+    keep_u = 4096 - (4095 if ints.dash_syn is None else int(ints.dash_syn)) - 1
+    keep_v = 4096 - (0 if ints.dash_mem is None else int(ints.dash_mem))
+    x_all = current.detach().round().to(torch.int64) * align
+    u = torch.zeros_like(x_all[0])
+    v = torch.zeros_like(x_all[0])
+    fires = _fires(ints, spiking)
+    out = torch.empty_like(current)
+    v_pre = torch.empty_like(current)
+    for t in range(current.shape[0]):
+        u = torch.div(u * keep_u, 4096, rounding_mode="trunc") + x_all[t]
+        u = torch.where(u > half, u - 2 * half, u)  # Lava wraps the current at 24 bits
+        u = torch.where(u <= -half, u + 2 * half, u)
+        v = torch.div(v * keep_v, 4096, rounding_mode="trunc") + u
+        v = v.clamp(-half + 1, half - 1)
+        v_pre[t] = v.to(current.dtype) / align
+        s = v > theta if fires else torch.zeros_like(v, dtype=torch.bool)
+        v = torch.where(s, 0, v) if chip.reset_to_zero else v - s.to(v.dtype) * theta
+        out[t] = s.to(current.dtype) if spiking else v.to(current.dtype) / align
+    return out, v_pre
+
+
 def _forward(
     current: torch.Tensor, ints: LayerIntegers, chip: ChipNeuron, *, spiking: bool
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The integer recurrence over ``T`` steps. Returns (spike counts or the membrane after
     reset when not spiking, the membrane before reset)."""
+    if chip.family == "loihi":
+        return _forward_loihi(current, ints, chip, spiking=spiking)
     bounds = _bounds(chip)
     theta = float(ints.threshold)
     v = torch.zeros_like(current[0])
@@ -234,6 +290,30 @@ def _forward(
     return out, v_pre
 
 
+def _backward_loihi(
+    local: torch.Tensor, ints: LayerIntegers, chip: ChipNeuron, v_pre: torch.Tensor, fires: bool
+) -> torch.Tensor:
+    """BPTT of ``u[t] = bu u[t-1] + x[t]``, ``v[t] = bv v[t-1] keep[t-1] + u[t]`` with
+    ``bv = 1 - dv/4096``, ``bu = 1 - (du+1)/4096`` and ``keep = 1`` except after a spike when
+    the reset is to zero (the detached subtractive reset passes the gradient unchanged)."""
+    beta_v = 1.0 - (0 if ints.dash_mem is None else int(ints.dash_mem)) / 4096.0
+    beta_u = 1.0 - ((4095 if ints.dash_syn is None else int(ints.dash_syn)) + 1) / 4096.0
+    steps = local.shape[0]
+    if chip.reset_to_zero and fires:
+        keep = torch.empty_like(local[0])
+        theta = float(ints.threshold)
+        for t in range(steps - 2, -1, -1):
+            torch.le(v_pre[t], theta, out=keep)
+            local[t].addcmul_(keep, local[t + 1], value=beta_v)
+    else:
+        for t in range(steps - 2, -1, -1):
+            local[t].add_(local[t + 1], alpha=beta_v)
+    if beta_u != 0.0:
+        for t in range(steps - 2, -1, -1):
+            local[t].add_(local[t + 1], alpha=beta_u)
+    return local
+
+
 def _backward(local: torch.Tensor, ints: LayerIntegers) -> torch.Tensor:
     """BPTT through membrane (and synaptic current) with the decays as linear factors; the
     reset is detached. Overwrites and returns ``local`` as the gradient of the input current."""
@@ -260,7 +340,7 @@ class _ChipNeuron(torch.autograd.Function):
     ) -> torch.Tensor:
         out, v_pre = _forward(current, ints, chip, spiking=spiking)
         ctx.save_for_backward(v_pre)
-        ctx.ints, ctx.surrogate, ctx.spiking = ints, surrogate, spiking
+        ctx.ints, ctx.chip, ctx.surrogate, ctx.spiking = ints, chip, surrogate, spiking
         return out
 
     @staticmethod
@@ -272,7 +352,13 @@ class _ChipNeuron(torch.autograd.Function):
             local = grad * ctx.surrogate.derivative(v_pre / theta - 1.0) / theta
         else:
             local = grad.clone()
-        return _backward(local.contiguous(), ints), None, None, None, None
+        chip: ChipNeuron = ctx.chip
+        if chip.family == "loihi":
+            fires = _fires(ints, ctx.spiking)
+            grad_x = _backward_loihi(local.contiguous(), ints, chip, v_pre, fires)
+        else:
+            grad_x = _backward(local.contiguous(), ints)
+        return grad_x, None, None, None, None
 
 
 def neuron_steps(

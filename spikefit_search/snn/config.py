@@ -21,8 +21,11 @@ READOUTS = ("membrane", "spikes")
 POOL_MODES = ("sum", "max", "avg")
 SURROGATE_NAMES = ("arctan", "fast_sigmoid")
 """Names in :data:`spikefit_search.snn.SURROGATES` (kept here so configs load without torch)."""
-CHIP_FAMILIES = ("xylo", "speck")
+CHIP_FAMILIES = ("xylo", "speck", "loihi")
 """Integer neuron arithmetics :mod:`spikefit_search.snn.chip` simulates."""
+CHIP_DECAYS = ("bitshift", "loihi12")
+"""How a chip represents leak: a bit shift ``v >> dash``, or a 12-bit factor ``(4096 - d) / 4096``
+(Loihi)."""
 
 
 @dataclass(frozen=True)
@@ -37,8 +40,10 @@ class ChipNeuron:
     Args:
         family: ``"xylo"`` (SynSense Xylo: current-based synapse and membrane with bit-shift
             decays, several spikes per step, saturating 16-bit states, every population one
-            step behind the one before it) or ``"speck"`` (integrate-and-fire straight from the
-            weights, several spikes per step, a floor under the membrane).
+            step behind the one before it), ``"speck"`` (integrate-and-fire straight from the
+            weights, several spikes per step, a floor under the membrane) or ``"loihi"`` (Intel
+            Loihi's CUBA neuron: current and voltage decayed by 12-bit factors, a 24-bit
+            membrane, one spike per step above the threshold, reset to zero).
         weight_bits: width of a stored weight (signed).
         shift_max: largest left shift of a weight matrix in hardware (0: none).
         threshold_bits: width of a threshold (signed; the threshold is positive).
@@ -53,8 +58,17 @@ class ChipNeuron:
         delay: every population receives the previous one's spikes one step later (Xylo);
             the output then lags the input by the number of hidden layers.
         threshold_headroom: the integer threshold is kept at most
-            ``2^(state_bits-1) / threshold_headroom``, so the membrane holds that many
-            thresholds before it saturates (our choice of the weight shift, not a chip rule).
+            ``2^(state_bits-1-state_shift) / threshold_headroom``, so the membrane holds that
+            many thresholds before it saturates (our choice of the weight shift, not a chip
+            rule).
+        decay: ``"bitshift"`` (``dash_max``, ``dash_syn``) or ``"loihi12"``: the membrane
+            decays by ``(4096 - dv) / 4096`` with ``dv = round(4096 (1 - beta))`` in 0..4095.
+        du: the current's 12-bit decay code with ``decay="loihi12"`` (the current keeps
+            ``(4095 - du) / 4096`` of itself each step; 4095 keeps nothing); None: not used.
+        state_shift: left shift that aligns the synaptic input and the threshold with the
+            wider state (Loihi: 6, ``vth << 6``, ``a_in << 6``).
+        reset_to_zero: a spike sets the membrane to 0 (Loihi) instead of subtracting the
+            threshold.
     """
 
     family: str = "xylo"
@@ -71,9 +85,18 @@ class ChipNeuron:
     input_events_per_step: int | None = 15
     delay: bool = True
     threshold_headroom: int = 16
+    decay: str = "bitshift"
+    du: int | None = None
+    state_shift: int = 0
+    reset_to_zero: bool = False
 
     def __post_init__(self) -> None:
         _one_of("chip family", self.family, CHIP_FAMILIES)
+        _one_of("chip decay", self.decay, CHIP_DECAYS)
+        if self.du is not None and not 0 <= self.du <= 4095:
+            raise ConfigError(f"chip du must be a 12-bit code 0..4095, but got {self.du}.")
+        if self.state_shift < 0:
+            raise ConfigError(f"chip state_shift must be non-negative, but got {self.state_shift}.")
         for name in ("weight_bits", "threshold_bits", "state_bits", "threshold_headroom"):
             if int(getattr(self, name)) < 2:
                 raise ConfigError(f"chip {name} must be at least 2, but got {getattr(self, name)}.")
@@ -81,7 +104,10 @@ class ChipNeuron:
             raise ConfigError(f"chip shift_max must be non-negative, but got {self.shift_max}.")
 
     def dash_for(self, beta: float) -> int | None:
-        """The bit-shift decay that represents ``beta`` (``None`` on a chip without leak)."""
+        """The decay code that represents ``beta``: the bit shift ``dash`` (``None`` on a chip
+        without leak), or with ``decay="loihi12"`` the 12-bit ``dv = round(4096 (1 - beta))``."""
+        if self.decay == "loihi12":
+            return max(0, min(4095, round(4096.0 * (1.0 - beta))))
         if self.dash_max is None:
             return None
         if beta >= 1.0:
@@ -89,9 +115,19 @@ class ChipNeuron:
         return max(0, min(self.dash_max, round(-math.log2(1.0 - beta))))
 
     def beta_for(self, beta: float) -> float:
-        """``beta`` as the chip represents it: ``1 - 2^-dash`` (exactly 1 without leak)."""
+        """``beta`` as the chip represents it: ``1 - 2^-dash`` (exactly 1 without leak), or
+        ``1 - dv / 4096`` with ``decay="loihi12"``."""
         dash = self.dash_for(beta)
+        if self.decay == "loihi12":
+            return 1.0 - int(dash or 0) / 4096.0
         return 1.0 if dash is None else 1.0 - 2.0**-dash
+
+    def decay_note(self, beta: float) -> str:
+        """How the chip writes ``beta``, for the search's note."""
+        code = self.dash_for(beta)
+        if self.decay == "loihi12":
+            return f"1 - {code}/4096: a 12-bit decay"
+        return f"1 - 2^-{code}: a bit-shift decay"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -26,7 +26,7 @@ def test_loihi_synapse_memory_splits_a_dense_layer_over_cores() -> None:
     assert loihi_axon_bits(64, 8) == 9 * 64
     assert loihi_axon_bits(1024, 8) == 16 * 9 * 64
     loihi = load_profile("loihi")
-    net = NetworkConfig(input_shape=(1, 28, 28), hidden=(256,), n_classes=10)
+    net = NetworkConfig(input_shape=(1, 28, 28), hidden=(256,), n_classes=10, reset="zero")
     first = net.layer_specs()[0]
     # 784 dense 8-bit rows into 256 neurons: 784 * 2304 bits = 1.8 Mbit > 1 Mbit per core
     assert dense_core_bits(784, 256, 8) > 2**20 >= dense_core_bits(784, 128, 8)

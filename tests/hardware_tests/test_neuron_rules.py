@@ -55,7 +55,7 @@ def test_speck_neuron_is_sinabs_integrate_and_fire() -> None:
     chip = load_profile("speck").chip_neuron
     assert chip is not None and chip.family == "speck" and chip.dash_max is None
     assert chip.v_min == -(2**15) and not chip.delay
-    assert load_profile("loihi").chip_neuron is None  # float where no neuron is modelled
+    assert load_profile("truenorth").chip_neuron is None  # float where no neuron is modelled
 
 
 def test_a_neuron_section_with_an_unknown_key_is_refused_with_the_field() -> None:

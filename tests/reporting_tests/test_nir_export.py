@@ -65,7 +65,7 @@ def test_exported_nir_loads_with_the_trained_weights(tiny_run: Path, tmp_path: P
     np.testing.assert_allclose(np.exp(-1.0 / lif.tau), beta, rtol=1e-6)  # exact decay, dt = 1
     np.testing.assert_allclose(lif.r, lif.tau)  # an input x moves the membrane by x
     assert lif.tau.shape == (model.config.hidden_sizes[0],)
-    assert lif.metadata["reset"] == "subtract"
+    assert lif.metadata["reset"] == "zero"  # the tiny run's Loihi neuron resets to zero
     assert int(graph.metadata["timesteps"]) == model.config.timesteps
     assert graph.metadata["weights"] == "search checkpoint"
     assert str(graph.metadata["producer"]).startswith("spikefit-search ")
@@ -191,6 +191,6 @@ def test_export_says_which_readers_run_the_file(tiny_run: Path, tmp_path: Path) 
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
-    assert "sinabs: runs as trained with spike_fn=SingleSpike on IAF/LIF layers" in text
+    assert "sinabs: cannot run it as trained: sinabs' from_nir always subtracts" in text
     assert "snntorch: cannot run it as trained: snnTorch's import_from_nir has no leaky" in text
     assert "norse: cannot run it as trained" in text

@@ -221,3 +221,135 @@ def test_chip_exact_checkpoint_computes_the_same_network_after_loading(tmp_path)
     a = result.model.run(x, generator=torch.Generator().manual_seed(5)).logits
     b = model.run(x, generator=torch.Generator().manual_seed(5)).logits
     assert torch.equal(a, b)
+
+
+LOIHI = ChipNeuron(
+    family="loihi",
+    shift_max=7,
+    threshold_bits=18,
+    state_bits=24,
+    dash_max=None,
+    dash_syn=None,
+    decay="loihi12",
+    du=4095,
+    state_shift=6,
+    reset_to_zero=True,
+    spikes_per_step=1,
+    readout_spikes_per_step=1,
+    input_events_per_step=1,
+)
+
+
+def _loihi_reference(current: list[int], vth: int, du: int, dv: int) -> list[int]:
+    """One Loihi neuron in Python integers, transcribed from Lava's bit-accurate LIF
+    (lava-nc/lava@b6822fbc0e85730fc0da6979451f42fef038fb71 src/lava/proc/lif/models.py,
+    ``AbstractPyLifModelFixed.subthr_dynamics`` and ``PyLifModelBitAcc``): ds_offset 1,
+    dm_offset 0, ``sign(p) * (|p| >> 12)``, ``a_in << 6``, the current wrapped at 2^23 exactly
+    as Lava's two ``np.where`` do, v clipped to +-(2^23 - 1), ``v > vth << 6``, v reset to 0."""
+
+    def decay(x: int, factor: int) -> int:
+        p = x * factor
+        return (1 if p > 0 else -1) * (abs(p) >> 12) if p else 0
+
+    top = 2**23
+    u = v = 0
+    out = []
+    for a_in in current:
+        cur = decay(u, 4096 - (du + 1)) + (a_in << 6)
+        wrapped = cur - 2 * top if cur > top else cur
+        u = cur + 2 * top if wrapped <= -top else wrapped
+        v = max(-top + 1, min(top - 1, decay(v, 4096 - dv) + u))
+        s = int(v > vth << 6)
+        if s:
+            v = 0
+        out.append(s)
+    return out
+
+
+@pytest.mark.parametrize(
+    "scale,vth,du,dv",
+    [(300, 500, 4095, 410), (3000, 90, 1000, 0), (200000, 100000, 7, 4095), (150000, 5, 0, 1)],
+)
+def test_loihi_neuron_is_bit_exact_with_lavas_lif_including_wrap_and_saturation(
+    scale, vth, du, dv
+) -> None:
+    gen = torch.Generator().manual_seed(2)
+    current = torch.randint(-scale, 2 * scale, (40, 30), generator=gen).double()
+    ints = _ints(vth, dash_mem=dv, dash_syn=du, cap=1)
+    ours = neuron_steps(current, ints, LOIHI, FastSigmoid())
+    for n in range(current.shape[1]):
+        ref = _loihi_reference([int(c) for c in current[:, n]], vth, du, dv)
+        assert ours[:, n].tolist() == ref, (scale, vth, n)
+    big = torch.full((3, 1), 100000.0, dtype=torch.float64)  # 6.4e6 a step after << 6
+    top = _ints(131071, dash_mem=0, dash_syn=4095, cap=1)  # v integrates, u = this step's input
+    spikes, v_pre = chip_forward(big, top, LOIHI, spiking=True)
+    assert (v_pre[:, 0] * 64).tolist() == [6400000, 2**23 - 1, 6400000]  # saturated, then reset
+    assert spikes[:, 0].tolist() == [0, 1, 0]
+    keep = _ints(131071, dash_mem=4095, dash_syn=0, cap=1)  # u integrates and wraps at 2^23
+    _, v_pre = chip_forward(big, keep, LOIHI, spiking=True)
+    u = (6400000 * 4095 >> 12) + 6400000 - 2**24  # past 2^23: wrapped
+    assert int(v_pre[1, 0] * 64) == u + (6400000 >> 12)
+
+
+def test_loihi_beta_snaps_to_the_12_bit_decay_grid() -> None:
+    assert LOIHI.dash_for(0.9) == 410 and LOIHI.beta_for(0.9) == 1 - 410 / 4096
+    assert LOIHI.beta_for(1.0) == 1.0 and LOIHI.dash_for(0.0) == 4095
+
+
+def _loihi_autograd(current: torch.Tensor, ints: LayerIntegers) -> torch.Tensor:
+    """Loihi's recurrence by autograd: exact integers forward, linear decays and a zero reset
+    that cuts the membrane's gradient backward."""
+    sur = FastSigmoid()
+    th = float(ints.threshold)
+    bv = 1 - int(ints.dash_mem) / 4096
+    bu = 1 - (int(ints.dash_syn) + 1) / 4096
+    exact, v_pre = chip_forward(current.detach(), ints, LOIHI, spiking=True)
+    u = torch.zeros_like(current[0])
+    keep = torch.zeros_like(current[0])
+    outs = []
+    for t in range(current.shape[0]):
+        u = bu * u + current[t]
+        v = bv * keep + u
+        v = v + (v_pre[t] - v).detach()
+        n = spike(v / th - 1.0, sur)
+        n = n + (exact[t] - n).detach()
+        outs.append(n)
+        keep = v * (1 - n.detach())
+    return torch.stack(outs)
+
+
+@pytest.mark.parametrize("du,dv", [(4095, 410), (300, 100)])
+def test_loihi_gradient_matches_autograd_of_the_same_recurrence(du, dv) -> None:
+    torch.manual_seed(0)
+    ints = _ints(400, dash_mem=dv, dash_syn=du, cap=1)
+    current = (torch.randn(12, 7, 5) * 300).round().requires_grad_(True)
+    weight = torch.randn(12, 7, 5)
+    out = neuron_steps(current, ints, LOIHI, FastSigmoid())
+    assert 0 < float(out.sum()) < out.numel()  # some spikes, so the reset gates something
+    (out * weight).sum().backward()
+    ours = current.grad.clone()
+    current.grad = None
+    (_loihi_autograd(current, ints) * weight).sum().backward()
+    assert torch.allclose(ours, current.grad, atol=1e-6, rtol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["loihi", "loihi2"])
+def test_loihi_profiles_carry_the_neuron_and_run_chip_exact(name) -> None:
+    from spikefit_search.hardware import load_profile
+
+    profile = load_profile(name)
+    chip = profile.chip_neuron
+    assert chip == LOIHI
+    assert profile.neuron_rule("resets") == (["zero"] if name == "loihi" else None)
+    assert "lava-nc/lava@b6822fbc" in profile.neuron["family"].source
+    from spikefit_search.search.space import load_search_space
+
+    narrowed = load_search_space("mlp").narrow(profile)
+    assert narrowed.network["reset"] == "zero" and narrowed.network["beta"] == 1 - 410 / 4096
+    net = _quantized(chip, hidden=(12,), beta=chip.beta_for(0.9), reset="zero")
+    for ints in layer_integers(net):
+        assert ints.dash_mem == 410 and (ints.threshold <= 2**23 // 64 // 16 or not ints.spiking)
+    x = torch.rand(4, 16, 1, 1)
+    result = net.run(x, generator=torch.Generator().manual_seed(0))
+    assert result.output is not None and result.output.shape[0] == 6 + 1  # one flush step
+    assert all(float(s.max()) <= 1 for s in result.spikes)
