@@ -51,7 +51,7 @@ def test_credentials_refused_are_named_without_the_password() -> None:
 
 
 def test_an_unparsable_url_is_named_as_such() -> None:
-    with pytest.raises(RunError, match="must be an SQLAlchemy database URL .* but got not-a-url"):
+    with pytest.raises(RunError, match=r"must be an SQLAlchemy database URL .* but got not-a-url"):
         open_storage(Path("."), "not-a-url")
 
 
