@@ -10,14 +10,14 @@ import os
 import re
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
 import optuna
 from optuna.storages import BaseStorage, JournalStorage, RDBStorage
 from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
-from optuna.trial import TrialState
+from optuna.trial import FrozenTrial, TrialState
 
 from spikefit_search.exceptions import RunError
 from spikefit_search.search.objective import SEED
@@ -318,16 +318,24 @@ def mask_url(url: str) -> str:
     return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
 
 
-def recover_orphans(study: optuna.Study) -> list[int]:
+def recover_orphans(
+    study: optuna.Study,
+    *,
+    reason: str = "interrupted (process ended)",
+    only: Callable[[FrozenTrial], bool] | None = None,
+) -> list[int]:
     """Fail trials left RUNNING by a process that died and queue their parameters again.
 
-    Only for journal storage, whose lock guarantees no other search runs in the folder.
-    Returns the numbers of the recovered trials.
+    Only for trials no live process runs: with journal storage the run lock guarantees that
+    no other search runs in the folder; elsewhere ``only`` picks the trials of the workers
+    that are known dead. Returns the numbers of the recovered trials.
     """
     storage = study._storage
     recovered = []
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        storage.set_trial_user_attr(t._trial_id, "fail_reason", "interrupted (process ended)")
+        if only is not None and not only(t):
+            continue
+        storage.set_trial_user_attr(t._trial_id, "fail_reason", reason)
         storage.set_trial_user_attr(t._trial_id, "stage", "failed")
         storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
         user_attrs = {"retry_of": t.number}
@@ -337,3 +345,16 @@ def recover_orphans(study: optuna.Study) -> list[int]:
             study.enqueue_trial(t.params, user_attrs=user_attrs)
         recovered.append(t.number)
     return recovered
+
+
+def release_killed_writer(run_dir: Path) -> str | None:
+    """Make the journal safe to append to after a process that wrote to it was killed.
+
+    The killed process may have held Optuna's open lock (``study.journal.lock``, which the
+    next writer would wait 30 s for) and cut its last record. Only for the search that holds
+    the run folder's lock, once none of its workers runs. Returns :func:`check_journal`'s note.
+    """
+    path = journal_path(run_dir)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(f"{path}.lock")
+    return check_journal(path, repair=True)
