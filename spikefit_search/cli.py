@@ -374,11 +374,12 @@ def search(
             from spikefit_search._interrupt import exit_status, ignore_interrupts, interrupt_name
 
             ignore_interrupts()  # a further Ctrl-C must not break the way out
-            err_console.print(
-                f"[yellow]interrupted ({interrupt_name()}):[/] every finished trial is kept; "
-                "resume with: " + resume,
-                soft_wrap=True,
-            )
+            with contextlib.suppress(OSError):  # after SIGHUP the terminal may be gone
+                err_console.print(
+                    f"[yellow]interrupted ({interrupt_name()}):[/] every finished trial is kept; "
+                    "resume with: " + resume,
+                    soft_wrap=True,
+                )
             raise typer.Exit(code=exit_status()) from None
         study_obj = optuna.load_study(
             study_name=result.study_name, storage=_storage_for(result.run_dir, options.storage)
@@ -725,15 +726,17 @@ def main() -> None:
     """Entry point of the ``spikefit-search`` console script.
 
     Usage errors, library errors and unexpected OS errors each become one line on stderr and a
-    non-zero exit code, never a traceback. SIGTERM ends a command as Ctrl-C does; the exit
-    status is 128 + the signal (130 for Ctrl-C, 143 for SIGTERM).
+    non-zero exit code, never a traceback. SIGTERM and SIGHUP end a command as Ctrl-C does; the
+    exit status is 128 + the signal (130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP).
     """
     import os
     import signal
 
-    from spikefit_search._interrupt import exit_status, raise_interrupt
+    from spikefit_search._interrupt import DEFERRED, exit_status, raise_interrupt
 
-    signal.signal(signal.SIGTERM, raise_interrupt)
+    for sig in DEFERRED:
+        if sig != signal.SIGINT:
+            signal.signal(sig, raise_interrupt)
     try:
         _main()
     except KeyboardInterrupt:  # a second interrupt while the first one was being handled

@@ -10,6 +10,8 @@ import multiprocessing as mp
 import os
 import platform
 import shutil
+import signal
+import socket
 import time
 import warnings
 from collections import Counter
@@ -25,10 +27,13 @@ from optuna.trial import TrialState
 
 from spikefit_search import __version__
 from spikefit_search._interrupt import (
+    blocked_interrupts,
+    collected_interrupts,
     deferred_sigint,
     interrupt_name,
     interrupt_signal,
     raise_if_interrupted,
+    watch_parent,
 )
 from spikefit_search._io import atomic_write_csv, atomic_write_json
 from spikefit_search.compression import run_pipeline
@@ -68,6 +73,7 @@ from spikefit_search.search.storage import (
     mask_url,
     open_storage,
     recover_orphans,
+    release_killed_writer,
     repair_journal,
 )
 from spikefit_search.training import resolve_device
@@ -149,7 +155,11 @@ MAX_STUDY_NAME = 200
 """Longest study name: it is a folder name (most file systems allow 255 bytes) and a prefix."""
 
 WORKER_GRACE_S = 120.0
-"""How long an interrupted search waits for its workers to record their trials."""
+"""How long an interrupted search waits for its workers to record their trials (and how long a
+worker whose parent died may take to do so), before it is killed."""
+
+WORKER_ATTR = "spikefit:worker"
+"""Trial system attribute naming the process that runs it (``host:pid``)."""
 
 MAX_SEED = 2**31 - 1
 """Seeds run from 0 to this (Optuna's samplers take numpy seeds below 2**32; each worker adds
@@ -580,6 +590,7 @@ def worker_loop(
 
         def objective(trial: optuna.Trial, last: dict[str, Any] = last) -> tuple[float, float]:
             last["trial"] = trial
+            study._storage.set_trial_system_attr(trial._trial_id, WORKER_ATTR, worker_id())
             try:
                 outcome = run_trial(study, trial, settings, pipeline=pipeline)
                 write_dashboard_constraints(study, trial)
@@ -642,23 +653,32 @@ def _threads(workers: int) -> int:
     return max(1, threads)
 
 
-def _worker_main(options: SearchOptions, index: int) -> None:
-    torch.set_num_threads(_threads(options.workers))
-    prep = prepare(options)
-    device = str(resolve_device(options.accelerator))
-    storage = open_storage(prep.run_dir, options.storage)
-    settings = _settings(prep, device)
-    study = optuna.load_study(
-        study_name=prep.study_name,
-        storage=storage,
-        sampler=make_sampler(
-            options.sampler,
-            seed=options.seed + index,
-            budget=options.budget,
-            threshold=stop_level(settings),
-        ),
-    )
-    with contextlib.suppress(KeyboardInterrupt), deferred_sigint():
+def worker_id(pid: int | None = None) -> str:
+    """``host:pid`` of a worker process (this one by default), as its trials record it."""
+    return f"{socket.gethostname()}:{os.getpid() if pid is None else pid}"
+
+
+def _worker_main(options: SearchOptions, index: int, parent: int) -> None:
+    # Started with SIGINT, SIGTERM and SIGHUP blocked; from here on each only asks the worker
+    # to stop (a Ctrl-C from the terminal and the same signal forwarded by the parent are one
+    # request); the parent kills a worker that takes longer than its grace period.
+    with contextlib.suppress(KeyboardInterrupt), deferred_sigint(escalate=False):
+        watch_parent(parent, WORKER_GRACE_S)
+        torch.set_num_threads(_threads(options.workers))
+        prep = prepare(options)
+        device = str(resolve_device(options.accelerator))
+        storage = open_storage(prep.run_dir, options.storage)
+        settings = _settings(prep, device)
+        study = optuna.load_study(
+            study_name=prep.study_name,
+            storage=storage,
+            sampler=make_sampler(
+                options.sampler,
+                seed=options.seed + index,
+                budget=options.budget,
+                threshold=stop_level(settings),
+            ),
+        )
         worker_loop(study, settings, options)
 
 
@@ -748,7 +768,7 @@ def run_search(
 
                 reason = worker_loop(study, settings, options, pipeline=pipeline, on_trial=refresh)
             else:
-                reason = _run_workers(options, study, on_update)
+                reason = _run_workers(options, study, on_update, prep.run_dir)
         finally:
             write_tables(study, prep.run_dir)
         counts = count_trials(study.get_trials(deepcopy=False))
@@ -757,39 +777,37 @@ def run_search(
 
 
 def _run_workers(
-    options: SearchOptions, study: optuna.Study, on_update: Callable[[optuna.Study], None] | None
+    options: SearchOptions,
+    study: optuna.Study,
+    on_update: Callable[[optuna.Study], None] | None,
+    run_dir: Path,
 ) -> str:
     ctx = mp.get_context("spawn")
     procs = [
-        ctx.Process(target=_worker_main, args=(options, i), daemon=False)
+        ctx.Process(target=_worker_main, args=(options, i, os.getpid()), daemon=False)
         for i in range(options.workers)
     ]
-    for p in procs:
-        p.start()
     try:
+        with blocked_interrupts():  # a worker cannot be killed half way through starting
+            for p in procs:
+                p.start()
         while any(p.is_alive() for p in procs):
             time.sleep(1.0)
             raise_if_interrupted()
             if on_update is not None:
                 on_update(study)
-    except KeyboardInterrupt:
-        # each worker records its interrupted trial and queues it again; the parent does not
-        # leave before its workers (an orphan would train on without the run lock)
-        sig = interrupt_signal()
         for p in procs:
-            if p.is_alive() and p.pid is not None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(p.pid, sig)
-        deadline = time.monotonic() + WORKER_GRACE_S
-        for p in procs:
-            p.join(timeout=max(0.0, deadline - time.monotonic()))
-        for p in procs:  # stuck past the grace period: its trial is recovered on resume
-            if p.is_alive():
-                p.kill()
-                p.join()
+            p.join()
+    except BaseException as exc:
+        # the parent never leaves before its workers: an orphan would train on without the
+        # run lock and write to the journal after the exit code was reported
+        interrupted = isinstance(exc, KeyboardInterrupt)
+        sig = interrupt_signal() if interrupted else int(signal.SIGTERM)
+        reason = f"interrupted ({interrupt_name() if interrupted else 'search process ended'})"
+        stop_workers(procs, sig, study, options, run_dir, reason=reason)
         raise
-    for p in procs:
-        p.join()
+    finally:
+        _stop_resource_tracker()
     trials = study.get_trials(deepcopy=False)
     counts = count_trials(trials)
     if counts["rejected"] >= options.rejection_cap and counts["budget_used"] < options.budget:
@@ -798,3 +816,60 @@ def _run_workers(
     if counts["budget_used"] < options.budget and len(failed) > options.max_failures:
         return "failures"
     return "budget"
+
+
+def stop_workers(
+    procs: list[Any],
+    sig: int,
+    study: optuna.Study,
+    options: SearchOptions,
+    run_dir: Path,
+    *,
+    reason: str,
+    grace_s: float = WORKER_GRACE_S,
+) -> list[int]:
+    """Forward ``sig`` to every live worker, wait for each (at most ``grace_s`` seconds; a
+    further signal cuts the wait short), kill those still running, and record the trials the
+    killed ones left running as interrupted (queued again). Returns those trials' numbers.
+
+    Each worker that stops in time records its own trial; nothing of the search runs after
+    this returns.
+    """
+    with collected_interrupts() as again:
+        for p in procs:
+            if p.is_alive() and p.pid is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(p.pid, sig)
+        deadline = time.monotonic() + grace_s
+        while any(p.is_alive() for p in procs) and not again.is_set():
+            if time.monotonic() >= deadline:
+                break
+            for p in procs:
+                p.join(timeout=0.05)
+        killed = [p for p in procs if p.is_alive()]
+        for p in killed:  # stuck past the grace period, or the user insisted
+            p.kill()
+        for p in procs:
+            if p.pid is not None:  # never started: nothing to wait for
+                p.join()
+        if not killed:
+            return []
+        pids = {worker_id(p.pid) for p in killed}
+        if options.storage is None:  # the run lock: every running trial was one of ours
+            release_killed_writer(run_dir)
+            return recover_orphans(study, reason=reason)
+        return recover_orphans(
+            study, reason=reason, only=lambda t: t.system_attrs.get(WORKER_ATTR) in pids
+        )
+
+
+def _stop_resource_tracker() -> None:
+    """End multiprocessing's resource tracker once the workers are gone; it would otherwise
+    outlive the search by a moment (it ignores SIGINT and SIGTERM and ends when its last
+    user has)."""
+    from multiprocessing import resource_tracker
+
+    stop = getattr(resource_tracker._resource_tracker, "_stop", None)
+    if stop is not None:
+        with contextlib.suppress(Exception):
+            stop()

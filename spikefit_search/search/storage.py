@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import re
+import time
 import warnings
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
 import optuna
 from optuna.storages import BaseStorage, JournalStorage, RDBStorage
 from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
-from optuna.trial import TrialState
+from optuna.trial import FrozenTrial, TrialState
 
 from spikefit_search.exceptions import RunError
 from spikefit_search.search.objective import SEED
@@ -151,15 +154,152 @@ def open_storage(run_dir: Path, url: str | None) -> BaseStorage:
         path = str(journal_path(run_dir))
         check_journal(Path(path), repair=False)
         return JournalStorage(JournalFileBackend(path, lock_obj=JournalFileOpenLock(path)))
+    for attempt in range(1, SETUP_TRIES + 1):
+        try:
+            with warnings.catch_warnings():  # experimental-feature notes: not the user's concern
+                warnings.simplefilter("ignore")
+                with schema_lock(url):
+                    return _rdb(url)
+        except Exception as exc:  # SQLAlchemy and the drivers raise many kinds
+            if not is_setup_race(exc) or attempt == SETUP_TRIES:
+                raise RunError(storage_error(url, exc, tries=attempt)) from None
+            time.sleep(0.2 * attempt)  # another worker is creating the tables: look again
+    raise AssertionError("unreachable")  # the loop returns or raises
+
+
+SETUP_TRIES = 5
+"""Attempts at opening an RDB storage while other workers create Optuna's tables at once."""
+
+SCHEMA_LOCK_KEY = int.from_bytes(
+    hashlib.sha256(b"spikefit-search: optuna schema").digest()[:8], "big", signed=True
+)
+"""The PostgreSQL advisory lock (one per database) held while Optuna's tables are created."""
+
+SCHEMA_LOCK_TIMEOUT = "60s"
+"""How long a worker waits for another worker's table creation before it reports it."""
+
+
+@contextlib.contextmanager
+def schema_lock(url: str) -> Iterator[None]:
+    """Hold a PostgreSQL advisory lock while the body runs (other databases: nothing).
+
+    Optuna creates its tables with ``CREATE TABLE`` after looking whether they exist; workers
+    started together on an empty database race between the two and all but one fail with a
+    duplicate key or "already exists" (optuna/optuna#1092). Under the lock the first worker
+    creates the schema and the others find it made.
+    """
+    import sqlalchemy
+    from sqlalchemy.pool import NullPool
+
+    if sqlalchemy.engine.make_url(url).get_backend_name() != "postgresql":
+        yield
+        return
+    engine = sqlalchemy.create_engine(url, poolclass=NullPool)
     try:
-        with warnings.catch_warnings():  # experimental-feature notes: not the user's concern
-            warnings.simplefilter("ignore")
-            return _rdb(url)
-    except Exception as exc:  # SQLAlchemy raises many kinds; all mean "cannot use this URL"
-        raise RunError(
-            f"--storage must be a reachable Optuna RDB URL, but {mask_url(url)} failed: "
-            f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:200]}"
-        ) from None
+        with engine.connect() as conn:
+            conn.execute(sqlalchemy.text(f"SET lock_timeout = '{SCHEMA_LOCK_TIMEOUT}'"))
+            conn.execute(sqlalchemy.text("SELECT pg_advisory_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
+            conn.commit()  # the lock belongs to the connection, not to a transaction
+            try:
+                yield
+            finally:
+                with contextlib.suppress(Exception):  # closing the connection frees it anyway
+                    conn.execute(
+                        sqlalchemy.text("SELECT pg_advisory_unlock(:key)"), {"key": SCHEMA_LOCK_KEY}
+                    )
+                    conn.commit()
+    finally:
+        engine.dispose()
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """``exc``, the driver's exception SQLAlchemy wraps, and their causes."""
+    seen: list[BaseException] = []
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        e = todo.pop()
+        if e is None or any(e is s for s in seen):
+            continue
+        seen.append(e)
+        todo += [getattr(e, "orig", None), e.__cause__, e.__context__]
+    return seen
+
+
+RACE_CLASSES = {"IntegrityError", "UniqueViolation", "DuplicateObject", "DuplicateTable"}
+RACE_WORDS = ("already exists", "duplicate key")
+
+
+def is_setup_race(exc: BaseException) -> bool:
+    """Whether ``exc`` is another worker creating the same table or row at the same time."""
+    chain = _chain(exc)
+    return any(type(e).__name__ in RACE_CLASSES for e in chain) or any(
+        w in str(e).lower() for e in chain for w in RACE_WORDS
+    )
+
+
+UNREACHABLE = (
+    "connection refused",
+    "could not translate host name",
+    "failed to resolve host",
+    "name or service not known",
+    "nodename nor servname",
+    "temporary failure in name resolution",
+    "no route to host",
+    "network is unreachable",
+    "timeout expired",
+    "timed out",
+    "can't connect to",
+    "unknown mysql server host",
+)
+REFUSED = (
+    "authentication failed",
+    "no password supplied",
+    "password authentication",
+    "access denied for user",
+)
+
+
+def storage_error(url: str, exc: BaseException, *, tries: int = 1) -> str:
+    """One line naming why the RDB at ``url`` cannot be used: a malformed URL, a server that
+    cannot be reached, credentials it refuses, tables other workers kept creating, or else the
+    exception's class and first line."""
+    shown = mask_url(url)
+    first = (str(exc).splitlines() or [""])[0][:200]
+    detail = f"{type(exc).__name__}: {first}"
+    text = " ".join(str(e) for e in _chain(exc)).lower()
+    name = type(exc).__name__
+    if name == "ArgumentError" or "could not parse" in text:
+        return (
+            "--storage must be an SQLAlchemy database URL such as "
+            f"postgresql+psycopg://USER:PASSWORD@HOST:5432/DATABASE, but got {shown}."
+        )
+    if name == "NoSuchModuleError":
+        return (
+            "--storage must name a database kind SQLAlchemy knows (postgresql+psycopg, mysql, "
+            f"sqlite, ...), but got {shown}: {detail}"
+        )
+    if isinstance(exc, ImportError):
+        return (
+            "--storage needs the driver of its database installed (PostgreSQL: pip install "
+            f"'spikefit-search[postgres]'), but {shown} failed: {detail}"
+        )
+    if any(w in text for w in REFUSED) or ('role "' in text and "does not exist" in text):
+        return (
+            f"--storage must carry credentials the database accepts, but {shown} refused them: "
+            f"{detail}"
+        )
+    if any(w in text for w in UNREACHABLE):
+        return (
+            "--storage must name a database server that can be reached from here, but "
+            f"{shown} could not be reached (is the server running, are host and port right?): "
+            f"{detail}"
+        )
+    if is_setup_race(exc):
+        return (
+            f"--storage must let this worker set up Optuna's tables, but {shown} still failed "
+            f"after {tries} tries while other workers set them up at the same time: {detail}"
+        )
+    return f"--storage must be a usable Optuna RDB URL, but {shown} failed: {detail}"
 
 
 def _rdb(url: str) -> RDBStorage:
@@ -178,16 +318,24 @@ def mask_url(url: str) -> str:
     return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
 
 
-def recover_orphans(study: optuna.Study) -> list[int]:
+def recover_orphans(
+    study: optuna.Study,
+    *,
+    reason: str = "interrupted (process ended)",
+    only: Callable[[FrozenTrial], bool] | None = None,
+) -> list[int]:
     """Fail trials left RUNNING by a process that died and queue their parameters again.
 
-    Only for journal storage, whose lock guarantees no other search runs in the folder.
-    Returns the numbers of the recovered trials.
+    Only for trials no live process runs: with journal storage the run lock guarantees that
+    no other search runs in the folder; elsewhere ``only`` picks the trials of the workers
+    that are known dead. Returns the numbers of the recovered trials.
     """
     storage = study._storage
     recovered = []
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        storage.set_trial_user_attr(t._trial_id, "fail_reason", "interrupted (process ended)")
+        if only is not None and not only(t):
+            continue
+        storage.set_trial_user_attr(t._trial_id, "fail_reason", reason)
         storage.set_trial_user_attr(t._trial_id, "stage", "failed")
         storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
         user_attrs = {"retry_of": t.number}
@@ -197,3 +345,16 @@ def recover_orphans(study: optuna.Study) -> list[int]:
             study.enqueue_trial(t.params, user_attrs=user_attrs)
         recovered.append(t.number)
     return recovered
+
+
+def release_killed_writer(run_dir: Path) -> str | None:
+    """Make the journal safe to append to after a process that wrote to it was killed.
+
+    The killed process may have held Optuna's open lock (``study.journal.lock``, which the
+    next writer would wait 30 s for) and cut its last record. Only for the search that holds
+    the run folder's lock, once none of its workers runs. Returns :func:`check_journal`'s note.
+    """
+    path = journal_path(run_dir)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(f"{path}.lock")
+    return check_journal(path, repair=True)

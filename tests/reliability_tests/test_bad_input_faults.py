@@ -69,7 +69,7 @@ CASES = [
     ("timesteps-huge", ["--timesteps", "1000000000"], "--timesteps must be within 1..10000"),
     ("train-epochs-zero", ["train", "--epochs", "0"], "--epochs must be at least 1"),
     ("train-seed-negative", ["train", "--seed", "-5"], "--seed must be an integer within"),
-    ("storage-not-a-url", ["--storage", "not-a-url"], "--storage must be a reachable"),
+    ("storage-not-a-url", ["--storage", "not-a-url"], "--storage must be an SQLAlchemy"),
     ("study-too-long", ["--study", "x" * 300], "--study must be at most 200 bytes"),
 ]
 

@@ -3,7 +3,11 @@ again finishes the budget exactly."""
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
 import signal
+import sys
 import time
 from pathlib import Path
 
@@ -11,10 +15,10 @@ import optuna
 import pandas as pd
 import pytest
 from optuna.trial import TrialState
-from reliability_cli import run_cli, start_cli
+from reliability_cli import process_group, run_cli, start_cli, start_reaped_cli
 
 from spikefit_search.search import count_trials
-from spikefit_search.search.storage import open_storage
+from spikefit_search.search.storage import _scan_journal, open_storage
 
 STUDY = "loihi-tiny-digits"
 
@@ -133,52 +137,122 @@ def test_report_during_a_running_search_does_not_disturb_it(
     assert c["budget_used"] == 6 and c["failed"] == 0 and c["running"] == 0
 
 
-def _workers(pid: int) -> list[int]:
-    """The spawned worker processes of ``pid`` (not multiprocessing's resource tracker)."""
-    kids = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            cmdline = (stat.parent / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if int(fields[1]) == pid and b"spawn_main" in cmdline:
-            kids.append(int(stat.parent.name))
-    return kids
+def wait_for_training(run: Path, n: int, timeout: float = 180) -> None:
+    """Wait until ``n`` trials are being trained at once (each worker is inside a trial)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        with contextlib.suppress(KeyError, FileNotFoundError):  # no study record yet
+            trials = study_of(run).get_trials(deepcopy=False)
+            training = [
+                t for t in trials if t.state == TrialState.RUNNING and t.user_attrs.get("reserved")
+            ]
+            if len(training) >= n:
+                return
+        time.sleep(0.2)
+    raise AssertionError(f"never {n} trials in training at once within {timeout} s")
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
+def assert_journal_whole(run: Path) -> None:
+    records, good_end, bad_line = _scan_journal(run / "study.journal")
+    assert bad_line is None and good_end == (run / "study.journal").stat().st_size, records
+    assert not (run / "study.journal.lock").exists()
+
+
+def resume_to_exact_budget(tmp_path: Path, space: Path, out: Path, budget: int) -> None:
+    again = run_cli(*args(space, out, budget), "--workers", "2", cwd=tmp_path, timeout=300)
+    assert again.returncode == 0, again.stderr
+    c = count_trials(study_of(out / STUDY).get_trials())
+    assert c["budget_used"] == budget and c["running"] == 0 and c["queued"] == 0
+
+
+needs_proc = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="reads /proc and uses Linux's prctl"
+)
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
-def test_sigterm_to_workers_waits_for_them_and_resumes(tmp_path: Path, tiny_space: Path) -> None:
+@needs_proc
+@pytest.mark.parametrize(
+    ("sig", "to_group", "name"),
+    [
+        (signal.SIGTERM, False, "SIGTERM"),  # a scheduler, `timeout`, `kill`
+        (signal.SIGHUP, False, "SIGHUP"),  # the terminal went away
+        (signal.SIGINT, True, "Ctrl-C"),  # the terminal signals every process of the job
+    ],
+    ids=["sigterm", "sighup", "ctrl-c-to-group"],
+)
+def test_a_signalled_multi_worker_search_leaves_no_process(
+    tmp_path: Path, tiny_space: Path, sig: int, to_group: bool, name: str
+) -> None:
     out = tmp_path / "runs"
     run = out / STUDY
-    proc = start_cli(*args(tiny_space, out, budget=4), "--workers", "2", cwd=tmp_path)
+    budget = 3
+    report = tmp_path / "left.json"
+    reaper, pid = start_reaped_cli(
+        *args(tiny_space, out, budget), "--workers", "2", cwd=tmp_path, report=report
+    )
     try:
-        wait_for_trained(run, 1)
-        workers = _workers(proc.pid)
-        assert len(workers) == 2
-        proc.send_signal(signal.SIGTERM)
-        _, stderr = proc.communicate(timeout=180)
+        wait_for_training(run, 2)
+        assert len(process_group(pid)) >= 3  # the search and its two workers
+        if to_group:
+            os.killpg(pid, sig)
+        else:
+            os.kill(pid, sig)
+        _, stderr = reaper.communicate(timeout=180)
+        group = process_group(pid)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 143, stderr
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
+        if reaper.poll() is None:
+            reaper.kill()
+    assert reaper.returncode == 0, stderr
+    result = json.loads(report.read_text())
+    assert result["returncode"] == 128 + sig, stderr
+    assert result["left"] == []  # no worker, no helper process outlived the search
+    assert group == []
+    assert f"interrupted ({name}): every finished trial is kept; resume with:" in stderr
     assert "Traceback" not in stderr
-    assert not [w for w in workers if _alive(w)]  # no orphan trains on without the lock
-    c = count_trials(study_of(run).get_trials())
-    assert c["running"] == 0  # every worker recorded its trial before the parent left
-    again = run_cli(*args(tiny_space, out, budget=4), cwd=tmp_path, timeout=300)
-    assert again.returncode == 0, again.stderr
-    c = count_trials(study_of(run).get_trials())
-    assert c["budget_used"] == 4 and c["running"] == 0 and c["queued"] == 0
+    trials = study_of(run).get_trials()
+    c = count_trials(trials)
+    assert c["running"] == 0 and c["interrupted"] >= 1  # recorded before the parent left
+    for t in trials:
+        if t.state == TrialState.FAIL:
+            assert t.user_attrs["fail_reason"] == f"interrupted ({name})"
+    assert_journal_whole(run)
+    resume_to_exact_budget(tmp_path, tiny_space, out, budget)
+
+
+@pytest.mark.slow
+@needs_proc
+def test_workers_of_a_killed_search_stop_on_their_own(tmp_path: Path, tiny_space: Path) -> None:
+    out = tmp_path / "runs"
+    run = out / STUDY
+    budget = 3
+    proc = start_cli(
+        *args(tiny_space, out, budget), "--workers", "2", cwd=tmp_path, new_session=True
+    )
+    try:
+        wait_for_training(run, 2)  # nothing trained yet, two trials in training
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        deadline = time.time() + 120  # a bound for a hang, not a timing: they stop in seconds
+        while process_group(proc.pid) and time.time() < deadline:
+            time.sleep(0.2)
+        left = process_group(proc.pid)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+    assert left == []
+    trials = study_of(run).get_trials()
+    c = count_trials(trials)
+    # orphans that trained on would have finished the budget; these abandoned their trials
+    assert c["running"] == 0 and c["budget_used"] < budget and c["interrupted"] >= 1
+    for t in trials:
+        if t.state == TrialState.FAIL:
+            assert t.user_attrs["fail_reason"] == "interrupted (search process ended)"
+    assert_journal_whole(run)
+    resume_to_exact_budget(tmp_path, tiny_space, out, budget)
 
 
 @pytest.mark.slow

@@ -92,3 +92,61 @@ def test_workers_on_postgres_lose_nothing(
     retries = [t for t in trials if t.system_attrs.get("failed_trial") == doomed]
     assert len(retries) == 1 and retries[0].params == dead.params
     assert retries[0].state in (TrialState.COMPLETE, TrialState.PRUNED)
+
+
+ROUNDS = 5
+"""Rounds of workers started together on an empty database: the table-creation race struck in
+two of three rounds before it was guarded."""
+
+
+def test_workers_started_together_on_an_empty_database_all_run(
+    tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlalchemy
+
+    monkeypatch.setenv("SPIKEFIT_HEARTBEAT", "1")  # a worker waiting for the others looks often
+    space = request.getfixturevalue("write_tiny_space_fn")(
+        tmp_path, warmup_epochs=2, finetune_epochs=1
+    )
+    engine = sqlalchemy.create_engine(str(URL))
+    budget = 3
+    for round_ in range(ROUNDS):
+        # a fresh schema first on the search path is an empty database to Optuna (the test
+        # role need not be allowed to create databases)
+        schema = f"race_{uuid.uuid4().hex[:8]}"
+        with engine.begin() as conn:
+            conn.execute(sqlalchemy.text(f"CREATE SCHEMA {schema}"))
+        url = f"{URL}{'&' if '?' in str(URL) else '?'}options=-csearch_path%3D{schema}"
+        try:
+            procs = [
+                start_cli(
+                    "--device",
+                    "loihi",
+                    "--budget",
+                    str(budget),
+                    "--space",
+                    str(space),
+                    "--out",
+                    str(tmp_path / f"r{round_}-m{i}"),
+                    "--storage",
+                    url,
+                    "--study",
+                    "together",
+                    "--limit-train",
+                    "200",
+                    "--accelerator",
+                    "cpu",
+                    cwd=tmp_path,
+                )
+                for i in range(3)
+            ]
+            for p in procs:
+                _, err = p.communicate(timeout=400)
+                assert p.returncode == 0, f"round {round_}: {err}"
+            trials = optuna.load_study(study_name="together", storage=url).get_trials()
+            c = count_trials(trials)
+            assert c["budget_used"] == budget and c["running"] == 0, f"round {round_}: {c}"
+        finally:
+            with engine.begin() as conn:
+                conn.execute(sqlalchemy.text(f"DROP SCHEMA {schema} CASCADE"))
+    engine.dispose()
