@@ -52,6 +52,7 @@ rounding passed straight through, and a reset to zero gating the membrane's grad
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -128,14 +129,20 @@ def _total_shift(scale: float, theta: float, cap: int, most: int) -> int:
     return 0
 
 
-def layer_integers(model: SpikingNetwork) -> list[LayerIntegers]:
+def layer_integers(
+    model: SpikingNetwork, weights: Sequence[torch.Tensor] | None = None
+) -> list[LayerIntegers]:
     """The integer form of every synaptic layer of a chip-exact ``model``, input first.
+
+    ``weights``: the layers' effective weights (``scale * k`` exactly, 0 where pruned), as the
+    forward pass computes them; by default those of evaluation mode.
 
     Raises:
         ConfigError: the model has no chip neuron, a layer is not quantized, or its codes do not
             fit the chip's weight width.
     """
-    from spikefit_search.compression.export import integer_export
+    from spikefit_search._modes import eval_mode
+    from spikefit_search.compression._base import BaseQuantizer
 
     chip = model.config.chip
     if chip is None:
@@ -149,19 +156,28 @@ def layer_integers(model: SpikingNetwork) -> list[LayerIntegers]:
     cap = _threshold_cap(chip)
     theta = float(cfg.threshold)
     layers = model.synaptic_layers
+    if weights is None:
+        with eval_mode(model), torch.no_grad():
+            weights = [layer.effective_weight() for layer in layers]
     plans: list[tuple[torch.Tensor, float, int, int]] = []
-    for layer in layers:
-        exported = integer_export(layer)
-        if exported.bits > chip.weight_bits:
+    for layer, weight in zip(layers, weights):
+        quantizer = layer.weight_transform
+        if not isinstance(quantizer, BaseQuantizer):
+            raise ConfigError(
+                f"a chip-exact layer must be quantized, but layer {layer.spec.index} has "
+                f"weight_transform={type(quantizer).__name__}."
+            )
+        if quantizer.bits > chip.weight_bits:
             raise ConfigError(
                 f"weights must fit the chip's {chip.weight_bits} bits, but layer "
-                f"{layer.spec.index} has {exported.bits}-bit codes."
+                f"{layer.spec.index} has {quantizer.bits}-bit codes."
             )
-        spare = chip.weight_bits - exported.bits
-        scale = float(exported.scale)
+        spare = chip.weight_bits - quantizer.bits
+        scale = float(quantizer.scale)
+        codes = torch.round(weight.detach() / scale).to(torch.int64)  # exact: w = scale * k
         total = _total_shift(scale, theta, cap, spare + chip.shift_max)
         stored = min(total, spare)
-        plans.append((exported.integer_weights(), scale, stored, total - stored))
+        plans.append((codes, scale, stored, total - stored))
     if chip.delay and len(plans) > 3:
         # Xylo: the hidden-to-hidden layers share one matrix, so one hardware shift
         inner = range(1, len(plans) - 1)
@@ -281,7 +297,7 @@ def _forward(
         n = torch.div(v, theta, rounding_mode="floor").clamp_(min=0.0)
         if ints.max_spikes is not None:
             n.clamp_(max=float(ints.max_spikes))
-        if not spiking and ints.max_spikes is None:
+        if not _fires(ints, spiking):
             n.zero_()
         v = v - n * theta
         if v_min is not None:

@@ -296,19 +296,21 @@ class SpikingNetwork(nn.Module):
                 "exact=True needs a quantized network with a chip neuron, but got "
                 f"chip={None if chip is None else chip.family!r} and unquantized layers."
             )
-        ints = chip_arith.layer_integers(self) if exact else None
+        layers = self.synaptic_layers
+        # chip-exact: each layer's effective weight once, for its integers and its current
+        weights = [layer.effective_weight() for layer in layers] if exact else []
+        ints = chip_arith.layer_integers(self, weights) if exact else None
         h = self.input_events(x, generator=generator, exact=exact)
         spikes: list[torch.Tensor] = []
         sums: list[tuple[float, ...]] | None = [] if record else None
         workload: list[LayerWorkload] | None = [] if record else None
-        layers = self.synaptic_layers
         per_event = 1  # events per unit of h: a k x k average stands for k^2 events
         for i, layer in enumerate(layers):
             spec = layer.spec
             if spec.kind == "linear" and h.dim() > 3:
                 h = h.reshape(h.shape[0], h.shape[1], -1)
             if ints is not None and chip is not None:
-                weight = chip_arith.integer_weight(layer.effective_weight(), ints[i])
+                weight = chip_arith.integer_weight(weights[i], ints[i])
                 current = layer.current(h, weight=weight)
                 out = chip_arith.neuron_steps(
                     current, ints[i], chip, self.surrogate, spiking=spec.spiking
