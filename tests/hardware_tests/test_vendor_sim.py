@@ -11,7 +11,6 @@ them these tests skip (and fail under CI, which must run them).
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from dataclasses import replace
 from pathlib import Path
@@ -19,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from verifier_venvs import verifier_venv
 
 from spikefit_search.compression import PipelineConfig, run_pipeline
 from spikefit_search.data import Dataset, load_dataset
@@ -32,12 +32,12 @@ SAMPLES = 200
 
 
 def _venv_python(variable: str, sub: str = "") -> Path:
-    where = os.environ.get(variable)
-    if not where:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must run the vendor simulators: set {variable}")
-        pytest.skip(f"{variable} is not set (the verifier venv; see .ci/run)")
-    return Path(where) / sub / "bin" / "python"
+    venv = verifier_venv(
+        variable,
+        fail=f"CI must run the vendor simulators: set {variable}",
+        skip=f"{variable} is not set (the verifier venv; see .ci/run)",
+    )
+    return venv / sub / "bin" / "python"
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from verifier_venvs import verifier_venv
 
 from spikefit_search.hardware import load_profile, measured_check
 from spikefit_search.hardware.xylo_cycles import inference_cycles, shape_from_activity
@@ -115,12 +116,12 @@ def test_the_cases_exercise_the_model(cases: dict[str, dict[str, object]]) -> No
 
 
 def _rockpool() -> Path:
-    where = os.environ.get("SPIKEFIT_ROCKPOOL")
-    if not where:
-        if os.environ.get("CI"):
-            pytest.fail("CI must compare with Rockpool's cycles model: run .ci/install-rockpool.sh")
-        pytest.skip("SPIKEFIT_ROCKPOOL is not set (Rockpool's venv; .ci/install-rockpool.sh)")
-    return Path(where) / "bin" / "python"
+    venv = verifier_venv(
+        "SPIKEFIT_ROCKPOOL",
+        fail="CI must compare with Rockpool's cycles model: run .ci/install-rockpool.sh",
+        skip="SPIKEFIT_ROCKPOOL is not set (Rockpool's venv; .ci/install-rockpool.sh)",
+    )
+    return venv / "bin" / "python"
 
 
 def test_cycles_and_clock_equal_rockpools(

@@ -9,7 +9,6 @@ which must run it). The tests of our own counting run everywhere.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from verifier_venvs import verifier_venv
 
 from spikefit_search.compression import PipelineConfig
 from spikefit_search.compression.methods import attach_quantizers
@@ -132,15 +132,12 @@ def test_front_tables_carry_the_metrics(tiny_run: Path, tmp_path: Path) -> None:
 
 
 def _venv() -> Path:
-    where = os.environ.get("SPIKEFIT_NEUROBENCH")
-    if not where:
-        if os.environ.get("CI"):
-            pytest.fail("CI must run NeuroBench on our networks: run .ci/install-neurobench.sh")
-        pytest.skip(
-            "SPIKEFIT_NEUROBENCH is not set (a venv with neurobench 2.3.0, snnTorch, nir and "
-            "nirtorch; .ci/install-neurobench.sh makes it)"
-        )
-    return Path(where)
+    return verifier_venv(
+        "SPIKEFIT_NEUROBENCH",
+        fail="CI must run NeuroBench on our networks: run .ci/install-neurobench.sh",
+        skip="SPIKEFIT_NEUROBENCH is not set (a venv with neurobench 2.3.0, snnTorch, nir and "
+        "nirtorch; .ci/install-neurobench.sh makes it)",
+    )
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ refuses every other pair.
 
 from __future__ import annotations
 
-import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from verifier_venvs import verifier_venv
 
 from spikefit_search.compression import PipelineConfig, load_checkpoint
 from spikefit_search.compression.methods import attach_quantizers
@@ -32,15 +32,12 @@ SAMPLES = 48
 
 
 def _readers_dir() -> Path:
-    where = os.environ.get("SPIKEFIT_NIR_READERS")
-    if not where:
-        if os.environ.get("CI"):
-            pytest.fail("CI must run the NIR reader round trips: run .ci/install-readers.sh")
-        pytest.skip(
-            "SPIKEFIT_NIR_READERS is not set (a folder with the sinabs, snntorch and norse "
-            "venvs; .ci/install-readers.sh makes them)"
-        )
-    return Path(where)
+    return verifier_venv(
+        "SPIKEFIT_NIR_READERS",
+        fail="CI must run the NIR reader round trips: run .ci/install-readers.sh",
+        skip="SPIKEFIT_NIR_READERS is not set (a folder with the sinabs, snntorch and norse "
+        "venvs; .ci/install-readers.sh makes them)",
+    )
 
 
 @dataclass
