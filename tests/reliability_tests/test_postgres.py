@@ -26,7 +26,18 @@ pytestmark = [
 ]
 
 
-def worker(space: Path, out: Path, study: str, budget: int, cwd: Path):  # type: ignore[no-untyped-def]
+def worker(  # type: ignore[no-untyped-def]
+    space: Path,
+    out: Path,
+    study: str,
+    budget: int,
+    cwd: Path,
+    *,
+    url: str | None = None,
+    limit_train: int = 400,
+):
+    """One ``spikefit-search`` worker on the PostgreSQL study (``url``: the server's by
+    default)."""
     return start_cli(
         "--device",
         "loihi",
@@ -37,11 +48,11 @@ def worker(space: Path, out: Path, study: str, budget: int, cwd: Path):  # type:
         "--out",
         str(out),
         "--storage",
-        str(URL),
+        str(URL) if url is None else url,
         "--study",
         study,
         "--limit-train",
-        "400",
+        str(limit_train),
         "--accelerator",
         "cpu",
         cwd=cwd,
@@ -119,24 +130,14 @@ def test_workers_started_together_on_an_empty_database_all_run(
         url = f"{URL}{'&' if '?' in str(URL) else '?'}options=-csearch_path%3D{schema}"
         try:
             procs = [
-                start_cli(
-                    "--device",
-                    "loihi",
-                    "--budget",
-                    str(budget),
-                    "--space",
-                    str(space),
-                    "--out",
-                    str(tmp_path / f"r{round_}-m{i}"),
-                    "--storage",
-                    url,
-                    "--study",
+                worker(
+                    space,
+                    tmp_path / f"r{round_}-m{i}",
                     "together",
-                    "--limit-train",
-                    "200",
-                    "--accelerator",
-                    "cpu",
-                    cwd=tmp_path,
+                    budget,
+                    tmp_path,
+                    url=url,
+                    limit_train=200,
                 )
                 for i in range(3)
             ]
