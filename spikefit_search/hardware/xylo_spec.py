@@ -2,12 +2,10 @@
 ``XyloSim.from_specification`` (and of ``config_from_specification``, which builds the
 configuration a Xylo board is flashed with).
 
-Rockpool is not a dependency: the file holds plain numpy arrays. To deploy::
-
-    spec = dict(np.load("xylo_spec.npz"))
-    flush = int(spec.pop("flush_steps"))      # empty steps to append after each sample
-    spec["aliases"] = [[] for _ in spec["threshold"]]
-    sim = XyloSim.from_specification(**spec)  # rockpool.devices.xylo.syns61201 (Audio 2)
+Rockpool is not a dependency: the file holds plain numpy arrays. To deploy, pop
+``flush_steps`` (empty steps to append after each sample), turn ``aliases`` into a list of empty
+lists and the scalars into Python ints, floats and a str, then call
+``XyloSim.from_specification(**spec)``: ``docs/reporting.md`` gives the exact lines.
 
 Layout (``docs/reporting.md``): the hidden layers of a feed-forward network share Xylo's one
 hidden population, layer after layer; the first layer's weights are ``weights_in``, the
@@ -17,11 +15,13 @@ recurrent), the readout's are the rows of the last hidden layer in ``weights_out
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from spikefit_search._io import atomic_write_bytes
 from spikefit_search.exceptions import ConfigError
 
 if TYPE_CHECKING:
@@ -120,10 +120,8 @@ def _dash(value: int | None) -> int:
 
 
 def save_xylo_specification(path: str | Path, model: SpikingNetwork, *, dt_s: float) -> Path:
-    """Write :func:`xylo_specification` to ``path`` (``.npz``) and return the path."""
-    path = Path(path)
-    spec = xylo_specification(model, dt_s=dt_s)
-    tmp = path.with_name(path.name + ".part.npz")
-    np.savez(tmp, **spec)
-    tmp.replace(path)
-    return path
+    """Write :func:`xylo_specification` to ``path`` (``.npz``, whole or not at all) and return
+    the path."""
+    buffer = io.BytesIO()
+    np.savez(buffer, **xylo_specification(model, dt_s=dt_s))
+    return atomic_write_bytes(path, buffer.getvalue())
