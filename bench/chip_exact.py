@@ -30,6 +30,7 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))  # the test helpers the vendor-simulator test imports
 sys.path.insert(0, str(ROOT / "tests" / "hardware_tests"))
 
 from spikefit_search.compression import PipelineConfig, run_pipeline  # noqa: E402
