@@ -30,7 +30,15 @@ from spikefit_search.compression.weight_pruning import FisherWeightPruner
 from spikefit_search.data import Dataset
 from spikefit_search.exceptions import ConfigError, SpikefitError
 from spikefit_search.snn import Activity, NetworkConfig, SpikingNetwork
-from spikefit_search.training import SCHEDULES, evaluate, fit, lr_scheduler, progress, train_float
+from spikefit_search.training import (
+    SCHEDULES,
+    EvalResult,
+    evaluate,
+    fit,
+    lr_scheduler,
+    progress,
+    train_float,
+)
 
 
 class CandidateStopped(SpikefitError):
@@ -209,6 +217,9 @@ class PipelineResult:
     """Validation accuracy of the same weights run as a float network (NaN when the network is
     float anyway); ``val_accuracy`` is the chip-exact one where the network has a chip neuron."""
     float_test_accuracy: float = math.nan
+    val: EvalResult | None = None
+    """The validation evaluation in full (standard error, per-sample results); ``test`` too."""
+    test: EvalResult | None = None
 
 
 def _check_data(cfg: PipelineConfig, data: Dataset) -> None:
@@ -364,7 +375,7 @@ def run_pipeline(
             )
         model, losses = copy.deepcopy(warm_start).to(device), []
     progress.phase("evaluation")
-    warm_val = evaluate(model, data.x_val, data.y_val).accuracy
+    warm_val = evaluate(model, data.x_val, data.y_val, draws=1).accuracy  # a coarse check
     if stop_below is not None and warm_val < stop_below:
         raise CandidateStopped(warm_val, stop_below)
     progress.phase("pruning")
@@ -425,6 +436,8 @@ def run_pipeline(
         seconds=time.perf_counter() - start,
         float_val_accuracy=float_val,
         float_test_accuracy=float_test,
+        val=val,
+        test=test,
     )
 
 

@@ -17,9 +17,10 @@ import math
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
 import optuna
 import pandas as pd
 from optuna.trial import FrozenTrial, TrialState
@@ -29,7 +30,14 @@ from spikefit_search.hardware.neurobench import COLUMNS as NEUROBENCH_COLUMNS
 from spikefit_search.search.dashboard import named_constraints
 from spikefit_search.search.driver import count_trials
 from spikefit_search.search.objective import REASON, STAGE
-from spikefit_search.search.records import is_feasible, pareto_trials
+from spikefit_search.search.records import (
+    TIE_SE,
+    accuracy_ties,
+    difference_se,
+    is_feasible,
+    pareto_trials,
+    stored_correct,
+)
 
 OBJECTIVE_NAMES = ("accuracy", "energy_uj")
 OBJECTIVE_LABELS = ("Validation accuracy (%)", "Energy per inference (µJ)")
@@ -75,6 +83,14 @@ class ParetoPoint:
         clock_mhz: the clock a Xylo runs the network at (NaN elsewhere).
         neurobench: NeuroBench's metrics under their ``nb_`` names
             (:data:`~spikefit_search.hardware.neurobench.COLUMNS`; empty when not recorded).
+        accuracy_se, test_accuracy_se: standard errors of ``accuracy`` and ``test_accuracy``
+            (finite split and encoding draws; NaN when not recorded).
+        correct: per validation sample, the share of encoding draws classified right (None
+            when not recorded); paired comparisons of points read it.
+        tied_with: the trial costing no more whose accuracy this point's is within
+            :data:`~spikefit_search.search.records.TIE_SE` standard errors of, when no such
+            trial is clearly more accurate (:func:`~spikefit_search.search.records.accuracy_ties`);
+            None when the data separate this point from every cheaper one.
     """
 
     number: int
@@ -108,6 +124,10 @@ class ParetoPoint:
     not_modelled: tuple[str, ...] = ()
     clock_mhz: float = math.nan
     neurobench: dict[str, float] = field(default_factory=dict, compare=False, repr=False)
+    accuracy_se: float = math.nan
+    test_accuracy_se: float = math.nan
+    correct: np.ndarray | None = field(default=None, compare=False, repr=False)
+    tied_with: int | None = None
 
     @property
     def objective(self) -> float:
@@ -177,13 +197,19 @@ class ParetoPoint:
             pipeline=pipeline if isinstance(pipeline, dict) else None,
             seed=None if ua.get("seed") is None else int(ua["seed"]),
             neurobench={k: float(ua[k]) for k in NEUROBENCH_COLUMNS if k in ua},
+            accuracy_se=float(ua.get("accuracy_se", math.nan)),
+            test_accuracy_se=float(ua.get("test_accuracy_se", math.nan)),
+            correct=stored_correct(trial),
         )
 
     def to_row(self) -> dict[str, Any]:
         return {
             "number": self.number,
             "accuracy": self.accuracy,
+            "accuracy_se": self.accuracy_se,
+            "tied_with": self.tied_with,
             "test_accuracy": self.test_accuracy,
+            "test_accuracy_se": self.test_accuracy_se,
             "chip_exact": self.chip_exact,
             "float_accuracy": self.float_accuracy,
             "objective": self.objective,
@@ -311,8 +337,9 @@ class ParetoFront:
         infeasible: trained trials with both objectives but a violated constraint (measured
             on the trained weights), by trial number. Candidates rejected before training have
             no objectives and are only counted.
-        knee: the front point furthest above the chord joining the front's extremes in
-            normalised objective space (see :func:`knee_point`); None for an empty front.
+        knee: the cheapest front point whose height above the chord joining the front's
+            extremes (normalised objective space) is within the noise of the highest (see
+            :func:`knee_point`); None for an empty front.
         counts: trials per outcome: ``trained``, ``stopped``, ``rejected``, ``failed``,
             ``surplus``, ``running``, ``queued``, ``budget_used``, ``total``.
         rejections: per constraint name, how many trials it made infeasible (rejected before
@@ -374,22 +401,31 @@ class ParetoFront:
                     }
                 )
         columns = ["category", "knee", *ParetoPoint(0, 0.0, 0.0).to_row()]
-        return pd.DataFrame(rows, columns=columns)
+        frame = pd.DataFrame(rows, columns=columns)
+        frame["tied_with"] = frame["tied_with"].astype("Int64")
+        return frame
 
 
 def _sort_front(points: Sequence[ParetoPoint]) -> list[ParetoPoint]:
     return sorted(points, key=lambda p: (p.objective, -p.accuracy, p.number))
 
 
-def knee_point(front: Sequence[ParetoPoint]) -> ParetoPoint | None:
-    """The point of ``front`` furthest above the chord between its extremes.
+def knee_point(front: Sequence[ParetoPoint], *, z: float = TIE_SE) -> ParetoPoint | None:
+    """The cheapest point of ``front`` whose height above the chord between its extremes is
+    within ``z`` standard errors of the highest.
 
     Both objectives are normalised to [0, 1] over the front (energy ``x``, accuracy ``y``), so
     the extremes are ``(0, 0)`` (least energy) and ``(1, 1)`` (most accurate) and the signed
-    distance to the chord is proportional to ``y - x``: the knee buys the most accuracy per
-    unit of energy relative to a straight trade-off. Ties (fronts of one or two points,
-    collinear points, equal objectives) go to lower energy, then higher accuracy, then the
-    lower trial number, so the result is deterministic.
+    distance to the chord is proportional to the gain ``y - x``: the point of highest gain buys
+    the most accuracy per unit of energy relative to a straight trade-off. Accuracies carry
+    noise, so that point is not taken as it stands (the one-standard-error rule of Breiman et
+    al., 1984): every point whose gain falls short of the highest by no more than ``z``
+    standard errors of the difference (:func:`~spikefit_search.search.records.difference_se`
+    of the two accuracies, divided by the front's accuracy span) is as good a knee, and the
+    cheapest of them is chosen. A difference inside the error therefore never moves the knee
+    to the dearer point. Energies are taken as exact; points without a standard error count
+    as exact too. Ties go to lower energy, then higher accuracy, then the lower trial number,
+    so the result is deterministic.
 
     Returns:
         None for an empty front.
@@ -401,12 +437,19 @@ def knee_point(front: Sequence[ParetoPoint]) -> ParetoPoint | None:
     e_lo, e_span = min(energies), max(energies) - min(energies)
     a_lo, a_span = min(accs), max(accs) - min(accs)
 
-    def score(p: ParetoPoint) -> tuple[float, float, float, int]:
+    def gain(p: ParetoPoint) -> float:
         x = (p.objective - e_lo) / e_span if e_span > 0 else 0.0
         y = (p.accuracy - a_lo) / a_span if a_span > 0 else 0.0
-        return (-round(y - x, 12), p.objective, -p.accuracy, p.number)
+        return round(y - x, 12)
 
-    return min(front, key=score)
+    best = min(front, key=lambda p: (-gain(p), p.objective, -p.accuracy, p.number))
+    if a_span <= 0:
+        return best
+
+    def as_good(p: ParetoPoint) -> bool:
+        return gain(best) - gain(p) <= z * difference_se(p, best) / a_span
+
+    return min((p for p in front if as_good(p)), key=lambda p: (p.objective, -p.accuracy, p.number))
 
 
 def _rejections(trials: Sequence[FrozenTrial]) -> dict[str, int]:
@@ -447,10 +490,11 @@ def compute_pareto_front(
     ]
     front_trials = pareto_trials(trained)
     on_front = {t.number for t in front_trials}
-    front = _sort_front([ParetoPoint.from_trial(t) for t in front_trials])
-    dominated = [
-        ParetoPoint.from_trial(t) for t in trained if is_feasible(t) and t.number not in on_front
-    ]
+    feasible = [ParetoPoint.from_trial(t) for t in trained if is_feasible(t)]
+    ties = accuracy_ties(feasible)
+    feasible = [replace(p, tied_with=ties.get(p.number)) for p in feasible]
+    front = _sort_front([p for p in feasible if p.number in on_front])
+    dominated = [p for p in feasible if p.number not in on_front]
     infeasible = [ParetoPoint.from_trial(t) for t in trained if not is_feasible(t)]
     counts = count_trials(trials)
     counts["total"] = len(trials)

@@ -8,6 +8,10 @@ every run has the same static energy (an event-driven chip's window, a clocked c
 constant, so 42.0 + 0.4 µJ never reads as a 1 % spread. An overlay of several runs whose
 energies rest on placeholders or leave terms out says so in one line under the title.
 
+Every trained point with a recorded standard error carries a vertical error bar of one standard
+error of its accuracy (gid ``"<run>:error"``); a point whose place the accuracies do not resolve
+(``tied_with``: within the noise of a cheaper point) gets a dotted ring (gid ``"<run>:tied"``).
+
 Drawn on a bare :class:`matplotlib.figure.Figure` with the Agg canvas (no pyplot state, no
 display needed). Every artist carries a ``gid`` ``"<run index>:<category>"`` (category
 ``front``, ``dominated``, ``infeasible`` or ``knee``) so tests and tools can find what was drawn.
@@ -16,6 +20,7 @@ display needed). Every artist carries a ``gid`` ``"<run index>:<category>"`` (ca
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -34,6 +39,7 @@ from spikefit_search.reporting.pareto import (
     comparison_warning,
     constant_static,
 )
+from spikefit_search.search.records import TIE_SE
 
 COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b")
 LOG_SPAN = 20.0
@@ -56,6 +62,7 @@ def pareto_figure(fronts: Sequence[ParetoFront], *, title: str | None = None) ->
         color = COLORS[i % len(COLORS)]
         name = f"{f.label}: " if several and f.label else ""
         _draw_bands(ax, f, i, color, offsets[i], "dynamic_uj" if dynamic_axis else None)
+        _draw_errors(ax, f, i, color, offsets[i], name)
         if f.front:
             xs = [_x(p, offsets[i]) for p in f.front]
             ys = [100 * p.accuracy for p in f.front]
@@ -175,6 +182,42 @@ def _draw_bands(
             alpha=0.25,
             zorder=1,
             gid=f"{run}:band",
+        )
+
+
+def _draw_errors(
+    ax: Axes, front: ParetoFront, run: int, color: str, offset: float, name: str
+) -> None:
+    """One standard error of accuracy above and below each plotted point that has one, and a
+    dotted ring around each point tied with a cheaper one (``tied_with``)."""
+    points: list[ParetoPoint] = [*front.front, *front.dominated, *front.infeasible]
+    known = [p for p in points if math.isfinite(p.accuracy_se)]
+    if known:
+        ax.errorbar(
+            [_x(p, offset) for p in known],
+            [100 * p.accuracy for p in known],
+            yerr=[100 * p.accuracy_se for p in known],
+            fmt="none",
+            ecolor=color,
+            elinewidth=0.9,
+            capsize=2.5,
+            alpha=0.55,
+            zorder=2,
+            gid=f"{run}:error",
+        )
+    tied = [p for p in points if p.tied_with is not None]
+    if tied:
+        ax.scatter(
+            [_x(p, offset) for p in tied],
+            [100 * p.accuracy for p in tied],
+            s=110,
+            facecolors="none",
+            edgecolors=color,
+            linestyles=":",
+            linewidths=1.0,
+            zorder=3,
+            label=f"{name}within {TIE_SE:g} SE of a cheaper point",
+            gid=f"{run}:tied",
         )
 
 

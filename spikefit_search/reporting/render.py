@@ -20,10 +20,12 @@ from spikefit_search.reporting.pareto import (
     ReasonGroup,
     constant_static,
 )
+from spikefit_search.search.records import TIE_SE
 
 FRONT_COLUMNS = (
     "trial",
     "val acc",
+    "± SE",
     "test acc",
     "energy µJ",
     "SOPs",
@@ -35,6 +37,7 @@ FRONT_COLUMNS = (
 _FRONT_COLS = (
     Col("trial", "right"),
     Col("val\nacc", "right"),
+    Col("±\nSE", "right"),
     Col("test\nacc", "right"),
     Col("energy\nµJ", "right"),
     Col("SOPs", "right"),
@@ -48,6 +51,11 @@ _FRONT_COLS = (
 
 def _pct(value: float) -> str:
     return "-" if math.isnan(value) else f"{value:.2%}"
+
+
+def se_cell(se: float) -> str:
+    """A standard error of accuracy in percentage points (``1.80``); ``-`` when unknown."""
+    return "-" if math.isnan(se) else f"{100 * se:.2f}"
 
 
 def _opt(value: object, fmt: str = "{}") -> str:
@@ -92,6 +100,7 @@ def point_cells(p: ParetoPoint, static: float | None = None) -> list[str]:
     return [
         str(p.number),
         _pct(p.accuracy),
+        se_cell(p.accuracy_se),
         _pct(p.test_accuracy),
         energy_cell(p, static),
         "-" if math.isnan(p.sops) else f"{p.sops:,.0f}",
@@ -109,12 +118,17 @@ def pareto_table(front: ParetoFront, *, title: str = "Feasible Pareto front") ->
     rows, styles = [], []
     for p in front.front:
         mark = "◆ knee" if p.number == knee else ""
+        if p.tied_with is not None:  # its gain over a cheaper point is within the noise
+            mark = f"{mark} ≈#{p.tied_with}".strip()
         rows.append([*point_cells(p, static), mark])
         styles.append("bold" if mark else None)
     caption = energy_caption(front)
     exact = chip_exact_caption(front)
     if exact:
         caption = f"{caption}\n{exact}" if caption else exact
+    if any(p.tied_with is not None for p in front.front):
+        tie = f"≈#N: within {TIE_SE:g} SE of the accuracy of cheaper trial N"
+        caption = f"{caption}\n{tie}" if caption else tie
     return plain_table(_FRONT_COLS, rows, title=title, caption=caption, row_styles=styles)
 
 
@@ -202,8 +216,9 @@ def knee_line(front: ParetoFront) -> Text:
         band = k.band("energy_uj")
         at = f"{k.energy_uj:.4g} µJ per inference"
         at += "" if band is None else f" ({band[0]:.4g}-{band[1]:.4g})"
+    se = "" if math.isnan(k.accuracy_se) else f" ± {100 * k.accuracy_se:.2f} points"
     return Text.from_markup(
-        f"knee: trial [bold]{k.number}[/], {k.accuracy:.2%} validation accuracy at {at}"
+        f"knee: trial [bold]{k.number}[/], {k.accuracy:.2%}{se} validation accuracy at {at}"
     )
 
 

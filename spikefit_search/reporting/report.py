@@ -33,6 +33,7 @@ from spikefit_search.reporting.render import (
     reason_rows,
 )
 from spikefit_search.reporting.run import RunView, load_run
+from spikefit_search.search.records import TIE_SE
 
 if TYPE_CHECKING:
     from spikefit_search.hardware import HardwareProfile
@@ -172,14 +173,17 @@ def _points_table(front: ParetoFront, category: str) -> str:
     for p in points:
         cells = point_cells(p, static)
         if exact:  # the float network of the same weights, beside the chip's accuracy
-            cells.insert(2, "-" if math.isnan(p.float_accuracy) else f"{p.float_accuracy:.2%}")
+            cells.insert(3, "-" if math.isnan(p.float_accuracy) else f"{p.float_accuracy:.2%}")
         if category == "infeasible":
             cells.append(", ".join(p.violated) or p.reason)
+        else:
+            cells.append("-" if p.tied_with is None else f"#{p.tied_with}")
         rows.append(cells)
         classes.append("knee" if category == "front" and p.number == knee else "")
-    header = [*FRONT_COLUMNS, *(["violated"] if category == "infeasible" else [])]
+    last = "violated" if category == "infeasible" else f"within {TIE_SE:g} SE of"
+    header = [*FRONT_COLUMNS, last]
     if exact:
-        header = [header[0], "val acc (chip-exact)", "val acc (float)", *header[2:]]
+        header = [header[0], "val acc (chip-exact)", header[2], "val acc (float)", *header[3:]]
     if static is not None:  # what the energy column holds, as in the terminal
         header = [h if h != "energy µJ" else "dynamic µJ" for h in header]
     caption = energy_caption(front)
@@ -373,8 +377,10 @@ def _run_html(r: RunReport) -> str:
         assert k is not None
         parts.append(
             f"<h3>Feasible Pareto front ({len(f.front)} points)</h3>"
-            f"<p>Knee: trial <b>{k.number}</b>, {k.accuracy:.2%} validation accuracy at "
-            f"{k.energy_uj:.4g} µJ per inference"
+            f"<p>Knee: trial <b>{k.number}</b>, {k.accuracy:.2%}"
+            + ("" if math.isnan(k.accuracy_se) else f" ± {100 * k.accuracy_se:.2f} points")
+            + " validation accuracy at "
+            + f"{k.energy_uj:.4g} µJ per inference"
             + ("" if k.band("energy_uj") is None else f" (range {energy_range(k)} µJ)")
             + ".</p>"
             + _points_table(f, "front")

@@ -41,6 +41,7 @@ from spikefit_search.hardware.neurobench import neurobench_metrics
 from spikefit_search.search.cache import WarmupCache
 from spikefit_search.search.space import Candidate, SearchSpace
 from spikefit_search.training import progress
+from spikefit_search.training.stats import evaluation_attrs
 
 PipelineFn = Callable[..., PipelineResult]
 
@@ -256,6 +257,7 @@ def run_trial(
         "chip_exact": result.model.chip_exact,
         "float_val_accuracy": result.float_val_accuracy,
         "float_test_accuracy": result.float_test_accuracy,
+        **evaluation_attrs(result.val, result.test),
         **energy_attrs(energy),
         "neurons": result.val_activity.total_neurons,
         "seconds": result.seconds,

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
+import numpy as np
 import optuna
 import pandas as pd
 from optuna.trial import FrozenTrial, TrialState
@@ -12,13 +15,17 @@ from optuna.trial import FrozenTrial, TrialState
 from spikefit_search.hardware.neurobench import COLUMNS as NEUROBENCH_COLUMNS
 from spikefit_search.search.dashboard import named_constraints
 from spikefit_search.search.objective import REASON, STAGE
+from spikefit_search.training.stats import VAL_CORRECT, decode_correct, paired_se
 
 BASE_COLUMNS = [
     "number",
     "state",
     "stage",
     "accuracy",
+    "accuracy_se",
     "test_accuracy",
+    "test_accuracy_se",
+    "eval_draws",
     "chip_exact",
     "float_accuracy",
     "float_test_accuracy",
@@ -93,7 +100,10 @@ def trial_row(trial: FrozenTrial) -> dict[str, Any]:
         "state": trial.state.name,
         "stage": stage,
         "accuracy": values[0] if values else math.nan,
+        "accuracy_se": ua.get("accuracy_se", math.nan),
         "test_accuracy": ua.get("test_accuracy", math.nan),
+        "test_accuracy_se": ua.get("test_accuracy_se", math.nan),
+        "eval_draws": ua.get("eval_draws", math.nan),
         "chip_exact": bool(ua.get("chip_exact", False)),
         "float_accuracy": ua.get("float_val_accuracy", math.nan),
         "float_test_accuracy": ua.get("float_test_accuracy", math.nan),
@@ -156,9 +166,114 @@ def pareto_trials(trials: list[FrozenTrial]) -> list[FrozenTrial]:
 
 
 def pareto_frame(study: optuna.Study) -> pd.DataFrame:
-    front = pareto_trials(study.get_trials(deepcopy=False))
+    """The rows of :func:`trials_frame` on the feasible front, with ``tied_with``: the cheaper
+    trial whose accuracy this point's is within :data:`TIE_SE` standard errors of (empty when
+    the point is clearly more accurate than every cheaper one; :func:`accuracy_ties`)."""
+    trials = study.get_trials(deepcopy=False)
+    front = pareto_trials(trials)
     frame = trials_frame(study)
     if frame.empty:
-        return frame
+        return frame.assign(tied_with=pd.Series(dtype="Int64"))
     numbers = [t.number for t in front]
-    return frame.set_index("number").loc[numbers].reset_index()
+    ties = accuracy_ties([ScoredTrial.from_trial(t) for t in trials if is_feasible(t)])
+    out = frame.set_index("number").loc[numbers].reset_index()
+    out.insert(
+        out.columns.get_loc("accuracy_se") + 1,
+        "tied_with",
+        pd.array([ties.get(n) for n in numbers], dtype="Int64"),
+    )
+    return out
+
+
+TIE_SE = 1.0
+"""Accuracies closer than this many standard errors of their difference are treated as tied
+(``docs/reporting.md``, "How sure the front is")."""
+
+
+class Scored(Protocol):
+    """What the noise rules read of a point: its trial number, validation accuracy with its
+    standard error and per-sample results, and the second objective (minimised)."""
+
+    @property
+    def number(self) -> int: ...
+    @property
+    def accuracy(self) -> float: ...
+    @property
+    def accuracy_se(self) -> float: ...
+    @property
+    def correct(self) -> np.ndarray | None: ...
+    @property
+    def objective(self) -> float: ...
+
+
+@dataclass(frozen=True)
+class ScoredTrial:
+    """A trained trial as the noise rules read it (:class:`Scored`)."""
+
+    number: int
+    accuracy: float
+    objective: float
+    accuracy_se: float = math.nan
+    correct: np.ndarray | None = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def from_trial(cls, trial: FrozenTrial) -> ScoredTrial:
+        assert trial.values is not None
+        return cls(
+            trial.number,
+            float(trial.values[0]),
+            float(trial.values[1]),
+            float(trial.user_attrs.get("accuracy_se", math.nan)),
+            stored_correct(trial),
+        )
+
+
+def stored_correct(trial: FrozenTrial) -> np.ndarray | None:
+    """The per-sample validation results a trial recorded (share of draws right), or None."""
+    text = trial.user_attrs.get(VAL_CORRECT)
+    if not isinstance(text, str):
+        return None
+    return decode_correct(text, int(trial.user_attrs.get("eval_draws", 1)))
+
+
+def difference_se(a: Scored, b: Scored) -> float:
+    """Standard error of ``a.accuracy - b.accuracy``: paired over the validation samples where
+    both recorded them (same split), else ``sqrt(se_a^2 + se_b^2)``; an unknown standard
+    error counts as 0 (the accuracies are then taken as exact)."""
+    ca, cb = a.correct, b.correct
+    if ca is not None and cb is not None and ca.size == cb.size and ca.size > 1:
+        return paired_se(ca, cb)
+    se = [0.0 if math.isnan(v) else v for v in (a.accuracy_se, b.accuracy_se)]
+    return math.hypot(*se)
+
+
+def cost_order(points: Sequence[Scored]) -> list[Scored]:
+    """Cheapest first (second objective), then the more accurate, then the lower number."""
+    return sorted(points, key=lambda p: (p.objective, -p.accuracy, p.number))
+
+
+def accuracy_ties(points: Sequence[Scored], *, z: float = TIE_SE) -> dict[int, int]:
+    """For each point whose place the accuracies do not resolve, the trial it is tied with.
+
+    Each point is compared with every point before it in :func:`cost_order` (costing no more).
+    When one of them is more accurate by over ``z`` standard errors of the difference
+    (:func:`difference_se`), the point is clearly dominated and not listed. Otherwise, when
+    one of them is within ``z`` standard errors, the point is listed with the most accurate
+    such point (ties: the cheaper): for a front point its gain over that cheaper point is
+    within the noise, for a dominated point its loss to that dominating point is. Points
+    clearly more accurate than every cheaper point are not listed.
+    """
+    ordered = cost_order(points)
+    ties: dict[int, int] = {}
+    for i, p in enumerate(ordered):
+        tied: Scored | None = None
+        for q in ordered[:i]:
+            gap, se = q.accuracy - p.accuracy, difference_se(p, q)
+            if gap > z * se:
+                tied = None
+                break
+            if abs(gap) <= z * se and (tied is None or q.accuracy > tied.accuracy):
+                tied = q
+        if tied is not None:
+            ties[p.number] = tied.number
+    return ties

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from spikefit_search.training.device import resolve_device
 from spikefit_search.training.loop import (
+    EVAL_DRAWS,
     SCHEDULES,
     EvalResult,
     TrainConfig,
@@ -16,6 +17,7 @@ from spikefit_search.training.loop import (
 )
 
 __all__ = [
+    "EVAL_DRAWS",
     "SCHEDULES",
     "EvalResult",
     "TrainConfig",

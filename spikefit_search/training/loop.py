@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -16,6 +17,12 @@ from spikefit_search.data import Dataset
 from spikefit_search.exceptions import ConfigError, TrialFailedError
 from spikefit_search.snn import Activity, LayerActivity, NetworkConfig, SpikingNetwork
 from spikefit_search.training import progress
+from spikefit_search.training.stats import MAX_DRAWS, accuracy_se, draw_se
+
+EVAL_DRAWS = 8
+"""Encoding draws of each evaluated sample where the input coding is random (rate coding):
+the accuracy is their mean, and its standard error counts both the finite split and the
+draw-to-draw spread (:mod:`spikefit_search.training.stats`). Deterministic input gets one."""
 
 
 @dataclass(frozen=True)
@@ -54,9 +61,39 @@ class TrainConfig:
 
 @dataclass
 class EvalResult:
+    """What :func:`evaluate` measured.
+
+    Attributes:
+        accuracy: share of samples classified right, averaged over the encoding draws.
+        loss: mean cross-entropy over samples and draws.
+        activity: events per sample, averaged over the draws.
+        draws: encoding draws of each sample.
+        counts: per sample, how many of the draws were classified right (uint8).
+    """
+
     accuracy: float
     loss: float
     activity: Activity
+    draws: int = 1
+    counts: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def correct(self) -> np.ndarray:
+        """Per sample, the share of draws classified right (empty when not recorded)."""
+        if self.counts is None:
+            return np.zeros(0)
+        return self.counts.astype(np.float64) / self.draws
+
+    @property
+    def se(self) -> float:
+        """Standard error of ``accuracy`` (finite split and draws together; NaN when the
+        per-sample results were not recorded)."""
+        return accuracy_se(self.correct)
+
+    @property
+    def draw_se(self) -> float:
+        """The draw-to-draw part of ``se`` alone (NaN for one draw)."""
+        return draw_se(self.correct, self.draws)
 
 
 @dataclass
@@ -146,16 +183,24 @@ def evaluate(
     batch_size: int = 1024,
     seed: int = 1234,
     exact: bool | None = None,
+    draws: int | None = None,
 ) -> EvalResult:
-    """Accuracy, loss and per-layer activity (events per sample) on ``x, y``.
+    """Accuracy with its standard error, loss and per-layer activity (events per sample) on
+    ``x, y``.
 
     Rate coding is drawn from a generator seeded with ``seed``, so the same model gives the
-    same figures every time. ``exact``: as :meth:`SpikingNetwork.run` (None: chip-exact where
-    the network is; False: the float network). The model runs in evaluation mode and keeps the
-    mode it had.
+    same figures every time; each sample is encoded ``draws`` times (default
+    :data:`EVAL_DRAWS` for rate coding, 1 for deterministic input), the first draw being the
+    one a single-draw evaluation makes. ``exact``: as :meth:`SpikingNetwork.run` (None:
+    chip-exact where the network is; False: the float network). The model runs in evaluation
+    mode and keeps the mode it had.
     """
+    if draws is None:
+        draws = EVAL_DRAWS if model.config.encoder == "rate" and x.dim() == 4 else 1
+    if not 1 <= draws <= MAX_DRAWS:
+        raise ConfigError(f"draws must be within 1..{MAX_DRAWS}, but got {draws}.")
     with eval_mode(model):
-        return _evaluate(model, x, y, batch_size=batch_size, seed=seed, exact=exact)
+        return _evaluate(model, x, y, batch_size=batch_size, seed=seed, exact=exact, draws=draws)
 
 
 def _evaluate(
@@ -166,23 +211,25 @@ def _evaluate(
     batch_size: int,
     seed: int,
     exact: bool | None,
+    draws: int,
 ) -> EvalResult:
     gen = torch.Generator(device=x.device).manual_seed(seed)
     n_layers = len(model.synaptic_layers)
     sums = torch.zeros(n_layers, 7, dtype=torch.float64)
     workload = torch.zeros(n_layers, 6, dtype=torch.float64)
-    correct = 0
+    counts = torch.zeros(len(y), dtype=torch.int64, device=y.device)
     loss_total = 0.0
-    for start in range(0, len(y), batch_size):
-        xb, yb = x[start : start + batch_size], y[start : start + batch_size]
-        out = model.run(xb, record=True, generator=gen, exact=exact)
-        correct += int((out.logits.argmax(dim=1) == yb).sum())
-        loss_total += float(F.cross_entropy(out.logits, yb, reduction="sum"))
-        assert out.sums is not None
-        sums += torch.tensor(out.sums, dtype=torch.float64)
-        if out.workload is not None:
-            workload += torch.tensor(out.workload, dtype=torch.float64)
-    n = max(len(y), 1)
+    for _ in range(draws):
+        for start in range(0, len(y), batch_size):
+            xb, yb = x[start : start + batch_size], y[start : start + batch_size]
+            out = model.run(xb, record=True, generator=gen, exact=exact)
+            counts[start : start + len(yb)] += out.logits.argmax(dim=1) == yb
+            loss_total += float(F.cross_entropy(out.logits, yb, reduction="sum"))
+            assert out.sums is not None
+            sums += torch.tensor(out.sums, dtype=torch.float64)
+            if out.workload is not None:
+                workload += torch.tensor(out.workload, dtype=torch.float64)
+    n = max(len(y), 1) * draws
     per = (sums / n).tolist()
     per_workload = (workload / n).tolist()  # LayerActivity's nb_ fields, in their order
     activity = Activity(
@@ -195,7 +242,13 @@ def _evaluate(
             )
         ],
     )
-    return EvalResult(correct / n, loss_total / n, activity)
+    return EvalResult(
+        int(counts.sum()) / n,
+        loss_total / n,
+        activity,
+        draws=draws,
+        counts=counts.cpu().numpy().astype(np.uint8),
+    )
 
 
 SCHEDULES = ("cosine", "constant")
