@@ -297,6 +297,10 @@ def search(
     confirm_epochs: Annotated[
         int | None, typer.Option(help="Epochs of --confirm (default 2x the space's).")
     ] = None,
+    confirm_seeds: Annotated[
+        int,
+        typer.Option(help="Seeds per --confirm point: the mean ± its standard error is shown."),
+    ] = 1,
     bin_mode: BinModeOption = "count",
     downsample: DownsampleOption = 1,
     channel_group: ChannelGroupOption = 1,
@@ -349,6 +353,8 @@ def search(
             "--confirm must be >= 0 and --confirm-epochs >= 2, but got "
             f"{confirm} and {confirm_epochs}."
         )
+    if confirm_seeds < 1:
+        raise fail(f"--confirm-seeds must be at least 1, but got {confirm_seeds}.")
     for options in all_options:
         prepare(options)  # every input is checked before any study starts
     for options in all_options:
@@ -412,6 +418,7 @@ def search(
                 epochs=confirm_epochs,
                 accelerator=accelerator,
                 storage=options.storage,
+                seeds=confirm_seeds,
             )
             console.print(confirmed_table(confirmed))
             console.print(f"[dim]wrote {confirmed.path}[/]", soft_wrap=True)

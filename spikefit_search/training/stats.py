@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import math
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -59,6 +60,28 @@ def paired_se(a: np.ndarray, b: np.ndarray) -> float:
     if a.shape != b.shape:
         raise ValueError(f"paired samples must have one shape, but got {a.shape} and {b.shape}.")
     return accuracy_se(a - b)
+
+
+def seeds_se(correct: Sequence[np.ndarray]) -> float:
+    """Standard error of the mean accuracy of ``S`` networks trained on different seeds and
+    scored on the same samples (``correct[s]``: per-sample shares of seed ``s``).
+
+    Seeds and samples are crossed random effects, so ``SE^2 = s_seeds^2 / S + s_samples^2 /
+    n``: ``s_seeds^2`` the variance of the seeds' accuracies, ``s_samples^2`` that of each
+    sample's share averaged over the seeds. Each term also holds part of the residual (a sample
+    and seed interaction, and the draws), so the sum overstates the error by at most that
+    residual's ``1 / (n S)`` share: a little conservative. One seed gives the single run's
+    :func:`accuracy_se` (the seed-to-seed spread is then unseen).
+    """
+    runs = [np.asarray(c, dtype=np.float64) for c in correct]
+    if not runs or any(r.shape != runs[0].shape for r in runs):
+        raise ValueError("every seed must be scored on the same samples.")
+    per_sample = np.mean(runs, axis=0)
+    sample_part = accuracy_se(per_sample)
+    if len(runs) < 2:
+        return sample_part
+    seed_means = np.array([r.mean() for r in runs])
+    return float(math.sqrt(seed_means.var(ddof=1) / len(runs) + sample_part**2))
 
 
 def encode_correct(counts: np.ndarray) -> str:
