@@ -23,6 +23,7 @@ BASE_COLUMNS = [
     "stage",
     "accuracy",
     "accuracy_se",
+    "tied_with",
     "test_accuracy",
     "test_accuracy_se",
     "eval_draws",
@@ -101,6 +102,7 @@ def trial_row(trial: FrozenTrial) -> dict[str, Any]:
         "stage": stage,
         "accuracy": values[0] if values else math.nan,
         "accuracy_se": ua.get("accuracy_se", math.nan),
+        "tied_with": None,  # set by trials_frame, which sees every trial
         "test_accuracy": ua.get("test_accuracy", math.nan),
         "test_accuracy_se": ua.get("test_accuracy_se", math.nan),
         "eval_draws": ua.get("eval_draws", math.nan),
@@ -138,11 +140,17 @@ def trial_row(trial: FrozenTrial) -> dict[str, Any]:
 
 
 def trials_frame(study: optuna.Study) -> pd.DataFrame:
-    """One row per trial: number, state, params, objectives, constraint margins, why rejected."""
-    rows = [trial_row(t) for t in study.get_trials(deepcopy=False)]
+    """One row per trial: number, state, params, objectives, constraint margins, why rejected,
+    and for feasible trained trials ``tied_with``: the trial costing no more whose accuracy this
+    one's is within :data:`TIE_SE` standard errors of (:func:`accuracy_ties`; empty when the
+    data separate it from every cheaper trial, or when it is clearly dominated)."""
+    trials = study.get_trials(deepcopy=False)
+    rows = [trial_row(t) for t in trials]
     frame = pd.DataFrame(rows)
     if frame.empty:
         return pd.DataFrame(columns=BASE_COLUMNS)
+    ties = accuracy_ties([ScoredTrial.from_trial(t) for t in trials if is_feasible(t)])
+    frame["tied_with"] = pd.array([ties.get(n) for n in frame["number"]], dtype="Int64")
     extra = sorted(c for c in frame.columns if c not in BASE_COLUMNS)
     params = [c for c in extra if c.startswith("param_")]
     constraints = [c for c in extra if c.startswith("constraint_")]
@@ -166,23 +174,13 @@ def pareto_trials(trials: list[FrozenTrial]) -> list[FrozenTrial]:
 
 
 def pareto_frame(study: optuna.Study) -> pd.DataFrame:
-    """The rows of :func:`trials_frame` on the feasible front, with ``tied_with``: the cheaper
-    trial whose accuracy this point's is within :data:`TIE_SE` standard errors of (empty when
-    the point is clearly more accurate than every cheaper one; :func:`accuracy_ties`)."""
-    trials = study.get_trials(deepcopy=False)
-    front = pareto_trials(trials)
+    """The rows of :func:`trials_frame` on the feasible front."""
+    front = pareto_trials(study.get_trials(deepcopy=False))
     frame = trials_frame(study)
     if frame.empty:
-        return frame.assign(tied_with=pd.Series(dtype="Int64"))
+        return frame
     numbers = [t.number for t in front]
-    ties = accuracy_ties([ScoredTrial.from_trial(t) for t in trials if is_feasible(t)])
-    out = frame.set_index("number").loc[numbers].reset_index()
-    out.insert(
-        out.columns.get_loc("accuracy_se") + 1,
-        "tied_with",
-        pd.array([ties.get(n) for n in numbers], dtype="Int64"),
-    )
-    return out
+    return frame.set_index("number").loc[numbers].reset_index()
 
 
 TIE_SE = 1.0
@@ -264,11 +262,17 @@ def accuracy_ties(points: Sequence[Scored], *, z: float = TIE_SE) -> dict[int, i
     clearly more accurate than every cheaper point are not listed.
     """
     ordered = cost_order(points)
+    known = {p.number: 0.0 if math.isnan(p.accuracy_se) else p.accuracy_se for p in ordered}
     ties: dict[int, int] = {}
     for i, p in enumerate(ordered):
         tied: Scored | None = None
         for q in ordered[:i]:
-            gap, se = q.accuracy - p.accuracy, difference_se(p, q)
+            gap = q.accuracy - p.accuracy
+            # sd(a - b) <= sd(a) + sd(b): beyond that bound no paired error is needed
+            bound = z * (known[p.number] + known[q.number])
+            if gap < -bound:
+                continue
+            se = difference_se(p, q) if gap <= bound else 0.0
             if gap > z * se:
                 tied = None
                 break

@@ -11,7 +11,9 @@ import optuna
 import pandas as pd
 import pytest
 from reporting_helpers import MakeRun, trial
+from typer.testing import CliRunner
 
+from spikefit_search.cli import app
 from spikefit_search.reporting.confirm import confirm_front, confirmed_table
 from spikefit_search.reporting.pareto import compute_pareto_front, knee_point
 from spikefit_search.reporting.plot import pareto_figure
@@ -83,9 +85,10 @@ def test_trials_and_pareto_csv_carry_the_errors() -> None:
     study.add_trials(_front(0.910))
     trials = trials_frame(study)
     assert list(trials["accuracy_se"]) == [0.01] * 4
+    assert trials["tied_with"].tolist()[2:] == [1, 2]
     assert list(trials["test_accuracy_se"]) == [0.01] * 4
     front = pareto_frame(study)
-    assert list(front["number"]) == [0, 1, 2, 3]
+    assert list(front["number"]) == [0, 1, 2, 3] and list(front.columns) == list(trials.columns)
     assert front["tied_with"].tolist()[2:] == [1, 2] and front["tied_with"].isna().sum() == 2
 
 
@@ -128,3 +131,9 @@ def test_confirm_on_two_seeds_reports_mean_and_error(run_copy: Path) -> None:
     assert not math.isnan(row["confirmed_energy_se"])
     shown = confirmed_table(done)
     assert shown.title is not None and "mean of 2 seeds" in shown.title
+
+
+def test_search_refuses_no_confirm_seeds() -> None:
+    result = CliRunner().invoke(app, ["search", "--device", "loihi", "--confirm-seeds", "0"])
+    assert result.exit_code == 1
+    assert "--confirm-seeds must be at least 1, but got 0" in result.output
