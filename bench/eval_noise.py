@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from spikefit_search.compression import load_checkpoint  # noqa: E402
 from spikefit_search.data import load_dataset  # noqa: E402
+from spikefit_search.reporting import knee_point  # noqa: E402
 from spikefit_search.reporting.run import load_run  # noqa: E402
 from spikefit_search.search.records import difference_se  # noqa: E402
 from spikefit_search.training import EVAL_DRAWS, evaluate  # noqa: E402
@@ -89,6 +90,7 @@ def measure(budget: int, device: str) -> dict:
                 }
             )
     pts = list(front.front)
+    chord = knee_point(pts, z=0.0)  # the knee with the errors ignored
     gaps = [
         {
             "pair": [a.number, b.number],
@@ -107,6 +109,7 @@ def measure(budget: int, device: str) -> dict:
         "trials": rows,
         "front": [p.number for p in pts],
         "knee": front.knee.number if front.knee else None,
+        "chord_knee": chord.number if chord else None,
         "tied": {p.number: p.tied_with for p in pts if p.tied_with is not None},
         "neighbour_gaps": gaps,
         "eval_seconds_1_draw": statistics.mean(one),
@@ -147,7 +150,9 @@ def summary(r: dict) -> str:
         f"| added seconds per candidate (mean trial {r['trial_seconds_mean']:.2f} s) | "
         f"{r['added_seconds_per_candidate']:.3f} s |\n"
         f"| front points tied with a cheaper one (within 1 SE) | {len(r['tied'])} of "
-        f"{len(r['front'])} |\n\n"
+        f"{len(r['front'])} |\n"
+        f"| knee (one-standard-error rule; the chord's alone) | trial {r['knee']} "
+        f"(trial {r['chord_knee']}) |\n\n"
         f"Measured with `python bench/eval_noise.py --write`; machine: {r['machine']}; torch "
         f"{r['torch']}; {r['date']}. Raw figures: `bench/results/{RESULTS.name}`.\n"
     )
