@@ -422,8 +422,9 @@ def knee_point(front: Sequence[ParetoPoint], *, z: float = TIE_SE) -> ParetoPoin
     al., 1984): every point whose gain falls short of the highest by no more than ``z``
     standard errors of the difference (:func:`~spikefit_search.search.records.difference_se`
     of the two accuracies, divided by the front's accuracy span) is as good a knee, and the
-    cheapest of them is chosen. A difference inside the error therefore never moves the knee
-    to the dearer point. Energies are taken as exact; points without a standard error count
+    cheapest of them is chosen. So, with the front's extremes unchanged, a dearer point that
+    gains by less than the error of its difference cannot take the knee from a cheaper one.
+    Energies are taken as exact; points without a standard error count
     as exact too. Ties go to lower energy, then higher accuracy, then the lower trial number,
     so the result is deterministic.
 
