@@ -13,6 +13,7 @@ import pytest
 from reporting_helpers import MakeRun, trial
 from typer.testing import CliRunner
 
+from spikefit_search._tables import render_text
 from spikefit_search.cli import app
 from spikefit_search.reporting.confirm import confirm_front, confirmed_table
 from spikefit_search.reporting.pareto import compute_pareto_front, knee_point
@@ -129,8 +130,11 @@ def test_confirm_on_two_seeds_reports_mean_and_error(run_copy: Path) -> None:
     assert row["confirmed_accuracy"] == pytest.approx(sum(each) / 2, abs=1e-4)
     assert row["confirmed_accuracy_se"] > 0 and row["confirmed_test_accuracy_se"] > 0
     assert not math.isnan(row["confirmed_energy_se"])
-    shown = confirmed_table(done)
-    assert shown.title is not None and "mean of 2 seeds" in shown.title
+    table = confirmed_table(done)
+    assert table.title is not None and "mean of 2 seeds" in table.title
+    shown = render_text(table, 80)
+    assert max(len(line.rstrip()) for line in shown.splitlines()) <= 80
+    assert f"±{100 * row['confirmed_accuracy_se']:.2f}" in shown.split()  # whole at 80 columns
 
 
 def test_search_refuses_no_confirm_seeds() -> None:
