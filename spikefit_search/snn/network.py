@@ -337,7 +337,11 @@ class SpikingNetwork(nn.Module):
         layers = self.synaptic_layers
         # chip-exact: each layer's effective weight once, for its integers and its current
         weights = [layer.effective_weight() for layer in layers] if exact else []
-        ints = chip_arith.layer_integers(self, weights) if exact else None
+        rec_weights = [
+            None if layer.recurrent is None or not exact else layer.recurrent.effective_weight()
+            for layer in layers
+        ]
+        ints = chip_arith.layer_integers(self, weights, rec_weights) if exact else None
         h = self.input_events(x, generator=generator, exact=exact)
         spikes: list[torch.Tensor] = []
         currents: list[torch.Tensor] = []
@@ -351,9 +355,19 @@ class SpikingNetwork(nn.Module):
             if ints is not None and chip is not None:
                 weight = chip_arith.integer_weight(weights[i], ints[i])
                 current = layer.current(h, weight=weight)
-                out = chip_arith.neuron_steps(
-                    current, ints[i], chip, self.surrogate, spiking=spec.spiking
-                )
+                rec_ints, w_rec = ints[i].recurrent, rec_weights[i]
+                if rec_ints is not None and w_rec is not None:
+                    out = chip_arith.recurrent_neuron_steps(
+                        current,
+                        chip_arith.integer_weight(w_rec, rec_ints),
+                        ints[i],
+                        chip,
+                        self.surrogate,
+                    )
+                else:
+                    out = chip_arith.neuron_steps(
+                        current, ints[i], chip, self.surrogate, spiking=spec.spiking
+                    )
                 s = out if spec.spiking else None
                 if s is not None:
                     spikes.append(s)
