@@ -196,6 +196,8 @@ class LayerActivity(NamedTuple):
     nb_membrane_updates: float = math.nan
     nb_activations: float = math.nan
     nb_activation_slots: float = math.nan
+    rec_weights_nonzero: float = 0.0
+    """Non-zero recurrent weights of a recurrent layer (its own spikes; 0 otherwise)."""
 
 
 @dataclass
