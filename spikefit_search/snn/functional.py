@@ -354,25 +354,25 @@ class _LIFRecurrent(torch.autograd.Function):
         beta, threshold = ctx.beta, ctx.threshold
         steps = v_all.shape[0]
         grad_s = grad_s.contiguous()
-        slope = ctx.surrogate.derivative(v_all - threshold)
+        slope = _surrogate_grad(torch.ones_like(v_all), v_all, threshold, ctx.surrogate)
+        keep = torch.lt(v_all, threshold).to(v_all.dtype) if ctx.reset_zero else None
         grad_v = torch.empty_like(v_all)
-        for t in range(steps - 1, -1, -1):
-            if t == steps - 1:
-                grad_v[t] = grad_s[t] * slope[t]
-                continue
-            nxt = grad_v[t + 1]
-            g = (grad_s[t] + nxt.mm(w_rec)) * slope[t]
-            if ctx.reset_zero:
-                g.addcmul_(torch.lt(v_all[t], threshold).to(g.dtype), nxt, value=beta)
+        torch.mul(grad_s[-1], slope[-1], out=grad_v[-1])
+        for t in range(steps - 2, -1, -1):
+            nxt, g = grad_v[t + 1], grad_v[t]
+            torch.addmm(grad_s[t], nxt, w_rec, out=g)  # dL/ds[t]: its own and through W_rec
+            g.mul_(slope[t])
+            if keep is not None:
+                g.addcmul_(keep[t], nxt, value=beta)
             else:
                 g.add_(nxt, alpha=beta)
-            grad_v[t] = g
         grad_w = None
-        if ctx.needs_input_grad[1] and steps > 1:
+        if ctx.needs_input_grad[1]:
             n = w_rec.shape[0]
-            grad_w = grad_v[1:].reshape(-1, n).t().mm(spikes[:-1].reshape(-1, n))
-        elif ctx.needs_input_grad[1]:
-            grad_w = torch.zeros_like(w_rec)
+            if steps > 1:
+                grad_w = grad_v[1:].reshape(-1, n).t().mm(spikes[:-1].reshape(-1, n))
+            else:
+                grad_w = torch.zeros_like(w_rec)
         return grad_v, grad_w, None, None, None, None
 
 
