@@ -200,7 +200,7 @@ def write(results: dict) -> None:
         "The sequential digits (`docs/data.md`: the embedded digits one 8-pixel row per step, "
         "T = 8, so a network must remember the rows before), one hidden layer of "
         f"{WIDTH} neurons recurrent or not (and a feed-forward layer wide enough to hold as "
-        "many synapses as the recurrent one), the same SpikeFit pipeline ({EPOCHS[0]} float "
+        f"many synapses as the recurrent one), the same SpikeFit pipeline ({EPOCHS[0]} float "
         f"warm-up + {EPOCHS[1]} CAT fine-tune epochs, M = 8, b = 8, rho = 0.25, FSC) on "
         f"{seeds} seeds (mean ± sd of the test accuracy; SOPs per test sample, the recurrent "
         "synaptic events included; non-zero synapses after pruning, the recurrent ones "
@@ -210,7 +210,8 @@ def write(results: dict) -> None:
     if results.get("front"):
         body += (
             f"\nA search of the `rnn` space on Xylo Audio 2 ({results['budget']} candidates, "
-            "TPE sampler, sequential digits 0-7, chip-exact), its feasible front:\n\n"
+            "TPE sampler, sequential digits 0-7, chip-exact), its feasible front (widths after "
+            "pruning):\n\n"
             f"{front_table(results['front'])}\n"
         )
     body += (
