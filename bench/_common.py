@@ -66,8 +66,15 @@ SLOPE = 25.0
 NETWORKS: dict[str, tuple[int, ...]] = {
     "mlp784": (784, 256, 128, 10),
     "digits": (64, 128, 10),
+    "rnn16": (16, 128, 8),
 }
-NAMES = {"mlp784": "784-256-128-10", "digits": "64-128-10 (digits)"}
+NAMES = {
+    "mlp784": "784-256-128-10",
+    "digits": "64-128-10 (digits)",
+    "rnn16": "16-128-8 recurrent",
+}
+RECURRENT = ("rnn16",)
+"""Networks whose hidden layer is recurrent (all-to-all ``W_rec``, the spikes of ``t - 1``)."""
 FRAMEWORKS = ("ours", "snntorch", "spikingjelly")
 
 
@@ -169,10 +176,122 @@ class SpikingJellyNet(nn.Module):
         return out
 
 
+class OursRNN(nn.Module):
+    """spikefit-search's recurrent :class:`SpikingNetwork` (``recurrent=True``)."""
+
+    def __init__(self, widths: tuple[int, ...], steps: int) -> None:
+        super().__init__()
+        self.net = SpikingNetwork(
+            NetworkConfig(
+                kind="mlp",
+                input_shape=(1, 1, widths[0]),
+                n_classes=widths[-1],
+                hidden=widths[1:-1],
+                timesteps=steps,
+                beta=BETA,
+                threshold=THRESHOLD,
+                reset="subtract",
+                surrogate="fast_sigmoid",
+                encoder="rate",
+                readout="membrane",
+                recurrent=True,
+            )
+        )
+        _network.encode = _ours_identity_encode  # type: ignore[assignment]
+
+    def forward(self, spikes: torch.Tensor) -> torch.Tensor:
+        return self.net(spikes)
+
+
+class SnnTorchRNN(nn.Module):
+    """``nn.Linear`` + ``snn.RLeaky(all_to_all=True)`` per hidden layer, called once per step
+    (snnTorch's documented usage); RLeaky's recurrent ``nn.Linear`` carries a bias (its
+    default), ours none."""
+
+    def __init__(self, widths: tuple[int, ...], steps: int) -> None:
+        super().__init__()
+        import snntorch as snn
+        from snntorch import surrogate
+
+        grad = surrogate.fast_sigmoid(slope=SLOPE)
+        self.fcs = nn.ModuleList(nn.Linear(a, b, bias=False) for a, b in itertools.pairwise(widths))
+        self.lifs = nn.ModuleList(
+            snn.RLeaky(
+                beta=BETA,
+                threshold=THRESHOLD,
+                spike_grad=grad,
+                reset_mechanism="subtract",
+                all_to_all=True,
+                linear_features=n,
+            )
+            for n in widths[1:-1]
+        )
+        self.out = snn.Leaky(beta=BETA, threshold=THRESHOLD, reset_mechanism="none")
+
+    def forward(self, spikes: torch.Tensor) -> torch.Tensor:
+        state = [lif.init_rleaky() for lif in self.lifs]
+        mem_out = self.out.reset_mem()
+        total = None
+        for t in range(spikes.shape[0]):
+            h = spikes[t]
+            for i, (fc, lif) in enumerate(zip(self.fcs[:-1], self.lifs, strict=True)):
+                spk, mem = lif(fc(h), *state[i])
+                state[i] = (spk, mem)
+                h = spk
+            _, mem_out = self.out(self.fcs[-1](h), mem_out)
+            total = mem_out if total is None else total + mem_out
+        assert total is not None
+        return total / spikes.shape[0]
+
+
+class SpikingJellyRNN(nn.Module):
+    """``layer.Linear`` + ``layer.LinearRecurrentContainer(neuron.LIFNode, n, n, bias=False)``
+    per hidden layer, SpikingJelly's documented recurrent layer: the container feeds the LIF
+    ``[x[t], s[t-1]] W^T`` with ``W = [I, W_rec]`` at the start (``W_in x[t] + W_rec s[t-1]``,
+    the function of ours; the identity block then trains too), one ``2n -> n`` product a step;
+    multi-step mode, output as :class:`SpikingJellyNet`."""
+
+    def __init__(self, widths: tuple[int, ...], steps: int) -> None:
+        super().__init__()
+        from spikingjelly.activation_based import layer, neuron, surrogate
+
+        mods: list[nn.Module] = []
+        for a, b in itertools.pairwise(widths[:-1]):
+            mods.append(layer.Linear(a, b, bias=False, step_mode="m"))
+            lif = neuron.LIFNode(
+                tau=1.0 / (1.0 - BETA),
+                decay_input=False,
+                v_threshold=THRESHOLD,
+                v_reset=None,
+                surrogate_function=surrogate.SoftSign(alpha=SLOPE),
+                detach_reset=True,
+                step_mode="s",
+            )
+            rec = layer.LinearRecurrentContainer(lif, b, b, bias=False, step_mode="m")
+            with torch.no_grad():
+                rec.rc.weight[:, :b] = torch.eye(b)
+            mods.append(rec)
+        mods.append(layer.Linear(widths[-2], widths[-1], bias=False, step_mode="m"))
+        mods.append(neuron.NonSpikingLIFNode(tau=1.0 / (1.0 - BETA), decode="mean-mem"))
+        self.seq = nn.Sequential(*mods)
+
+    def forward(self, spikes: torch.Tensor) -> torch.Tensor:
+        from spikingjelly.activation_based import functional
+
+        functional.reset_net(self.seq)
+        out: torch.Tensor = self.seq(spikes)
+        return out
+
+
 BUILDERS: dict[str, Callable[[tuple[int, ...], int], nn.Module]] = {
     "ours": OursNet,
     "snntorch": SnnTorchNet,
     "spikingjelly": SpikingJellyNet,
+}
+RNN_BUILDERS: dict[str, Callable[[tuple[int, ...], int], nn.Module]] = {
+    "ours": OursRNN,
+    "snntorch": SnnTorchRNN,
+    "spikingjelly": SpikingJellyRNN,
 }
 
 
@@ -193,7 +312,8 @@ def available_frameworks(wanted: Iterable[str] = FRAMEWORKS) -> list[str]:
 
 def build(framework: str, net: str, steps: int, device: torch.device, seed: int = 0) -> nn.Module:
     torch.manual_seed(seed)
-    return BUILDERS[framework](NETWORKS[net], steps).to(device)
+    builders = RNN_BUILDERS if net in RECURRENT else BUILDERS
+    return builders[framework](NETWORKS[net], steps).to(device)
 
 
 def make_batch(

@@ -4,7 +4,9 @@ Same networks (784-256-128-10 and the digits 64-128-10), same LIF, surrogate, ba
 pre-encoded input for all (see ``_common.py``); one process, frameworks alternating, medians
 of several repeats, ratios ours/theirs from the same run.
 
-Usage: ``python bench/train_throughput.py [--device cpu|cuda] [--repeats 7] [--write]``
+Usage: ``python bench/train_throughput.py [--device cpu|cuda] [--repeats 7] [--write]``;
+``--nets rnn16 --steps 100``: the 16-128-8 recurrent network (snnTorch's ``RLeaky``,
+SpikingJelly's ``LinearRecurrentContainer``), written to a section of its own.
 
 ``--first-layer``: only the 784-input first layer (forward and weight gradient), the dense
 product against the event-driven one (``spikefit_search.snn.functional.event_linear``), for
@@ -82,6 +84,21 @@ def main() -> None:
         f"Training throughput, batch {args.batch}, median of {args.repeats} alternating repeats "
         f"(max spread between repeats {max(spreads):.0%} of the median{shared})."
     )
+    if all(net in C.RECURRENT for net in args.nets):  # a section of their own
+        notes += (
+            " Recurrent hidden layer: ours `NetworkConfig(recurrent=True)`, snnTorch "
+            "`nn.Linear` + `snn.RLeaky(all_to_all=True)`, SpikingJelly `layer.Linear` + "
+            "`layer.LinearRecurrentContainer(LIFNode)` (bench/_common.py)."
+        )
+        C.report(
+            "Recurrent training throughput",
+            dev,
+            C.table(headers, rows),
+            notes,
+            write=args.write,
+            section="## Recurrent networks: training speed",
+        )
+        return
     C.report("Training throughput", dev, C.table(headers, rows), notes, write=args.write)
 
 

@@ -61,10 +61,13 @@ def load_checkpoint(
     cfg = PipelineConfig.from_dict(blob["pipeline"])
     model = SpikingNetwork(NetworkConfig.from_dict(blob["network"]))
     state: dict[str, torch.Tensor] = blob["state_dict"]
-    for i, layer in enumerate(model.layers):
-        key = f"layers.{i}.mask"
-        if key in state:
-            layer.mask = torch.zeros_like(state[key])
+    for i, layer in enumerate(model.synaptic_layers):
+        for key, target in (
+            (f"layers.{i}.mask", layer),
+            (f"layers.{i}.recurrent.mask", layer.recurrent),
+        ):
+            if key in state and target is not None:
+                target.mask = torch.zeros_like(state[key])
     if any(".weight_transform." in key for key in state):
         attach_quantizers(
             model,

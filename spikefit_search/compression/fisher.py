@@ -9,7 +9,10 @@ Fisher Spike Contribution of hidden neuron (or conv channel) ``k``:
 
 with ``i`` running over the spatial positions of a channel, gradients from surrogate-gradient
 BPTT and ``L_n`` the cross-entropy of sample ``n``. It is the second-order estimate of the loss
-increase when the neuron's spikes are removed.
+increase when the neuron's spikes are removed. In a recurrent layer a spike also reaches the
+layer itself one step later, so ``dL/ds[t]`` is the total derivative: the next layers' part
+plus ``g[t+1] W_rec``, with ``g[t+1] = dL/dv[t+1]`` the gradient of the layer's own input at
+the next step.
 """
 
 from __future__ import annotations
@@ -51,11 +54,22 @@ def fisher_spike_contribution(
     for xb, yb in _batches(x, y, batch_size):
         out = model.run(xb, generator=gen)
         hidden = out.spikes[:n_hidden]
+        recs = [layer.recurrent for layer in model.synaptic_layers[:n_hidden]]
+        assert out.currents is not None
+        drives = [c for c, r in zip(out.currents, recs) if r is not None]
         loss = F.cross_entropy(out.logits, yb, reduction="sum")
-        grads = torch.autograd.grad(loss, hidden, allow_unused=True)
-        for k, (s, g) in enumerate(zip(hidden, grads)):
+        grads = list(torch.autograd.grad(loss, [*hidden, *drives], allow_unused=True))
+        drive_grads = iter(grads[n_hidden:])
+        for k, (s, g) in enumerate(zip(hidden, grads[:n_hidden])):
             if g is None:
                 g = torch.zeros_like(s)
+            rec = recs[k]
+            if rec is not None:  # the part through the layer's own next step
+                gv = next(drive_grads)
+                if gv is not None:
+                    w_rec = rec.effective_weight().detach()
+                    g = g.clone()
+                    g[:-1] += (gv[1:] @ w_rec).reshape(g[:-1].shape)
             contrib = (s.detach() * g).sum(dim=0)  # over time: (B, C, ...)
             per_sample = contrib.reshape(contrib.shape[0], contrib.shape[1], -1).sum(dim=2)
             part = (per_sample.double() ** 2).sum(dim=0)
@@ -75,12 +89,13 @@ def synapse_fisher(
     batch_size: int = 256,
     seed: int = 0,
 ) -> list[torch.Tensor]:
-    """Synapse-level Fisher score ``(w * dL/dw)^2`` of every synaptic layer, weight-shaped.
+    """Synapse-level Fisher score ``(w * dL/dw)^2`` of every weight matrix
+    (:attr:`SpikingNetwork.weight_layers`: a recurrent one after its layer), weight-shaped.
 
     Squared per-batch products are summed over the calibration batches and divided by ``2N``.
     """
     gen = torch.Generator(device=x.device).manual_seed(seed)
-    layers = model.synaptic_layers
+    layers = model.weight_layers
     weights = [layer.latent_weight for layer in layers]
     totals = [torch.zeros_like(w, dtype=torch.float64) for w in weights]
     for xb, yb in _batches(x, y, batch_size):

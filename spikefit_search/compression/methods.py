@@ -59,31 +59,96 @@ def attach_quantizers(
     """
     check_quantization(method)
     quantizers: list[BaseQuantizer] = []
+    kw = dict(
+        n_values=n_values,
+        bits=bits,
+        scope=scope,
+        zero_is_free=zero_is_free,
+        init=init,
+        symmetric=symmetric,
+        zero_fraction=zero_fraction,
+    )
     for layer in model.synaptic_layers:
-        w = layer.latent_weight
-        q: BaseQuantizer | None
-        if method == "none":
-            q = None
-        elif method == "uniform":
-            q = UniformQuantizer(w, bits=bits, mask=layer.mask, symmetric=symmetric)
-        else:
-            q = ClusterQuantizer(
-                w,
-                n_values=n_values,
-                bits=bits,
-                scope=scope,
-                zero_is_free=zero_is_free,
-                mask=layer.mask,
-                init=init,
-                learnable=method == "cat",
-                symmetric=symmetric,
-                zero_fraction=zero_fraction,
-            )
-        if q is not None:
-            q = q.to(w.device)
-            quantizers.append(q)
+        rec = layer.recurrent
+        joint = None if rec is None else (rec.latent_weight, rec.mask)
+        q = _quantizer(method, layer.latent_weight, layer.mask, joint=joint, **kw)  # type: ignore[arg-type]
+        rq = None
+        if rec is not None and q is not None:
+            # the recurrent weight feeds the same neurons: it shares the layer's grid step, so
+            # both reach the neurons in one integer unit (a chip sums them in one
+            # accumulator); a codebook's step is the coarser of the two fitted ones, so
+            # neither matrix is clipped
+            rq = _quantizer(method, rec.latent_weight, rec.mask, joint=None, **kw)  # type: ignore[arg-type]
+            assert rq is not None
+            step = max(float(q.scale), float(rq.scale))
+            if isinstance(q, ClusterQuantizer) and isinstance(rq, ClusterQuantizer):
+                if float(q.scale) != step:
+                    q = _quantizer(method, layer.latent_weight, layer.mask, scale=step, **kw)  # type: ignore[arg-type]
+                if float(rq.scale) != step:
+                    rq = _quantizer(method, rec.latent_weight, rec.mask, scale=step, **kw)  # type: ignore[arg-type]
+                assert isinstance(q, ClusterQuantizer) and isinstance(rq, ClusterQuantizer)
+                rq.log_scale = q.log_scale  # one shared parameter
+            else:
+                rq.scale = q.scale.clone()  # uniform: q's step was fitted to both
         layer.weight_transform = q
+        if q is not None:
+            quantizers.append(q)
+        if rec is not None:
+            rec.weight_transform = rq
+            if rq is not None:
+                quantizers.append(rq)
     return quantizers
+
+
+def _quantizer(
+    method: str,
+    w: torch.Tensor,
+    mask: torch.Tensor | None,
+    *,
+    n_values: int,
+    bits: int,
+    scope: str,
+    zero_is_free: bool,
+    init: CodebookInit,
+    symmetric: bool,
+    zero_fraction: float,
+    scale: float | None = None,
+    joint: tuple[torch.Tensor, torch.Tensor | None] | None = None,
+) -> BaseQuantizer | None:
+    """One quantizer for weight ``w``, on grid step ``scale`` if given; ``joint``: a recurrent
+    weight the uniform quantizer's step is fitted to as well."""
+    q: BaseQuantizer | None
+    if method == "none":
+        return None
+    if method == "uniform":
+        if joint is not None:
+            rec_w, rec_mask = joint
+            both_mask = None
+            if mask is not None or rec_mask is not None:
+                m1 = torch.ones_like(w) if mask is None else mask
+                m2 = torch.ones_like(rec_w) if rec_mask is None else rec_mask
+                both_mask = torch.cat([m1.flatten(), m2.flatten()])
+            both = torch.cat([w.detach().flatten(), rec_w.detach().flatten()])
+            q = UniformQuantizer(both, bits=bits, mask=both_mask, symmetric=symmetric)
+        else:
+            q = UniformQuantizer(w, bits=bits, mask=mask, symmetric=symmetric)
+        if scale is not None:
+            q.scale = torch.tensor(scale)
+    else:
+        q = ClusterQuantizer(
+            w,
+            n_values=n_values,
+            bits=bits,
+            scope=scope,
+            zero_is_free=zero_is_free,
+            mask=mask,
+            init=init,
+            learnable=method == "cat",
+            symmetric=symmetric,
+            zero_fraction=zero_fraction,
+            scale=scale,
+        )
+    return q.to(w.device)
 
 
 @dataclass(frozen=True)
@@ -117,7 +182,7 @@ def codebook_usage(model: SpikingNetwork) -> CodebookUsage | None:
     counts: list[int] = []
     drifts: list[float] = []
     with torch.no_grad():
-        for layer in model.synaptic_layers:
+        for layer in model.weight_layers:
             q = layer.weight_transform
             if not isinstance(q, BaseQuantizer):
                 continue

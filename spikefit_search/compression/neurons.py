@@ -42,7 +42,8 @@ class FisherSpikeScore(BaseNeuronScore):
 
 @dataclass(frozen=True)
 class MagnitudeNeuronScore(BaseNeuronScore):
-    """L1 norm of each neuron's incoming (effective) weights; data are not used."""
+    """L1 norm of each neuron's incoming (effective) weights, recurrent ones included; data
+    are not used."""
 
     def __call__(
         self, model: SpikingNetwork, x: torch.Tensor, y: torch.Tensor, *, seed: int = 0
@@ -50,10 +51,14 @@ class MagnitudeNeuronScore(BaseNeuronScore):
         del x, y, seed
         n_hidden = len(model.config.hidden_sizes)
         with torch.no_grad():
-            return [
-                layer.effective_weight().abs().reshape(layer.latent_weight.shape[0], -1).sum(1)
-                for layer in model.synaptic_layers[:n_hidden]
-            ]
+            out = []
+            for layer in model.synaptic_layers[:n_hidden]:
+                w = layer.effective_weight().abs().reshape(layer.latent_weight.shape[0], -1)
+                score = w.sum(1)
+                if layer.recurrent is not None:  # incoming recurrent weights count too
+                    score = score + layer.recurrent.effective_weight().abs().sum(1)
+                out.append(score)
+            return out
 
 
 @dataclass(frozen=True)
@@ -111,7 +116,8 @@ def shrink_network(model: SpikingNetwork, keep: list[torch.Tensor]) -> SpikingNe
     """A new, smaller network holding only the ``keep`` units of every hidden layer.
 
     Rows of each hidden layer and the matching input columns of the next layer are copied
-    (conv -> linear: the blocks of flattened positions of each kept channel); masks come along.
+    (conv -> linear: the blocks of flattened positions of each kept channel), and of a
+    recurrent layer the kept rows and columns of its recurrent weight; masks come along.
 
     Raises:
         ConfigError: a layer carries a ``weight_transform`` (attach quantizers after pruning),
@@ -122,7 +128,7 @@ def shrink_network(model: SpikingNetwork, keep: list[torch.Tensor]) -> SpikingNe
         raise ConfigError(
             f"keep must hold one index set per hidden layer ({len(sizes)}), but got {len(keep)}."
         )
-    if any(layer.weight_transform is not None for layer in model.synaptic_layers):
+    if any(layer.weight_transform is not None for layer in model.weight_layers):
         raise ConfigError(
             "neuron pruning needs a float network (attach quantizers after pruning), but got "
             "a layer with a weight_transform."
@@ -151,6 +157,13 @@ def shrink_network(model: SpikingNetwork, keep: list[torch.Tensor]) -> SpikingNe
                 dst.synapse.bias.copy_(b.index_select(0, rows) if rows is not None else b)
             if old.mask is not None:
                 dst.mask = cut(old.mask).clone()
+            if old.recurrent is not None and dst.recurrent is not None and rows is not None:
+                # a removed neuron leaves its recurrent row (what it hears) and column (whom
+                # it drives)
+                rec = old.recurrent
+                dst.recurrent.synapse.weight.copy_(cut(rec.synapse.weight, rows, rows))
+                if rec.mask is not None:
+                    dst.recurrent.mask = cut(rec.mask, rows, rows).clone()
     new.train(model.training)
     return new
 
@@ -209,3 +222,12 @@ def mask_neurons(model: SpikingNetwork, keep: list[torch.Tensor]) -> None:
                 dead_c[cols] = False
                 mask[:, dead_c] = 0
             layer.mask = mask
+            rec = layer.recurrent
+            if rec is not None and j < n_hidden:
+                rw = rec.latent_weight
+                rmask = rec.mask.clone() if rec.mask is not None else torch.ones_like(rw)
+                dead = torch.ones(rw.shape[0], dtype=torch.bool, device=rw.device)
+                dead[keep[j].to(rw.device)] = False
+                rmask[dead] = 0
+                rmask[:, dead] = 0
+                rec.mask = rmask

@@ -257,13 +257,13 @@ def finetune_optimizer(model: SpikingNetwork, cfg: PipelineConfig) -> torch.opti
     the grid and re-seeds dead values."""
     quantizers = [
         layer.weight_transform
-        for layer in model.synaptic_layers
+        for layer in model.weight_layers
         if isinstance(layer.weight_transform, ClusterQuantizer)
         and layer.weight_transform.codebook.requires_grad
     ]
     ids = {  # every quantizer's own parameters (codebooks, steps): never latent weights
         id(p)
-        for layer in model.synaptic_layers
+        for layer in model.weight_layers
         if layer.weight_transform is not None
         for p in layer.weight_transform.parameters()
     }
@@ -273,7 +273,10 @@ def finetune_optimizer(model: SpikingNetwork, cfg: PipelineConfig) -> torch.opti
         same = [q for q in quantizers if q.bits == bits]
         lr = cfg.codebook_lr * coarse_grid_factor(bits)
         groups.append({"params": [q.codebook for q in same], "lr": lr})
-        scales = [q.log_scale for q in same if q.log_scale.requires_grad]
+        # a recurrent weight shares its layer's step: each step once
+        scales = list(
+            {id(q.log_scale): q.log_scale for q in same if q.log_scale.requires_grad}.values()
+        )
         if scales:
             groups.append({"params": scales, "lr": lr * SCALE_LR_FACTOR})
     opt = torch.optim.Adam(groups)
@@ -449,7 +452,7 @@ def freeze_codebooks(model: SpikingNetwork, *, frozen: bool = True) -> int:
     values. Post-training k-means codebooks, which never learn, are left alone. Returns the
     number of codebooks changed."""
     changed = 0
-    for layer in model.synaptic_layers:
+    for layer in model.weight_layers:
         q = layer.weight_transform
         if isinstance(q, ClusterQuantizer) and q.learnable and q.codebook.requires_grad == frozen:
             q.codebook.requires_grad_(not frozen)
@@ -462,6 +465,6 @@ def codebook_parameters(model: SpikingNetwork) -> list[torch.nn.Parameter]:
     """The learnable codebooks of a CAT-quantized network, input layer first."""
     return [
         layer.weight_transform.codebook
-        for layer in model.synaptic_layers
+        for layer in model.weight_layers
         if isinstance(layer.weight_transform, ClusterQuantizer)
     ]

@@ -69,6 +69,8 @@ class ClusterQuantizer(BaseQuantizer):
         symmetric: leave ``-2^(b-1)`` out of the grid (codes in ``[-(2^(b-1)-1), 2^(b-1)-1]``),
             for a chip whose weight range is symmetric around zero; ``M`` is then at most
             ``2^b - 1`` (one fewer again with ``zero_is_free``).
+        scale: the grid step to start from instead of the fitted one (a recurrent weight
+            starts on its layer's grid, whose step it then shares).
 
     Shape:
         weight: any ``(out, ...)``; output: the same.
@@ -95,6 +97,7 @@ class ClusterQuantizer(BaseQuantizer):
         learnable: bool = True,
         symmetric: bool = False,
         zero_fraction: float = 0.0,
+        scale: float | None = None,
     ) -> None:
         super().__init__()
         self.zero_fraction = check_zero_fraction(zero_fraction, zero_is_free=zero_is_free)
@@ -126,15 +129,19 @@ class ClusterQuantizer(BaseQuantizer):
             fixed_zero=self.zero_is_free or with_zero,
             iterations=0 if init == "quantile" else 25,
         )
-        scale = fit_scale(
-            flat,
-            centers,
-            valid=valid,
-            bits=bits,
-            nonzero=self.zero_is_free or with_zero,
-            extra_zero=self.zero_is_free or with_zero,
-            symmetric=self.symmetric,
-            neurons=weight.shape[0],
+        scale = (
+            scale
+            if scale is not None
+            else fit_scale(
+                flat,
+                centers,
+                valid=valid,
+                bits=bits,
+                nonzero=self.zero_is_free or with_zero,
+                extra_zero=self.zero_is_free or with_zero,
+                symmetric=self.symmetric,
+                neurons=weight.shape[0],
+            )
         )
         k = distinct_levels(
             centers / scale,

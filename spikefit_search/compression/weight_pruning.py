@@ -43,21 +43,34 @@ class FisherWeightPruner(BaseWeightPruner):
             )
 
     def apply(self, model: SpikingNetwork, x: torch.Tensor, y: torch.Tensor) -> list[torch.Tensor]:
-        scores = synapse_fisher(model, x, y, batch_size=self.batch_size, seed=self.seed)
+        """Masks of every weight matrix (:attr:`SpikingNetwork.weight_layers`). A recurrent
+        neuron's fan-in is its feed-forward and recurrent synapses together: the cap keeps
+        the best of both."""
+        scores = iter(synapse_fisher(model, x, y, batch_size=self.batch_size, seed=self.seed))
         masks: list[torch.Tensor] = []
         with torch.no_grad():
-            for layer, score in zip(model.synaptic_layers, scores):
-                w = layer.latent_weight
-                mask = layer.mask.clone() if layer.mask is not None else torch.ones_like(w)
-                rows = w.shape[0]
-                flat_mask = mask.reshape(rows, -1)
+            for layer in model.synaptic_layers:
+                parts = [layer] if layer.recurrent is None else [layer, layer.recurrent]
+                ws = [p.latent_weight for p in parts]
+                rows = ws[0].shape[0]
+                flat_masks = [
+                    (p.mask.clone() if p.mask is not None else torch.ones_like(w)).reshape(rows, -1)
+                    for p, w in zip(parts, ws)
+                ]
+                flat_scores = [next(scores).reshape(rows, -1) for _ in parts]
+                flat_mask = torch.cat(flat_masks, dim=1)
                 if flat_mask.shape[1] > self.fan_in_cap:
-                    flat_score = score.reshape(rows, -1).clone()
+                    flat_score = torch.cat(flat_scores, dim=1).clone()
                     flat_score[flat_mask == 0] = -1.0  # already pruned: never re-grown
                     top = torch.topk(flat_score, self.fan_in_cap, dim=1).indices
                     capped = torch.zeros_like(flat_mask)
                     capped.scatter_(1, top, 1.0)
-                    mask = (flat_mask * capped).reshape(w.shape)
-                layer.mask = mask
-                masks.append(mask)
+                    flat_mask = flat_mask * capped
+                start = 0
+                for p, w in zip(parts, ws):
+                    width = w[0].numel()
+                    mask = flat_mask[:, start : start + width].reshape(w.shape).contiguous()
+                    start += width
+                    p.mask = mask
+                    masks.append(mask)
         return masks

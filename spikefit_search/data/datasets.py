@@ -13,7 +13,12 @@ import torch
 from spikefit_search._registry import Registry
 from spikefit_search.data.binning import Binning
 from spikefit_search.data.event_npz import is_event_npz
-from spikefit_search.data.event_sources import EVENT_FORMATS, event_format, load_event_frames
+from spikefit_search.data.event_sources import (
+    EVENT_FORMATS,
+    FRAME_SOURCES,
+    event_format,
+    load_event_frames,
+)
 from spikefit_search.data.idx import read_idx
 from spikefit_search.exceptions import DataError, UnknownNameError
 
@@ -314,7 +319,9 @@ def load_dataset(
         if name.endswith(".npz"):
             name, path = "npz", Path(name)
         if name not in DATASETS:
-            raise UnknownNameError("dataset", name, [*DATASETS.names(), *EVENT_FORMATS])
+            raise UnknownNameError(
+                "dataset", name, [*DATASETS.names(), *EVENT_FORMATS, *FRAME_SOURCES]
+            )
         loader = DATASETS.get(name)
         x_tr, y_tr, x_te, y_te = loader(path)
         where = str(path) if path is not None else name

@@ -21,6 +21,7 @@ from spikefit_search.data.events import EventRecordings, common_sensor
 from spikefit_search.data.hdf5 import SUFFIXES as HDF5_SUFFIXES
 from spikefit_search.data.hdf5 import read_hdf5_pair
 from spikefit_search.data.saccades import EMULATED_DIGITS, emulated_digits
+from spikefit_search.data.sequential import ROWS, SEQUENTIAL_DIGITS, STEP_MS, sequential_digits
 from spikefit_search.exceptions import DataError
 
 Reader = Callable[[Path], tuple[EventRecordings, EventRecordings | None]]
@@ -32,6 +33,8 @@ EVENT_FORMATS: dict[str, Reader] = {
 }
 """Dataset names of the event formats, for ``--dataset NAME --data-dir PATH``; the emulated
 saccade digits need no path."""
+FRAME_SOURCES = (SEQUENTIAL_DIGITS,)
+"""Frame data made here, no path needed: the sequential digits (one image row a step)."""
 
 TEST_FRACTION = 0.2
 """Share of the samples held out for test when a source has no test split of its own."""
@@ -52,7 +55,7 @@ class EventFrames:
 
 def event_format(name: str, data_dir: Path | None) -> tuple[str, Path] | None:
     """The event format and path ``name`` / ``data_dir`` refer to, or None for frame data."""
-    if name == EMULATED_DIGITS:
+    if name == EMULATED_DIGITS or name in FRAME_SOURCES:
         return name, Path(name)
     if name in EVENT_FORMATS:
         if data_dir is None:
@@ -91,6 +94,10 @@ def load_event_frames(fmt: str, path: Path, binning: Binning, *, seed: int = 0) 
     Raises:
         DataError: the source is missing or malformed (nothing is returned half-read).
     """
+    if fmt == SEQUENTIAL_DIGITS:
+        x_tr, y_tr, x_te, y_te = sequential_digits(binning)
+        steps = x_tr.shape[1] // ROWS
+        return EventFrames(x_tr, y_tr, x_te, y_te, ROWS * steps * STEP_MS, "cochlea")
     train, test = EVENT_FORMATS[fmt](path)
     parts = [p for p in (train, test) if p is not None]
     sensor = common_sensor(*parts)

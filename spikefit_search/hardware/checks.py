@@ -7,6 +7,7 @@ network (dense layers, declared bit-width and codebook size reached).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,7 +25,7 @@ from spikefit_search.hardware.usage import (
 from spikefit_search.hardware.xylo_cycles import shape_from_usage
 
 if TYPE_CHECKING:
-    from spikefit_search.snn.config import NetworkConfig
+    from spikefit_search.snn.config import LayerSpec, NetworkConfig
     from spikefit_search.snn.network import SpikingNetwork
 
 ProfileLike = HardwareProfile | str | Path
@@ -94,7 +95,12 @@ def _common(
         )
     )
     allowed = p.layer_types.value
-    bad = [u.spec for u in layers if u.spec.kind not in allowed]
+    bad: list[tuple[LayerSpec, str]] = [
+        (u.spec, u.spec.kind) for u in layers if u.spec.kind not in allowed
+    ]
+    bad += [
+        (u.spec, "recurrent") for u in layers if u.spec.recurrent and "recurrent" not in allowed
+    ]
     out.append(
         ConstraintUsage(
             "layer_type",
@@ -103,7 +109,7 @@ def _common(
             "network",
             label="layer type",
             note=(
-                f"{', '.join(f'layer {s.index} is {s.kind}' for s in bad)}; chip runs "
+                f"{', '.join(f'layer {s.index} is {kind}' for s, kind in bad)}; chip runs "
                 f"{'/'.join(allowed)} only"
             ),
         )
@@ -143,9 +149,10 @@ def _common(
         for u in layers:
             out.append(ConstraintUsage("fan_in", u.fan_in, n, f"layer {u.spec.index}"))
     if (n := limit("fan_out")) is not None:
-        # outgoing synapses of the chip's own neurons (network inputs are not chip neurons)
-        for u in layers[1:]:
-            out.append(ConstraintUsage("fan_out", u.fan_out, n, f"layer {u.spec.index}"))
+        # outgoing synapses of the chip's own neurons (network inputs are not chip neurons),
+        # a recurrent neuron's to its peers included
+        for prev, u in itertools.pairwise(layers):
+            out.append(ConstraintUsage("fan_out", _fan_out(prev, u), n, f"layer {u.spec.index}"))
     if (n := limit("layers")) is not None:
         out.append(ConstraintUsage("layers", len(layers), n, "network"))
     if (n := limit("inputs")) is not None:
@@ -181,9 +188,34 @@ def _common(
                 note="hidden neurons with output weights",
             )
         )
+    if (n := limit("recurrent_synapses")) is not None:
+        # what Xylo's recurrent weight memory holds: the synapses between hidden neurons (the
+        # blocks between hidden layers and every recurrent layer's own)
+        held = sum(u.synapses for u in layers[1:-1]) + sum(u.rec_synapses for u in layers[:1])
+        out.append(
+            ConstraintUsage(
+                "recurrent_synapses",
+                held if len(layers) > 1 else 0,
+                n,
+                "network",
+                label="recurrent synapses",
+                note="non-zero weights between hidden neurons",
+            )
+        )
     if p.energy.model == "xylo_cycles":
         out.append(_clock_usage(p, layers))
     return out
+
+
+def _fan_out(prev: LayerUsage, u: LayerUsage) -> int:
+    """Most synapses out of one neuron of ``prev``: into layer ``u`` and, when ``prev`` is
+    recurrent, back into ``prev`` (per neuron when both weights are measured)."""
+    if not prev.spec.recurrent:
+        return u.fan_out
+    if u.weight is not None and prev.rec_weight is not None and u.spec.kind == "linear":
+        per = (u.weight != 0).sum(dim=0) + (prev.rec_weight != 0).sum(dim=0)
+        return int(per.max()) if per.numel() else 0
+    return u.fan_out + prev.rec_fan_out
 
 
 NEURON_CONSTRAINTS = ("reset", "encoder", "neuron_layers", "input_events")
@@ -354,5 +386,11 @@ def measured_check(profile: ProfileLike, model: SpikingNetwork) -> CheckResult:
     with eval_mode(model), torch.no_grad():
         layers = measured_layer_usage(model, symmetric=p.symmetric_at)
         unique = measured_unique_usage(p, model)
-        negative = [bool((layer.effective_weight() < 0).any()) for layer in model.synaptic_layers]
+        negative = [
+            bool((layer.effective_weight() < 0).any())
+            or (
+                layer.recurrent is not None and bool((layer.recurrent.effective_weight() < 0).any())
+            )
+            for layer in model.synaptic_layers
+        ]
     return _result(p, "measured", model.config, layers, unique, negative)

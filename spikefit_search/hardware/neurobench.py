@@ -97,12 +97,13 @@ def neurobench_metrics(model: SpikingNetwork, activity: Activity) -> NeuroBenchM
     layers = model.synaptic_layers
     weights = zeros = biases = 0
     weight_bits = 0.0
-    for layer in layers:
+    for layer in model.weight_layers:  # a recurrent weight is a matrix of its own
         w = layer.effective_weight().detach()
         weights += w.numel()
         zeros += int((w == 0).sum())
-        biases += int(layer.spec.out_channels)
         weight_bits += w.numel() * _weight_bits(layer)
+    for layer in layers:
+        biases += int(layer.spec.out_channels)
     neuron_bytes = NEURON_LAYER_BYTES * len(layers)
     footprint = FLOAT_BYTES * (weights + biases) + neuron_bytes
     bits_footprint = weight_bits / 8 + FLOAT_BYTES * biases + neuron_bytes

@@ -21,7 +21,8 @@ ENERGY_MODELS: tuple[str, ...] = ("events", "xylo_cycles")
 a Xylo core (``docs/energy.md``)."""
 SCOPES: tuple[str, ...] = ("layer", "neuron", "core", "chip")
 NEURON_MODELS: tuple[str, ...] = ("IF", "LIF")
-LAYER_TYPES: tuple[str, ...] = ("conv", "linear")
+LAYER_TYPES: tuple[str, ...] = ("conv", "linear", "recurrent")
+"""``recurrent``: a hidden layer may receive its own spikes (``NetworkConfig.recurrent``)."""
 NEURON_RULES: tuple[str, ...] = ("resets", "encoders", "min_layers")
 """Keys of a profile's ``neuron`` section that are design rules, not simulation settings."""
 LIMIT_NAMES: tuple[str, ...] = (
@@ -34,6 +35,7 @@ LIMIT_NAMES: tuple[str, ...] = (
     "outputs",
     "input_projection",
     "output_projection",
+    "recurrent_synapses",
     "cores",
     "neurons_per_core",
     "destinations",

@@ -44,6 +44,10 @@ class LayerUsage:
             models that need the connectivity itself (destinations, axon types).
         neuron_values: most distinct non-zero values into one neuron (a bound from a config).
         layer_values: most distinct non-zero values in the layer (a bound from a config).
+        rec_synapses: non-zero recurrent synapses of a recurrent layer (also counted in
+            ``synapses`` and, per neuron, in ``fan_in``).
+        rec_fan_out: most recurrent synapses out of one of the layer's neurons (to its peers).
+        rec_weight: the effective recurrent weight (measured check only).
     """
 
     spec: LayerSpec
@@ -56,6 +60,9 @@ class LayerUsage:
     weight: torch.Tensor | None = field(default=None, compare=False, repr=False)
     neuron_values: float = math.inf
     layer_values: float = math.inf
+    rec_synapses: int = 0
+    rec_fan_out: int = 0
+    rec_weight: torch.Tensor | None = field(default=None, compare=False, repr=False)
 
 
 def static_layer_usage(
@@ -82,6 +89,7 @@ def static_layer_usage(
         fan_in = s.fan_in if fan_in_cap is None else min(s.fan_in, int(fan_in_cap))
         synapses = s.n_synapses if fan_in == s.fan_in else s.n_neurons * fan_in
         per_layer = book * (s.out_channels if scope == "neuron" else 1)
+        n_rec = s.out_channels if s.recurrent else 0
         out.append(
             LayerUsage(
                 s,
@@ -92,6 +100,8 @@ def static_layer_usage(
                 s.n_inputs,
                 neuron_values=min(book, grid, fan_in),
                 layer_values=min(per_layer, grid, s.n_weights),
+                rec_synapses=n_rec * min(n_rec, fan_in),
+                rec_fan_out=n_rec,
             )
         )
     return out
@@ -177,8 +187,34 @@ def measured_layer_usage(
                 synapses = int(per_neuron.sum())
                 fan_out = int(nz.sum(dim=0).max()) if nz.numel() else 0
                 inputs_used = int((nz.sum(dim=0) > 0).sum())
+            rec_w = None
+            rec_synapses = rec_fan_out = 0
+            if layer.recurrent is not None:  # the layer's own spikes: more synapses per neuron
+                rec_w = layer.recurrent.effective_weight().detach().cpu()
+                rec_nz = (rec_w != 0).to(torch.int64)
+                rec_bits, rec_note = layer_bits(layer.recurrent, rec_w, symmetric=at)
+                if rec_bits > bits:
+                    bits, note = rec_bits, f"recurrent weight {rec_note}".strip()
+                per_neuron = per_neuron + rec_nz.sum(dim=1)
+                rec_synapses = int(rec_nz.sum())
+                rec_fan_out = int(rec_nz.sum(dim=0).max()) if rec_nz.numel() else 0
+                synapses += rec_synapses
             fan_in = int(per_neuron.max()) if per_neuron.numel() else 0
-            out.append(LayerUsage(spec, synapses, fan_in, fan_out, bits, inputs_used, note, w))
+            out.append(
+                LayerUsage(
+                    spec,
+                    synapses,
+                    fan_in,
+                    fan_out,
+                    bits,
+                    inputs_used,
+                    note,
+                    w,
+                    rec_synapses=rec_synapses,
+                    rec_fan_out=rec_fan_out,
+                    rec_weight=rec_w,
+                )
+            )
     return out
 
 
@@ -215,11 +251,14 @@ def static_unique_usage(
     )
     zero = 1 if zero_code and not profile.unique_weights.zero_is_free.value else 0
 
-    def nonzero(weights: int, neurons: int) -> float:
+    def nonzero(weights: int, neurons: int, books: int = 1) -> float:
         """Most distinct non-zero values among ``weights`` weights of ``neurons`` neurons
-        of one layer (one scale, so at most the grid's non-zero levels)."""
+        of one layer (one scale, so at most the grid's non-zero levels); ``books``: codebooks
+        per scope (2 in a recurrent layer: the input and the recurrent weight's, one grid)."""
         per_book = (
-            math.inf if n_values is None else n_values * (neurons if scope == "neuron" else 1)
+            math.inf
+            if n_values is None
+            else n_values * books * (neurons if scope == "neuron" else 1)
         )
         return min(weights, per_book, nonzero_cap)
 
@@ -231,11 +270,12 @@ def static_unique_usage(
     out: list[ConstraintUsage] = []
     if target == "layer":
         for s in specs:
-            usage = total(nonzero(s.n_weights, s.out_channels), s.n_weights)
+            books = 2 if s.recurrent else 1
+            usage = total(nonzero(s.n_weights, s.out_channels, books), s.n_weights)
             out.append(ConstraintUsage("unique_weights", usage, limit, f"layer {s.index}"))
     elif target == "neuron":
         for s in specs:
-            usage = total(nonzero(s.fan_in, 1), s.fan_in)
+            usage = total(nonzero(s.fan_in, 1, 2 if s.recurrent else 1), s.fan_in)
             where = f"layer {s.index} (every neuron)"
             out.append(ConstraintUsage("unique_weights", usage, limit, where))
     elif target == "core":
@@ -243,11 +283,11 @@ def static_unique_usage(
             s = specs[seg.layer]
             channels = len(seg.channels(s))
             weights = channels * s.fan_in
-            usage = total(nonzero(weights, channels), weights)
+            usage = total(nonzero(weights, channels, 2 if s.recurrent else 1), weights)
             where = f"core {seg.core} (layer {s.index})"
             out.append(ConstraintUsage("unique_weights", usage, limit, where))
     else:
-        values = sum(nonzero(s.n_weights, s.out_channels) for s in specs)
+        values = sum(nonzero(s.n_weights, s.out_channels, 2 if s.recurrent else 1) for s in specs)
         usage = total(values, sum(s.n_weights for s in specs))
         out.append(ConstraintUsage("unique_weights", usage, limit, "chip"))
     return out
@@ -271,7 +311,22 @@ def measured_unique_usage(profile: HardwareProfile, model: SpikingNetwork) -> li
     target = profile.unique_weights.scope.value
     layers = model.synaptic_layers
     with torch.no_grad():
-        weights = [layer.effective_weight().detach().cpu() for layer in layers]
+        # a recurrent weight is the layer's too: its values count in the layer's scope (a
+        # neuron's: its input and recurrent rows together)
+        weights = [
+            (
+                layer.effective_weight().detach().cpu()
+                if layer.recurrent is None
+                else torch.cat(
+                    [
+                        layer.effective_weight().detach().cpu(),
+                        layer.recurrent.effective_weight().detach().cpu(),
+                    ],
+                    dim=1,
+                )
+            )
+            for layer in layers
+        ]
     out: list[ConstraintUsage] = []
     if target == "layer":
         for layer, w in zip(layers, weights):

@@ -94,7 +94,8 @@ def shape_from_usage(layers: Sequence[LayerUsage], projections: str) -> XyloShap
     """The shape of a network from its per-layer usage (static: dense; measured: non-zero)."""
     first, last = layers[0], layers[-1]
     hidden = sum(u.spec.n_neurons for u in layers[:-1])
-    recurrent = sum(u.synapses for u in layers[1:-1])
+    # hidden-to-hidden synapses (a recurrent layer's own included), the first layer's own too
+    recurrent = sum(u.synapses for u in layers[1:-1]) + sum(u.rec_synapses for u in layers[:1])
     if projections == "connected" and first.weight is not None:
         rows = int((first.weight.reshape(first.weight.shape[0], -1) != 0).any(dim=1).sum())
         n_ien = rows * first.spec.out_size[0] * first.spec.out_size[1]  # a conv's positions
@@ -117,6 +118,7 @@ def shape_from_activity(activity: Activity, projections: str) -> XyloShape:
     first, last = layers[0], layers[-1]
     hidden = sum(layer.neurons for layer in layers[:-1])
     recurrent = sum(_count(layer.weights_nonzero, "weights_nonzero") for layer in layers[1:-1])
+    recurrent += sum(layer.rec_weights_nonzero for layer in layers[:-1])
     if projections == "connected":
         n_ien = int(_count(first.neurons_used, "neurons_used"))
         n_oen = int(_count(last.inputs_used, "inputs_used"))

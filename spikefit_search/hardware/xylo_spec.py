@@ -9,8 +9,9 @@ lists and the scalars into Python ints, floats and a str, then call
 
 Layout (``docs/reporting.md``): the hidden layers of a feed-forward network share Xylo's one
 hidden population, layer after layer; the first layer's weights are ``weights_in``, the
-weights between hidden layers are blocks of ``weights_rec`` (zero elsewhere: nothing is
-recurrent), the readout's are the rows of the last hidden layer in ``weights_out``.
+weights between hidden layers are blocks of ``weights_rec``, and a recurrent layer's own
+recurrent weight is its diagonal block there (zero elsewhere); the readout's are the rows of
+the last hidden layer in ``weights_out``.
 """
 
 from __future__ import annotations
@@ -83,6 +84,11 @@ def xylo_specification(model: SpikingNetwork, *, dt_s: float = 1e-3) -> dict[str
         rows = slice(starts[d - 1], starts[d])
         cols = slice(starts[d], starts[d + 1])
         w_rec[rows, cols] = ints[d].stored_weights.numpy().T
+    for d in range(len(widths)):
+        own = ints[d].recurrent
+        if own is not None:
+            block = slice(starts[d], starts[d + 1])
+            w_rec[block, block] = own.stored_weights.numpy().T
     w_out[starts[-2] : starts[-1], :] = ints[-1].stored_weights.numpy().T
     threshold = np.concatenate(
         [np.full(w, ints[d].threshold, dtype=np.int64) for d, w in enumerate(widths)]
@@ -92,6 +98,7 @@ def xylo_specification(model: SpikingNetwork, *, dt_s: float = 1e-3) -> dict[str
     dash_syn = np.concatenate([np.full(w, _dash(i.dash_syn)) for i, w in zip(hidden, widths)])
     out = ints[-1]
     rec_shifts = {i.weight_shift for i in ints[1:-1]}
+    rec_shifts |= {i.weight_shift for i in ints[:-1] if i.recurrent is not None}
     return {
         "weights_in": w_in,
         "weights_rec": w_rec,

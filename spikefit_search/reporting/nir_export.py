@@ -5,7 +5,13 @@ needs; :func:`reader_support` says which readers run a given network as we do.
 Graph (node names sort in graph order, which nirtorch-based readers rely on)::
 
     input -> [lNNa_conv -> lNNb_if|lif -> lNNc_pool]* -> lNNa_flatten
-          -> [lNNb_fc -> lNNc_if|lif]* -> lNNb_fc -> lNNc_if|lif|li -> output
+          -> [lNNb_fc -> lNNc_if|lif (<-> lNNd_rec)]* -> lNNb_fc -> lNNc_if|lif|li -> output
+
+* A recurrent hidden layer's recurrent weight is an ``Affine`` node ``lNNd_rec`` (zero bias)
+  on a cycle with its neurons, ``lNNc_lif -> lNNd_rec -> lNNc_lif``: how NIR writes recurrence
+  and how snnTorch's ``import_from_nir`` finds it (a LIF and an Affine that only connect to
+  each other become one ``RLeaky``). The neurons' spikes of step ``t - 1`` reach them at step
+  ``t``; the node's metadata says so (``recurrent``).
 
 * Synapses are ``Affine`` (a zero bias when the network has none: sinabs imports no ``Linear``)
   or ``Conv2d``, with the *effective* float weights the network computes with (codebook value
@@ -36,7 +42,7 @@ from __future__ import annotations
 
 import io
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -123,15 +129,22 @@ def _chip_metadata(model: SpikingNetwork, synapses: dict[str, Any]) -> dict[str,
 
     chip = model.config.chip
     assert chip is not None
-    for name, ints in zip(synapses, layer_integers(model)):
+    layers: list[tuple[str, Any]] = []
+    names = [n for n in synapses if not n.endswith("_rec")]
+    for name, ints in zip(names, layer_integers(model)):
+        layers.append((name, ints))
+        if ints.recurrent is not None:
+            layers.append((f"{name[:3]}d_rec", ints.recurrent))
+    for name, ints in layers:
         meta = synapses[name]
         meta.update(
             integer_weight=ints.stored_weights.numpy().astype(np.int64),
             stored_shift=int(ints.stored_shift),
             weight_shift=int(ints.weight_shift),
-            integer_threshold=int(ints.threshold),
             integer_unit=np.float64(ints.unit),
         )
+        if not name.endswith("_rec"):  # a recurrent weight feeds its layer's neurons
+            meta["integer_threshold"] = int(ints.threshold)
         if ints.dash_mem is not None:
             meta["dash_mem"] = int(ints.dash_mem)
         if ints.dash_syn is not None:
@@ -233,6 +246,14 @@ def _to_nir(
         add(name, _synapse(layer, spec))
         neuron = "li" if not spec.spiking else cfg.neuron_model.lower()
         add(f"l{k:02d}c_{neuron}", _neurons(cfg, (spec.out_channels,), spiking=spec.spiking))
+        if layer.recurrent is not None:  # the cycle lNNc -> lNNd_rec -> lNNc
+            rec = f"l{k:02d}d_rec"
+            nodes[rec] = _synapse(layer.recurrent, layer.recurrent.spec)
+            edges += [(prev, rec), (rec, prev)]
+            synapses[rec] = {
+                **_quant_metadata(layer.recurrent, pipeline),
+                "recurrent": f"{prev}'s spikes of step t-1 reach {prev} at step t",
+            }
     nodes["output"] = nir.Output(output_type={"output": np.array([cfg.n_classes])})
     edges.append((prev, "output"))
     graph_meta: dict[str, Any] = {
@@ -248,6 +269,8 @@ def _to_nir(
         "threshold": float(cfg.threshold),
         "dt": DT,
     }
+    if cfg.recurrent:
+        graph_meta["recurrent"] = "hidden layers hear their own spikes of the step before"
     if pipeline is not None:
         graph_meta.update(
             n_values=int(pipeline.n_values),
@@ -360,9 +383,27 @@ class ReaderSupport:
         return self.reason is None
 
 
+RECURRENT_READERS = {
+    "sinabs": "sinabs' from_nir runs each layer over all steps at once, so a recurrent edge "
+    "cannot carry the spikes of the step before",
+    "snntorch": "snnTorch's import_from_nir makes a recurrent LIF an RLeaky with a zero reset "
+    "and a fixed dt of 1e-4 s, and leaves a recurrent IF without its recurrent edge",
+}
+"""Readers that cannot run a recurrent network as we do, and why (read in their import code;
+norse's from_nir runs the cycle, with its own limits as for a feed-forward network)."""
+
+
 def reader_support(cfg: NetworkConfig) -> list[ReaderSupport]:
     """For sinabs 3.1, snnTorch 1.0 and norse 1.1: can it run ``cfg`` as we do, and with which
     options (the evidence is in ``tests/reporting_tests/test_nir_readers.py``)."""
+    if cfg.recurrent:  # norse runs the cycle as we do; the others cannot
+        plain = reader_support(replace(cfg, recurrent=False))
+        return [
+            ReaderSupport(s.reader, RECURRENT_READERS[s.reader])
+            if s.reader in RECURRENT_READERS
+            else s
+            for s in plain
+        ]
     pooled = cfg.kind == "conv" and cfg.pool > 1
     leaky = cfg.beta < 1.0
     membrane = cfg.readout == "membrane"

@@ -30,6 +30,7 @@ KNOWN_PARAMS = {
     "lr": float,
     "input_pool": int,
     "input_group": int,
+    "recurrent": bool,
 }
 """Parameters a space may search, with their type."""
 
@@ -145,6 +146,14 @@ class SearchSpace:
             del params["zero_fraction"]  # a zero weight costs a synapse there: nothing to win
             notes.append(f"zero_fraction not searched: zero weights are not free on {profile.name}")
         network = dict(self.network)
+        if "recurrent" not in profile.layer_types.value:  # e.g. Speck: feed-forward only
+            rec = params.get("recurrent")
+            if (rec is not None and True in (rec.choices or ())) or network.get("recurrent"):
+                notes.append(f"recurrent = false: {profile.name} runs feed-forward layers only")
+            if rec is not None:
+                params["recurrent"] = replace(rec, choices=(False,))
+            if "recurrent" in network:
+                network["recurrent"] = False
         models = profile.neuron_models.value
         if "LIF" not in models:
             if network.get("beta", 0.9) != 1.0 or network.get("readout", "membrane") != "spikes":
@@ -196,6 +205,7 @@ class SearchSpace:
         timesteps = int(get("timesteps", self.network.get("timesteps", 8)))
         lr = float(get("lr", self.training.get("lr", 3e-3)))
         reduction = {k: int(get(k, self.network.get(k, 1))) for k in INPUT_REDUCTION}
+        recurrent = bool(get("recurrent", self.network.get("recurrent", False)))
         hidden: list[int] = []
         channels: list[int] = []
         if self.kind == "conv":
@@ -218,6 +228,10 @@ class SearchSpace:
             channels=tuple(channels),
             **reduction,
         )
+        if recurrent:  # a feed-forward candidate's config stays as it always was
+            base["recurrent"] = True
+        else:
+            base.pop("recurrent", None)
         network = NetworkConfig.from_dict(base)
         return Candidate(
             network=network,
@@ -254,6 +268,7 @@ class SearchSpace:
             "lr": low("lr", self.training.get("lr", 3e-3)),
             "hidden_layers": low("hidden_layers", 1),
             "conv_layers": low("conv_layers", 1),
+            "recurrent": low("recurrent", False),
             **{k: high(k, self.network.get(k, 1)) for k in INPUT_REDUCTION},
         }
         for i in range(4):
@@ -360,6 +375,8 @@ def _parse(path: Path, raw: dict[str, Any]) -> SearchSpace:
         )
     if kind == "mlp" and ("conv_layers" in params or "channels" in params):
         raise SearchSpaceError(path, "params.conv_layers", "applies to kind conv only.")
+    if kind != "mlp" and "recurrent" in params:
+        raise SearchSpaceError(path, "params.recurrent", "applies to kind mlp only.")
     training = raw.get("training") or {}
     if not isinstance(training, dict):
         raise SearchSpaceError(path, "training", "must be a mapping.")
@@ -405,7 +422,12 @@ def _parse_param(path: Path, name: str, spec: Any) -> Param:
                 path, key, f"choices must be a non-empty list, but got {choices!r}."
             )
         for c in choices:
-            if (
+            if typ is bool:
+                if not isinstance(c, bool):
+                    raise SearchSpaceError(
+                        path, key, f"choices must be true or false, but got {c!r}."
+                    )
+            elif (
                 isinstance(c, bool)
                 or not isinstance(c, (int, float))
                 or (typ is int and not float(c).is_integer())
@@ -415,6 +437,8 @@ def _parse_param(path: Path, name: str, spec: Any) -> Param:
                 )
         values = tuple(typ(c) for c in choices)
         param = Param(name, choices=values)
+    elif typ is bool:
+        raise SearchSpaceError(path, key, "must give choices (true, false or both).")
     else:
         extra = set(spec) - {"low", "high", "log", "step"}
         if extra or "low" not in spec or "high" not in spec:
@@ -470,6 +494,7 @@ def _check_values(path: Path, key: str, name: str, values: tuple[Any, ...]) -> N
         "lr": (lambda v: 0 < v < 1 and math.isfinite(v), "within (0, 1)"),
         "input_pool": (lambda v: v >= 1, "at least 1"),
         "input_group": (lambda v: v >= 1, "at least 1"),
+        "recurrent": (lambda v: v in (True, False), "true or false"),
     }
     check, rule = rules[name]
     bad = [v for v in values if not check(v)]

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
         leaky_readout,
         leaky_readout_stepwise,
         lif_multistep,
+        lif_recurrent,
+        lif_recurrent_stepwise,
         lif_step,
     )
     from spikefit_search.snn.network import (
@@ -59,6 +61,8 @@ __all__ = [
     "leaky_readout",
     "leaky_readout_stepwise",
     "lif_multistep",
+    "lif_recurrent",
+    "lif_recurrent_stepwise",
     "lif_step",
     "rate_encode",
     "reduce_input",
@@ -80,6 +84,8 @@ _MODULES = {
     "leaky_readout": "functional",
     "leaky_readout_stepwise": "functional",
     "lif_multistep": "functional",
+    "lif_recurrent": "functional",
+    "lif_recurrent_stepwise": "functional",
     "lif_step": "functional",
     "Activity": "network",
     "ForwardResult": "network",

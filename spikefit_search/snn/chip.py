@@ -93,6 +93,8 @@ class LayerIntegers:
     max_spikes: int | None
     spiking: bool
     unit: float
+    recurrent: LayerIntegers | None = None
+    """The layer's recurrent weight, on the layer's grid and shifts (its codes only differ)."""
 
     @property
     def shift(self) -> int:
@@ -110,7 +112,7 @@ def is_chip_exact(model: SpikingNetwork) -> bool:
     from spikefit_search.compression._base import BaseQuantizer
 
     return model.config.chip is not None and all(
-        isinstance(layer.weight_transform, BaseQuantizer) for layer in model.synaptic_layers
+        isinstance(layer.weight_transform, BaseQuantizer) for layer in model.weight_layers
     )
 
 
@@ -130,7 +132,9 @@ def _total_shift(scale: float, theta: float, cap: int, most: int) -> int:
 
 
 def layer_integers(
-    model: SpikingNetwork, weights: Sequence[torch.Tensor] | None = None
+    model: SpikingNetwork,
+    weights: Sequence[torch.Tensor] | None = None,
+    rec_weights: Sequence[torch.Tensor | None] | None = None,
 ) -> list[LayerIntegers]:
     """The integer form of every synaptic layer of a chip-exact ``model``, input first.
 
@@ -159,6 +163,12 @@ def layer_integers(
     if weights is None:
         with eval_mode(model), torch.no_grad():
             weights = [layer.effective_weight() for layer in layers]
+            rec_weights = [
+                None if layer.recurrent is None else layer.recurrent.effective_weight()
+                for layer in layers
+            ]
+    if rec_weights is None:
+        rec_weights = [None] * len(layers)
     plans: list[tuple[torch.Tensor, float, int, int]] = []
     for layer, weight in zip(layers, weights):
         quantizer = layer.weight_transform
@@ -178,7 +188,15 @@ def layer_integers(
         total = _total_shift(scale, theta, cap, spare + chip.shift_max)
         stored = min(total, spare)
         plans.append((codes, scale, stored, total - stored))
-    if chip.delay and len(plans) > 3:
+    if cfg.recurrent and chip.delay:
+        # Xylo: a recurrent block of the first layer sits in weights_rec beside the
+        # hidden-to-hidden ones, with the first layer's unit: one shift for all hidden layers
+        inner = range(0, len(plans) - 1)
+        common = min(plans[i][3] for i in inner)
+        for i in inner:
+            codes, scale, stored, _ = plans[i]
+            plans[i] = (codes, scale, stored, common)
+    elif chip.delay and len(plans) > 3:
         # Xylo: the hidden-to-hidden layers share one matrix, so one hardware shift
         inner = range(1, len(plans) - 1)
         common = min(plans[i][3] for i in inner)
@@ -187,7 +205,7 @@ def layer_integers(
             plans[i] = (codes, scale, stored, common)
     dash_mem = chip.dash_for(cfg.beta)
     out: list[LayerIntegers] = []
-    for layer, (codes, scale, stored, hw) in zip(layers, plans):
+    for layer, (codes, scale, stored, hw), w_rec in zip(layers, plans, rec_weights):
         shift = stored + hw
         spiking = layer.spec.spiking
         is_out = layer is layers[-1]
@@ -204,9 +222,47 @@ def layer_integers(
                 max_spikes=chip.readout_spikes_per_step if is_out else chip.spikes_per_step,
                 spiking=spiking,
                 unit=scale / 2.0**shift,
+                recurrent=_recurrent_integers(layer, w_rec, scale, stored, hw, chip),
             )
         )
     return out
+
+
+def _recurrent_integers(
+    layer: Any, w_rec: torch.Tensor | None, scale: float, stored: int, hw: int, chip: ChipNeuron
+) -> LayerIntegers | None:
+    """The recurrent weight of ``layer`` as integers on the layer's grid step ``scale``."""
+    from spikefit_search.compression._base import BaseQuantizer
+
+    rec = layer.recurrent
+    if rec is None:
+        return None
+    quantizer = rec.weight_transform
+    if not isinstance(quantizer, BaseQuantizer) or float(quantizer.scale) != scale:
+        raise ConfigError(
+            "a chip-exact recurrent weight must be quantized on its layer's grid step, but "
+            f"layer {layer.spec.index} has weight_transform={type(quantizer).__name__}."
+        )
+    if quantizer.bits > chip.weight_bits:
+        raise ConfigError(
+            f"weights must fit the chip's {chip.weight_bits} bits, but layer "
+            f"{layer.spec.index}'s recurrent weight has {quantizer.bits}-bit codes."
+        )
+    if w_rec is None:
+        w_rec = rec.effective_weight()
+    codes = torch.round(w_rec.detach() / scale).to(torch.int64)
+    shift = stored + hw
+    return LayerIntegers(
+        codes=codes,
+        stored_shift=stored,
+        weight_shift=hw,
+        threshold=0,
+        dash_mem=None,
+        dash_syn=None,
+        max_spikes=None,
+        spiking=True,
+        unit=scale / 2.0**shift,
+    )
 
 
 def integer_weight(weight: torch.Tensor, ints: LayerIntegers) -> torch.Tensor:
@@ -266,10 +322,17 @@ def _forward_loihi(
 
 
 def _forward(
-    current: torch.Tensor, ints: LayerIntegers, chip: ChipNeuron, *, spiking: bool
+    current: torch.Tensor,
+    ints: LayerIntegers,
+    chip: ChipNeuron,
+    *,
+    spiking: bool,
+    w_rec: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The integer recurrence over ``T`` steps. Returns (spike counts or the membrane after
-    reset when not spiking, the membrane before reset)."""
+    reset when not spiking, the membrane before reset). ``w_rec``: the population's recurrent
+    weight in integer units (Xylo: its spike counts of step ``t - 1`` arrive at step ``t``,
+    with the input's)."""
     if chip.family == "loihi":
         return _forward_loihi(current, ints, chip, spiking=spiking)
     bounds = _bounds(chip)
@@ -281,6 +344,8 @@ def _forward(
     v_min = None if chip.v_min is None else float(chip.v_min)
     for t in range(current.shape[0]):
         x = current[t]
+        if w_rec is not None and t > 0:
+            x = x + out[t - 1] @ w_rec.t()
         if i is not None:
             i = i + x
             if bounds is not None:
@@ -375,6 +440,80 @@ class _ChipNeuron(torch.autograd.Function):
         else:
             grad_x = _backward(local.contiguous(), ints)
         return grad_x, None, None, None, None
+
+
+class _ChipRecurrent(torch.autograd.Function):
+    """A recurrent population of the chip's neurons; backward is :func:`_backward`'s BPTT
+    with the recurrent path added: the gradient of the counts ``n[t]`` also comes back from
+    the next step's input, ``g_x[t+1] W_rec``, and ``dL/dW_rec = sum_t g_x[t+1]^T n[t]``."""
+
+    @staticmethod
+    def forward(
+        ctx: Any,
+        current: torch.Tensor,
+        w_rec: torch.Tensor,
+        ints: LayerIntegers,
+        chip: ChipNeuron,
+        surrogate: Surrogate,
+    ) -> torch.Tensor:
+        out, v_pre = _forward(current, ints, chip, spiking=True, w_rec=w_rec.detach())
+        ctx.save_for_backward(out, v_pre, w_rec)
+        ctx.ints, ctx.surrogate = ints, surrogate
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        out, v_pre, w_rec = ctx.saved_tensors
+        ints: LayerIntegers = ctx.ints
+        theta = float(ints.threshold)
+        slope = ctx.surrogate.derivative(v_pre / theta - 1.0) / theta
+        beta_mem = 1.0 if ints.dash_mem is None else 1.0 - 2.0**-ints.dash_mem
+        beta_syn = None if ints.dash_syn is None else 1.0 - 2.0**-ints.dash_syn
+        w = w_rec.detach()
+        grad_x = torch.empty_like(grad)
+        g_v = torch.zeros_like(grad[0])
+        g_i = torch.zeros_like(grad[0])
+        for t in range(grad.shape[0] - 1, -1, -1):
+            g_n = grad[t] if t == grad.shape[0] - 1 else grad[t] + grad_x[t + 1] @ w
+            g_v = g_n * slope[t] + beta_mem * g_v
+            if beta_syn is None:
+                grad_x[t] = g_v
+            else:
+                g_i = g_v + beta_syn * g_i
+                grad_x[t] = beta_syn * g_i
+        grad_w = None
+        if ctx.needs_input_grad[1]:
+            n = w.shape[0]
+            grad_w = grad_x[1:].reshape(-1, n).t() @ out[:-1].reshape(-1, n)
+        return grad_x, grad_w, None, None, None
+
+
+def recurrent_neuron_steps(
+    current: torch.Tensor,
+    w_rec: torch.Tensor,
+    ints: LayerIntegers,
+    chip: ChipNeuron,
+    surrogate: Surrogate,
+) -> torch.Tensor:
+    """:func:`neuron_steps` of a recurrent hidden population: ``w_rec`` (``(n, n)``, integer
+    units ``k * 2^S``, row = receiving neuron) carries the population's spike counts of step
+    ``t - 1`` into step ``t``, beside ``current[t]`` (Xylo's ``weights_rec``: XyloSim
+    delivers the recurrent spikes of the last step with the input's, xylosim 0.1.3
+    ``src/v2/cpp/XyloLayer.cpp`` ``evolve``).
+
+    Raises:
+        ConfigError: the chip's neuron is Loihi's (its recurrence is not simulated here).
+    """
+    if chip.family != "xylo":
+        raise ConfigError(
+            "a chip-exact recurrent layer is simulated for Xylo, but got "
+            f"chip family {chip.family!r}."
+        )
+    current = current.contiguous()
+    if not (torch.is_grad_enabled() and (current.requires_grad or w_rec.requires_grad)):
+        return _forward(current, ints, chip, spiking=True, w_rec=w_rec.detach())[0]
+    out: torch.Tensor = _ChipRecurrent.apply(current, w_rec, ints, chip, surrogate)
+    return out
 
 
 def neuron_steps(

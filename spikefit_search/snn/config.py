@@ -176,6 +176,9 @@ class NetworkConfig:
             sums of ``input_group`` adjacent channels. 1 = none.
         chip: the chip's integer neuron; once every synaptic layer is quantized the network
             computes in that arithmetic (:mod:`spikefit_search.snn.chip`). None: float.
+        recurrent: every fully connected hidden layer also receives its own spikes of the
+            step before through a recurrent weight ``W_rec`` (``n x n``):
+            ``v[t] = beta u[t-1] + W x[t] + W_rec s[t-1]`` (``kind="mlp"`` only).
     """
 
     kind: Kind = "mlp"
@@ -199,6 +202,7 @@ class NetworkConfig:
     input_pool: int = 1
     input_group: int = 1
     chip: ChipNeuron | None = None
+    recurrent: bool = False
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -239,6 +243,12 @@ class NetworkConfig:
             raise ConfigError(f"threshold must be positive, but got threshold={self.threshold}.")
         if self.surrogate not in SURROGATE_NAMES:
             raise UnknownNameError("surrogate", self.surrogate, SURROGATE_NAMES)
+        if not isinstance(self.recurrent, bool):
+            raise ConfigError(f"recurrent must be true or false, but got {self.recurrent!r}.")
+        if self.recurrent and self.kind != "mlp":
+            raise ConfigError(
+                f"recurrent hidden layers apply to kind='mlp' only, but got kind={self.kind!r}."
+            )
         if self.kind == "conv":
             self.layer_specs()  # raises when the geometry collapses to nothing
 
@@ -303,6 +313,7 @@ class NetworkConfig:
                     padding=0,
                     pool=1,
                     spiking=not is_out or self.readout == "spikes",
+                    recurrent=self.recurrent and not is_out,
                 )
             )
             c, h, w = out_n, 1, 1
@@ -324,6 +335,8 @@ class NetworkConfig:
         out.pop("extra")
         if self.chip is None:
             out.pop("chip")
+        if not self.recurrent:  # a feed-forward config reads (and hashes) as before
+            out.pop("recurrent")
         for key in ("input_shape", "hidden", "channels"):
             out[key] = list(out[key])
         return out
@@ -361,6 +374,13 @@ class LayerSpec:
     padding: int
     pool: int
     spiking: bool
+    recurrent: bool = False
+    """The layer's neurons also receive their own spikes of the step before (``W_rec``)."""
+
+    @property
+    def n_rec_weights(self) -> int:
+        """Stored recurrent weights (``n x n``; 0 for a feed-forward layer)."""
+        return self.out_channels**2 if self.recurrent else 0
 
     @property
     def n_inputs(self) -> int:
@@ -372,12 +392,13 @@ class LayerSpec:
 
     @property
     def fan_in(self) -> int:
-        """Synapses into one neuron (dense)."""
-        return self.in_channels * self.kernel[0] * self.kernel[1]
+        """Synapses into one neuron (dense), its recurrent ones included."""
+        rec = self.out_channels if self.recurrent else 0
+        return self.in_channels * self.kernel[0] * self.kernel[1] + rec
 
     @property
     def n_weights(self) -> int:
-        """Stored weights (conv kernels are shared across positions)."""
+        """Stored weights (conv kernels are shared across positions), recurrent included."""
         return self.out_channels * self.fan_in
 
     @property

@@ -275,3 +275,126 @@ def event_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | Non
         raise ValueError("event_linear needs an input without gradient (encoded spikes).")
     out: torch.Tensor = _EventLinear.apply(x, weight, bias)
     return out
+
+
+def lif_recurrent_stepwise(
+    x: torch.Tensor,
+    w_rec: torch.Tensor,
+    params: LIFParameters,
+    surrogate: Surrogate,
+) -> torch.Tensor:
+    """Reference for :func:`lif_recurrent`: :func:`lif_step` one step at a time, the recurrent
+    input ``F.linear(s[t-1], w_rec)`` added to ``x[t]``, ordinary autograd throughout."""
+    state: LIFState | None = None
+    s_prev = torch.zeros_like(x[0])
+    out = []
+    for t in range(x.shape[0]):
+        drive = x[t] + F.linear(s_prev, w_rec)
+        s_prev, state = lif_step(drive, state, params, surrogate)
+        out.append(s_prev)
+    return torch.stack(out)
+
+
+def _recurrent_forward(
+    x: torch.Tensor, w_rec: torch.Tensor, beta: float, threshold: float, reset_zero: bool
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Forward loop of :func:`lif_recurrent` without a graph: ``(spikes, v)``, ``v[t]`` the
+    membrane before reset. Operation for operation the reference's arithmetic
+    (``drive = x[t] + F.linear(s[t-1], w_rec)``, then ``beta*u + drive``), so the spikes are
+    bit-identical."""
+    steps = x.shape[0]
+    spikes = torch.empty_like(x)
+    v_all = torch.empty_like(x)
+    u = torch.zeros_like(x[0])
+    decayed = torch.empty_like(x[0])
+    for t in range(steps):
+        v = v_all[t]
+        if t == 0:
+            v.copy_(x[0])  # beta * 0 + (x[0] + 0)
+        else:
+            torch.add(x[t], F.linear(spikes[t - 1], w_rec), out=v)
+            v.add_(torch.mul(u, beta, out=decayed))
+        torch.ge(v, threshold, out=spikes[t])
+        if reset_zero:
+            torch.mul(v, torch.lt(v, threshold).to(v.dtype), out=u)
+        else:
+            torch.sub(v, spikes[t], alpha=threshold, out=u)
+    return spikes, v_all
+
+
+class _LIFRecurrent(torch.autograd.Function):
+    """All ``T`` steps of a recurrent LIF population; backward is the BPTT of
+    ``v[t] = beta u[t-1] + x[t] + W s[t-1]``: with ``g[t] = dL/dv[t]``,
+    ``g[t] = surr'(v[t]) (dL/ds[t] + g[t+1] W) + beta keep[t] g[t+1]`` and
+    ``dL/dW = sum_t g[t+1]^T s[t]``."""
+
+    @staticmethod
+    def forward(
+        ctx: Any,
+        x: torch.Tensor,
+        w_rec: torch.Tensor,
+        beta: float,
+        threshold: float,
+        reset_zero: bool,
+        surrogate: Surrogate,
+    ) -> torch.Tensor:
+        spikes, v_all = _recurrent_forward(x, w_rec, beta, threshold, reset_zero)
+        ctx.save_for_backward(spikes, v_all, w_rec)
+        ctx.beta, ctx.threshold, ctx.reset_zero, ctx.surrogate = (
+            beta,
+            threshold,
+            reset_zero,
+            surrogate,
+        )
+        return spikes
+
+    @staticmethod
+    def backward(ctx: Any, grad_s: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        spikes, v_all, w_rec = ctx.saved_tensors
+        beta, threshold = ctx.beta, ctx.threshold
+        steps = v_all.shape[0]
+        grad_s = grad_s.contiguous()
+        slope = _surrogate_grad(torch.ones_like(v_all), v_all, threshold, ctx.surrogate)
+        keep = torch.lt(v_all, threshold).to(v_all.dtype) if ctx.reset_zero else None
+        grad_v = torch.empty_like(v_all)
+        torch.mul(grad_s[-1], slope[-1], out=grad_v[-1])
+        for t in range(steps - 2, -1, -1):
+            nxt, g = grad_v[t + 1], grad_v[t]
+            torch.addmm(grad_s[t], nxt, w_rec, out=g)  # dL/ds[t]: its own and through W_rec
+            g.mul_(slope[t])
+            if keep is not None:
+                g.addcmul_(keep[t], nxt, value=beta)
+            else:
+                g.add_(nxt, alpha=beta)
+        grad_w = None
+        if ctx.needs_input_grad[1]:
+            n = w_rec.shape[0]
+            if steps > 1:
+                grad_w = grad_v[1:].reshape(-1, n).t().mm(spikes[:-1].reshape(-1, n))
+            else:
+                grad_w = torch.zeros_like(w_rec)
+        return grad_v, grad_w, None, None, None, None
+
+
+def lif_recurrent(
+    x: torch.Tensor, w_rec: torch.Tensor, params: LIFParameters, surrogate: Surrogate
+) -> torch.Tensor:
+    """Simulate ``T`` steps of a recurrent LIF population from rest: each neuron receives
+    ``x[t]`` and the population's own spikes of step ``t - 1`` through ``w_rec``
+    (``(n, n)``, row = receiving neuron), ``v[t] = beta u[t-1] + x[t] + w_rec s[t-1]``.
+
+    Surrogate-gradient BPTT through the membrane and the recurrent spikes (the reset is
+    detached, as in :func:`lif_multistep`); plain torch operations, so it runs wherever the
+    tensors live (CPU or CUDA). Spikes identical to :func:`lif_recurrent_stepwise`,
+    gradients within float rounding.
+
+    Shape:
+        x: ``(T, B, n)`` feed-forward input current; returns spikes of the same shape.
+    """
+    x = x.contiguous()
+    beta, threshold = float(params.beta), float(params.threshold)
+    reset_zero = params.reset == "zero"
+    if not (torch.is_grad_enabled() and (x.requires_grad or w_rec.requires_grad)):
+        return _recurrent_forward(x, w_rec, beta, threshold, reset_zero)[0]
+    out: torch.Tensor = _LIFRecurrent.apply(x, w_rec, beta, threshold, reset_zero, surrogate)
+    return out

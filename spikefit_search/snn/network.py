@@ -8,7 +8,7 @@ Each synaptic layer computes its input current for all ``T`` steps as one batche
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 import torch
@@ -25,6 +25,7 @@ from spikefit_search.snn.functional import (
     event_linear_pays,
     leaky_readout,
     lif_multistep,
+    lif_recurrent,
 )
 from spikefit_search.snn.surrogates import SURROGATES
 from spikefit_search.snn.workload import LayerWorkload, layer_workload
@@ -34,12 +35,25 @@ class SynapticLayer(nn.Module):
     """One synaptic layer (linear or conv) with its neurons.
 
     ``weight_transform`` (set by compression) maps the latent weight to the weight the layer
-    computes with, e.g. the nearest codebook value; ``mask`` zeroes pruned synapses.
+    computes with, e.g. the nearest codebook value; ``mask`` zeroes pruned synapses. A
+    recurrent layer (``spec.recurrent``) holds its ``n x n`` recurrent weight as a second
+    synaptic layer, :attr:`recurrent`, with its own quantizer and mask (row = receiving
+    neuron, column = sending neuron).
     """
+
+    recurrent: SynapticLayer | None
 
     def __init__(self, spec: LayerSpec, *, bias: bool) -> None:
         super().__init__()
         self.spec = spec
+        if spec.recurrent:
+            n = spec.out_channels
+            rec_spec = replace(
+                spec, in_channels=n, in_size=(1, 1), kernel=(1, 1), spiking=True, recurrent=False
+            )
+            self.recurrent = SynapticLayer(rec_spec, bias=False)
+        else:
+            self.recurrent = None
         self.synapse: nn.Linear | nn.Conv2d
         if spec.kind == "conv":
             self.synapse = nn.Conv2d(
@@ -113,8 +127,12 @@ class SynapticLayer(nn.Module):
         every event times the non-zero synapses it drives."""
         return self.event_counts(events)[0]
 
-    def event_counts(self, events: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """What ``events`` (``(T, B, ...)``, counts of input spikes) cost this layer.
+    def event_counts(
+        self, events: torch.Tensor, rec_events: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """What ``events`` (``(T, B, ...)``, counts of input spikes) cost this layer, and
+        ``rec_events`` (``(T, B, n)``, the spikes that arrive through :attr:`recurrent` at each
+        step: the layer's own of the step before) on a recurrent layer.
 
         Returns:
             ``(sops, dense_sops, active)``: every event times the non-zero synapses it drives;
@@ -137,6 +155,12 @@ class SynapticLayer(nn.Module):
                 sops = (total.reshape(total.shape[0], -1) @ nonzero.sum(dim=0)).sum()
                 dense_sops = total.sum() * nonzero.shape[0]
                 drive = flat.reshape(steps * batch, -1) @ nonzero.t()
+            if rec_events is not None and self.recurrent is not None:
+                rec_sops, rec_dense, _ = self.recurrent.event_counts(rec_events)
+                sops, dense_sops = sops + rec_sops, dense_sops + rec_dense
+                rec_nonzero = (self.recurrent.effective_weight() != 0).to(total.dtype)
+                rec_flat = rec_events.reshape(steps * batch, -1).to(total.dtype)
+                drive = drive + rec_flat @ rec_nonzero.t()
             active = torch.count_nonzero(drive).to(total.dtype)  # events, weights >= 0
             return sops, dense_sops, active
 
@@ -172,6 +196,8 @@ class LayerActivity(NamedTuple):
     nb_membrane_updates: float = math.nan
     nb_activations: float = math.nan
     nb_activation_slots: float = math.nan
+    rec_weights_nonzero: float = 0.0
+    """Non-zero recurrent weights of a recurrent layer (its own spikes; 0 otherwise)."""
 
 
 @dataclass
@@ -237,6 +263,9 @@ class ForwardResult(NamedTuple):
     the readout's synaptic input (float network) or membrane (chip-exact network)."""
     workload: list[LayerWorkload] | None = None
     """Per layer, NeuroBench's counts summed over the batch, when recorded."""
+    currents: list[torch.Tensor] | None = None
+    """The feed-forward synaptic input ``(T, B, ...)`` of each spiking layer (the tensor its
+    neurons integrate besides their recurrent input), graph attached."""
 
 
 class SpikingNetwork(nn.Module):
@@ -263,6 +292,17 @@ class SpikingNetwork(nn.Module):
     @property
     def synaptic_layers(self) -> list[SynapticLayer]:
         return [layer for layer in self.layers if isinstance(layer, SynapticLayer)]
+
+    @property
+    def weight_layers(self) -> list[SynapticLayer]:
+        """Every weight matrix as a :class:`SynapticLayer`, input first: each synaptic layer
+        followed by its recurrent weight, if it has one (what compression quantizes)."""
+        out: list[SynapticLayer] = []
+        for layer in self.synaptic_layers:
+            out.append(layer)
+            if layer.recurrent is not None:
+                out.append(layer.recurrent)
+        return out
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.run(x).logits
@@ -299,9 +339,14 @@ class SpikingNetwork(nn.Module):
         layers = self.synaptic_layers
         # chip-exact: each layer's effective weight once, for its integers and its current
         weights = [layer.effective_weight() for layer in layers] if exact else []
-        ints = chip_arith.layer_integers(self, weights) if exact else None
+        rec_weights = [
+            None if layer.recurrent is None or not exact else layer.recurrent.effective_weight()
+            for layer in layers
+        ]
+        ints = chip_arith.layer_integers(self, weights, rec_weights) if exact else None
         h = self.input_events(x, generator=generator, exact=exact)
         spikes: list[torch.Tensor] = []
+        currents: list[torch.Tensor] = []
         sums: list[tuple[float, ...]] | None = [] if record else None
         workload: list[LayerWorkload] | None = [] if record else None
         per_event = 1  # events per unit of h: a k x k average stands for k^2 events
@@ -312,19 +357,35 @@ class SpikingNetwork(nn.Module):
             if ints is not None and chip is not None:
                 weight = chip_arith.integer_weight(weights[i], ints[i])
                 current = layer.current(h, weight=weight)
-                out = chip_arith.neuron_steps(
-                    current, ints[i], chip, self.surrogate, spiking=spec.spiking
-                )
+                rec_ints, w_rec = ints[i].recurrent, rec_weights[i]
+                if rec_ints is not None and w_rec is not None:
+                    out = chip_arith.recurrent_neuron_steps(
+                        current,
+                        chip_arith.integer_weight(w_rec, rec_ints),
+                        ints[i],
+                        chip,
+                        self.surrogate,
+                    )
+                else:
+                    out = chip_arith.neuron_steps(
+                        current, ints[i], chip, self.surrogate, spiking=spec.spiking
+                    )
                 s = out if spec.spiking else None
                 if s is not None:
                     spikes.append(s)
+                    currents.append(current)
                     out = self._pool(s) if spec.pool > 1 else s
                 if chip.delay and i < len(layers) - 1:
                     out = chip_arith.delay_one_step(out)
             elif spec.spiking:
                 current = layer.current(h, binary=self._binary(i))
-                s = lif_multistep(current, self.params, self.surrogate)
+                if layer.recurrent is not None:
+                    w_rec = layer.recurrent.effective_weight()
+                    s = lif_recurrent(current, w_rec, self.params, self.surrogate)
+                else:
+                    s = lif_multistep(current, self.params, self.surrogate)
                 spikes.append(s)
+                currents.append(current)
                 out = self._pool(s) if spec.pool > 1 else s
             else:
                 s = None
@@ -337,7 +398,10 @@ class SpikingNetwork(nn.Module):
                     events = (events * per_event).round()
                 n_spikes = float(s.detach().sum()) if s is not None else 0.0
                 spike_bins = float(torch.count_nonzero(s.detach())) if s is not None else 0.0
-                sops, dense_sops, active = layer.event_counts(events)
+                rec_events = None
+                if layer.recurrent is not None and s is not None:
+                    rec_events = chip_arith.delay_one_step(s.detach())  # s[t-1] arrives at t
+                sops, dense_sops, active = layer.event_counts(events, rec_events)
                 sums.append(
                     (
                         float(events.sum()),
@@ -363,7 +427,7 @@ class SpikingNetwork(nn.Module):
             logits = h.mean(dim=0) * ints[-1].unit  # the readout's membrane, in float units
         else:
             logits = leaky_readout(h, cfg.beta)
-        return ForwardResult(logits, spikes, sums, h, workload)
+        return ForwardResult(logits, spikes, sums, h, workload, currents)
 
     def input_events(
         self, x: torch.Tensor, *, generator: torch.Generator | None = None, exact: bool = False

@@ -137,6 +137,16 @@ def layer_workload(
         steps, batch = x.shape[:2]
         dense = float(fan_out(torch.ones_like(nonzero), *args).sum()) * steps * batch
         s64 = None if spikes is None else spikes.to(torch.float64)
-        updates = _membrane_updates(_current64(layer, x), s64, params)
+        current64 = _current64(layer, x)
+        rec = layer.recurrent
+        if rec is not None and spikes is not None:  # its own spikes of step t-1, at step t
+            x_rec = torch.cat([torch.zeros_like(spikes[:1]), spikes[:-1]])
+            rec_nonzero = (rec.effective_weight() != 0).to(torch.float64)
+            rec_args = ("linear", (1, 1), 1, 0)
+            rec_macs, rec_acs = _operations(x_rec, fan_out(rec_nonzero, *rec_args))
+            macs, acs = macs + rec_macs, acs + rec_acs
+            dense += float(rec_nonzero.numel()) * steps * batch
+            current64 = current64 + _current64(rec, x_rec)
+        updates = _membrane_updates(current64, s64, params)
         fired = float(torch.count_nonzero(spikes)) if spikes is not None else 0.0
         return LayerWorkload(macs, acs, dense, updates, fired, float(current.numel()))

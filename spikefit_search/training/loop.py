@@ -15,7 +15,13 @@ from spikefit_search._interrupt import raise_if_interrupted
 from spikefit_search._modes import eval_mode
 from spikefit_search.data import Dataset
 from spikefit_search.exceptions import ConfigError, TrialFailedError
-from spikefit_search.snn import Activity, LayerActivity, NetworkConfig, SpikingNetwork
+from spikefit_search.snn import (
+    Activity,
+    LayerActivity,
+    NetworkConfig,
+    SpikingNetwork,
+    SynapticLayer,
+)
 from spikefit_search.training import progress
 from spikefit_search.training.stats import MAX_DRAWS, accuracy_se, draw_se
 
@@ -236,7 +242,9 @@ def _evaluate(
         timesteps=model.config.timesteps,
         samples=len(y),
         layers=[
-            LayerActivity._make([spec.n_neurons, *counts, *layer.weight_counts(), *nb])
+            LayerActivity._make(
+                [spec.n_neurons, *counts, *layer.weight_counts(), *nb, _rec_nonzero(layer)]
+            )
             for spec, counts, layer, nb in zip(
                 model.specs, per, model.synaptic_layers, per_workload
             )
@@ -249,6 +257,13 @@ def _evaluate(
         draws=draws,
         counts=counts.cpu().numpy().astype(np.uint8),
     )
+
+
+def _rec_nonzero(layer: SynapticLayer) -> float:
+    if layer.recurrent is None:
+        return 0.0
+    with torch.no_grad():
+        return float(torch.count_nonzero(layer.recurrent.effective_weight()))
 
 
 SCHEDULES = ("cosine", "constant")

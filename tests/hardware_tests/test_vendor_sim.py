@@ -84,8 +84,10 @@ def _ours(
         ("xylo-audio2", {"hidden": (32,), "input_pool": 2}),
         ("xylo-audio2", {"hidden": (24, 16), "input_pool": 2, "readout": "spikes"}),
         ("xylo-imu", {"hidden": (24,), "input_pool": 2}),
+        ("xylo-audio2", {"hidden": (32,), "input_pool": 2, "recurrent": True}),
+        ("xylo-audio2", {"hidden": (20, 12), "input_pool": 2, "recurrent": True}),
     ],
-    ids=["audio2-1-hidden", "audio2-2-hidden", "imu"],
+    ids=["audio2-1-hidden", "audio2-2-hidden", "imu", "audio2-recurrent", "audio2-2-recurrent"],
 )
 def test_xylosim_runs_our_spec_as_our_chip_exact_model(digits8, tmp_path, device, network):
     python = _venv_python("SPIKEFIT_ROCKPOOL")
@@ -111,6 +113,10 @@ def test_xylosim_runs_our_spec_as_our_chip_exact_model(digits8, tmp_path, device
     theirs = np.load(tmp_path / "out.npz")
     hidden = np.concatenate(spikes[: len(model.config.hidden)], axis=2)
     assert hidden.sum() > 0
+    if model.config.recurrent:  # the recurrent weights are in the spec and do something
+        rec = np.load(spec)["weights_rec"]
+        n0 = model.config.hidden[0]
+        assert np.count_nonzero(rec[:n0, :n0]) > 0
     assert np.array_equal(theirs["hidden"], hidden)
     output = theirs["output"].astype(np.float64).sum(axis=1)  # spikes or Vmem over the steps
     assert np.array_equal(output.argmax(axis=1), predictions)

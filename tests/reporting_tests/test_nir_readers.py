@@ -59,7 +59,7 @@ def _random_knee(cfg: NetworkConfig, seed: int) -> SpikingNetwork:
     4-value codebook with 20% of the synapses pruned, as a SpikeFit model is."""
     torch.manual_seed(seed)
     model = SpikingNetwork(cfg)
-    for layer in model.synaptic_layers:
+    for layer in model.weight_layers:  # a recurrent weight as well
         layer.synapse.weight.data *= 3.0
         layer.mask = (torch.rand_like(layer.synapse.weight) > 0.2).float()
     attach_quantizers(model, "cat", n_values=4, bits=4, scope="layer", zero_is_free=True)
@@ -126,6 +126,14 @@ def knees(tiny_run: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str,
         ),
         "lif-spikes": (NetworkConfig(hidden=(32,), beta=0.9, readout="spikes", timesteps=8), 7),
         "lif-membrane": (NetworkConfig(hidden=(32,), beta=0.9, timesteps=8), 7),
+        "recurrent-zero-reset": (
+            NetworkConfig(hidden=(32,), beta=1.0, readout="spikes", reset="zero", recurrent=True),
+            4,
+        ),
+        "recurrent": (
+            NetworkConfig(hidden=(32,), beta=1.0, readout="spikes", timesteps=8, recurrent=True),
+            2,
+        ),
     }
     for name, (cfg, seed) in nets.items():
         model = _random_knee(cfg, seed)
@@ -170,13 +178,24 @@ EXPRESSIBLE = {
     ("norse", "zero-reset"),
     ("norse", "zero-reset-conv"),
     ("sinabs", "lif-spikes"),
+    ("norse", "recurrent-zero-reset"),
 }
 
 
 @pytest.mark.parametrize("reader", READERS)
 @pytest.mark.parametrize(
     "name",
-    ["speck", "loihi", "conv", "zero-reset", "zero-reset-conv", "lif-spikes", "lif-membrane"],
+    [
+        "speck",
+        "loihi",
+        "conv",
+        "zero-reset",
+        "zero-reset-conv",
+        "lif-spikes",
+        "lif-membrane",
+        "recurrent-zero-reset",
+        "recurrent",
+    ],
 )
 def test_readers_predict_as_we_do(
     reader: str,

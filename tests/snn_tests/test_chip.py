@@ -353,3 +353,69 @@ def test_loihi_profiles_carry_the_neuron_and_run_chip_exact(name) -> None:
     result = net.run(x, generator=torch.Generator().manual_seed(0))
     assert result.output is not None and result.output.shape[0] == 6 + 1  # one flush step
     assert all(float(s.max()) <= 1 for s in result.spikes)
+
+
+def _recurrent_reference(
+    current: torch.Tensor, w_rec: torch.Tensor, ints: LayerIntegers, chip: ChipNeuron
+) -> torch.Tensor:
+    """:func:`_autograd_reference` with the population's counts of step t-1 arriving through
+    ``w_rec`` at step t, by autograd."""
+    sur = FastSigmoid()
+    th = float(ints.threshold)
+    beta_m = 1.0 if ints.dash_mem is None else 1 - 2.0**-ints.dash_mem
+    beta_s = None if ints.dash_syn is None else 1 - 2.0**-ints.dash_syn
+    exact, v_pre = chip_forward(current.detach(), ints, chip, spiking=True, w_rec=w_rec.detach())
+    i = torch.zeros_like(current[0])
+    u = torch.zeros_like(current[0])
+    n = torch.zeros_like(current[0])
+    outs = []
+    for t in range(current.shape[0]):
+        x = current[t] + n @ w_rec.t()
+        i_lin = x if beta_s is None else beta_s * (i + x)
+        v = beta_m * u + i_lin
+        v = v + (v_pre[t] - v).detach()
+        n = spike(v / th - 1.0, sur)
+        n = n + (exact[t] - n).detach()
+        outs.append(n)
+        u = v - (n * th).detach()
+        i = i_lin
+    return torch.stack(outs)
+
+
+@pytest.mark.parametrize("dm,ds", [(3, 1), (15, None)])
+def test_recurrent_chip_neuron_gradient_matches_autograd(dm, ds) -> None:
+    from spikefit_search.snn.chip import recurrent_neuron_steps
+
+    torch.manual_seed(1)
+    ints = _ints(400, dash_mem=dm, dash_syn=ds, cap=XYLO.spikes_per_step)
+    current = (torch.randn(10, 4, 6) * 300).round().requires_grad_(True)
+    w_rec = (torch.randn(6, 6) * 120).round().requires_grad_(True)
+    weight = torch.randn(10, 4, 6)
+    out = recurrent_neuron_steps(current, w_rec, ints, XYLO, FastSigmoid())
+    (out * weight).sum().backward()
+    ours = current.grad.clone(), w_rec.grad.clone()
+    current.grad = w_rec.grad = None
+    ref = _recurrent_reference(current, w_rec, ints, XYLO)
+    assert torch.equal(out, ref.detach())
+    (ref * weight).sum().backward()
+    assert torch.allclose(ours[0], current.grad, atol=1e-6, rtol=1e-5)
+    assert torch.allclose(ours[1], w_rec.grad, atol=1e-5, rtol=1e-5)
+    assert float(ours[1].abs().sum()) > 0
+
+
+def test_recurrent_chip_exact_network_and_refusals() -> None:
+    net = _quantized(XYLO, hidden=(12,), beta=0.875, recurrent=True)
+    assert net.chip_exact
+    ints = layer_integers(net)
+    rec = ints[0].recurrent
+    assert rec is not None and rec.shift == ints[0].shift
+    x = torch.rand(3, 16, 1, 1)
+    out = net.run(x)
+    assert out.spikes[0].sum() > 0
+    # the same network without its recurrent weights: another result
+    with torch.no_grad():
+        net.synaptic_layers[0].recurrent.synapse.weight.zero_()  # type: ignore[union-attr]
+    assert not torch.equal(net.run(x).spikes[0], out.spikes[0])
+    loihi = _quantized(LOIHI, hidden=(12,), recurrent=True)
+    with pytest.raises(Exception, match="simulated for Xylo, but got chip family 'loihi'"):
+        loihi.run(x)

@@ -19,6 +19,8 @@ fresh core) and this model adds, for each of these limits the profile sets:
 
 The per-core axon and memory limits are modelled for linear layers; conv layers use shared
 (population) synapses on Loihi, which this model does not describe, so they are not counted.
+A recurrent layer's own neurons are inputs of its cores (axons and synapse memory) and its
+neurons' spikes also reach its own cores (destinations, output axons).
 """
 
 from __future__ import annotations
@@ -89,17 +91,40 @@ def _per_neuron(sender: LayerUsage, counts: torch.Tensor) -> torch.Tensor:
     return grid.reshape(-1)
 
 
+def _recurrent_usage(u: LayerUsage) -> LayerUsage:
+    """A recurrent layer's recurrent weight as the usage of a layer fed by the layer itself."""
+    from dataclasses import replace
+
+    n = u.spec.out_channels
+    spec = replace(u.spec, in_channels=n, in_size=(1, 1), kernel=(1, 1), recurrent=False)
+    return replace(u, spec=spec, weight=u.rec_weight)
+
+
+def _input_rows(u: LayerUsage) -> torch.Tensor | None:
+    """Per neuron, whether each input (a recurrent layer's own neurons after the network's)
+    has a non-zero synapse: ``(neurons, inputs)``; None for a config."""
+    import torch
+
+    if u.weight is None:
+        return None
+    rows = u.weight.reshape(u.weight.shape[0], -1) != 0
+    if u.rec_weight is not None:
+        rows = torch.cat([rows, u.rec_weight != 0], dim=1)
+    return rows
+
+
 def _synapse_bits(u: LayerUsage, seg: CoreSegment, axons: int, bits: int) -> int:
     """Synapse memory of one core of a linear layer: the cheaper of nengo-loihi's dense and
     sparse (indexed) encodings. From a config, the sparse figure is an upper bound."""
     dense = dense_core_bits(axons, seg.neurons, bits)
     per = stored_weight_bits(bits) + index_bits(seg.neurons)
-    if u.weight is None:
+    rows = _input_rows(u)
+    if rows is None:
         synapses = min(seg.neurons * u.fan_in, axons * seg.neurons)
         blocks = axons + math.ceil(synapses / SYNAPSES_PER_BLOCK)
         sparse = synapses * per + blocks * (BLOCK_HEADER_BITS + WORD_BITS - 1)
     else:
-        block = u.weight[seg.start : seg.stop].reshape(seg.neurons, -1) != 0
+        block = rows[seg.start : seg.stop]
         sparse = sum(loihi_axon_bits(int(n), per) for n in block.sum(dim=0).tolist() if n)
     return min(dense, sparse)
 
@@ -141,26 +166,30 @@ class BudgetMappingModel(BaseMappingModel):
             note = "(each layer on its own cores)"
             out.append(ConstraintUsage("cores", sum(needed), n, "network", note=note))
         # spikes of layer i's neurons go to the cores of layer i + 1 (the last layer's leave)
+        # and of a recurrent layer to its own cores too
         sends = []
+        reach = []  # cores one neuron of layer i reaches, from a config (dense)
         for i in range(len(layers) - 1):
             counts = _targets_per_input(layers[i + 1], by_layer[i + 1])
             if counts is not None:
                 counts = _per_neuron(layers[i], counts)
+            reach.append(needed[i + 1])
+            if layers[i].spec.recurrent:
+                reach[-1] += needed[i]
+                own = _targets_per_input(_recurrent_usage(layers[i]), by_layer[i])
+                if counts is not None and own is not None:
+                    counts = counts + own
             sends.append(counts)
         if (n := limit("destinations")) is not None:
             for i, counts in enumerate(sends):
-                usage = (
-                    needed[i + 1]
-                    if counts is None
-                    else (int(counts.max()) if counts.numel() else 0)
-                )
+                usage = reach[i] if counts is None else (int(counts.max()) if counts.numel() else 0)
                 out.append(
                     ConstraintUsage("destinations", usage, n, f"layer {i}", note="cores per neuron")
                 )
         if (n := limit("core_output_axons")) is not None:
             for i, counts in enumerate(sends):
                 worst = max(
-                    seg.neurons * needed[i + 1]
+                    seg.neurons * reach[i]
                     if counts is None
                     else int(counts[seg.start : seg.stop].sum())
                     for seg in by_layer[i]
@@ -181,11 +210,12 @@ class BudgetMappingModel(BaseMappingModel):
 
     @staticmethod
     def _axons(u: LayerUsage, seg: CoreSegment) -> int:
-        """Inputs with a synapse into the neurons of ``seg`` (all inputs for a config)."""
-        if u.weight is None:
-            return u.spec.n_inputs
-        block = u.weight[seg.start : seg.stop].reshape(seg.neurons, -1) != 0
-        return int(block.any(dim=0).sum())
+        """Inputs with a synapse into the neurons of ``seg`` (all inputs for a config), a
+        recurrent layer's own neurons included."""
+        rows = _input_rows(u)
+        if rows is None:
+            return u.spec.n_inputs + (u.spec.out_channels if u.spec.recurrent else 0)
+        return int(rows[seg.start : seg.stop].any(dim=0).sum())
 
     def describe(self) -> dict[str, object]:
         return {"model": self.name}
