@@ -4,7 +4,9 @@ accuracy against the same candidate trained at its own width?
 A network of ``n`` hidden neurons is trained three ways, each ending with ``n`` neurons:
 
 * ``direct``: float warm-up at width ``n``, no pruning (``rho`` 0);
-* ``rho 0.4``: warm-up at ``n / 0.6``, 40 % of the neurons pruned by FSC, as the search does;
+* ``rho 0.2``, ``rho 0.4``: warm-up at ``n / 0.8`` or ``n / 0.6``, 20 % or 40 % of the neurons
+  pruned by FSC, as the search does from its parent widths (a factor 2 apart, ``rho`` up to
+  0.4: a parent at most 1.67 times its candidate's width);
 * ``from 256``: warm-up at 256 (the space's widest), FSC prunes down to ``n``: the once-for-all
   route, where every candidate of one depth and ``T`` would share a single warm-up.
 
@@ -32,13 +34,17 @@ from spikefit_search.data import load_dataset
 from spikefit_search.snn import NetworkConfig
 
 WIDEST = 256
-ROUTES = ("direct", "rho 0.4", f"from {WIDEST}")
+ROUTES = ("direct", "rho 0.2", "rho 0.4", f"from {WIDEST}")
 
 
 def _route(name: str, n: int) -> tuple[int, float]:
     """Warm-up width and pruning fraction of a route ending with ``n`` neurons."""
-    width = {"direct": n, "rho 0.4": round(n / 0.6)}.get(name, WIDEST)
-    return width, 1.0 - n / width
+    if name == "direct":
+        return n, 0.0
+    if name.startswith("rho "):
+        width = round(n / (1.0 - float(name.split()[1])))
+        return width, 1.0 - n / width
+    return WIDEST, 1.0 - n / WIDEST
 
 
 def run(seeds: int, widths: list[int]) -> list[dict[str, float | int | str]]:
