@@ -477,7 +477,12 @@ def run_summary(run_dir: Path) -> dict[str, Any]:
     }
 
 
-def bench_compare(runs: list[str], results: Path | None, chance: float = 0.1) -> None:
+def bench_compare(
+    runs: list[str],
+    results: Path | None,
+    title: str = "Search runs side by side",
+    chance: float = 0.1,
+) -> None:
     """Finished runs (``NAME=RUN_DIR``) side by side, hypervolume above ``chance`` accuracy and
     below the worst feasible energy of all of them."""
     import json
@@ -503,9 +508,10 @@ def bench_compare(runs: list[str], results: Path | None, chance: float = 0.1) ->
         n = len(s["points"])
         lines.append(
             f"| {name} | {n} | {s['warmups']} | {s['reused']} ({100 * s['reused'] / n:.0f} %) "
-            f"| {hypervolume(pts, ref_e, chance):.4g} | {s['train_seconds']:.0f} |"
+            f"| {hypervolume(pts, ref_e, chance):.5g} | {s['train_seconds']:.0f} |"
         )
-    append("Search runs side by side", lines)
+    lines += ["", f"Command: `python bench/search_bench.py {' '.join(sys.argv[1:])}`."]
+    append(title, lines)
 
 
 def main() -> None:
@@ -513,6 +519,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("part", choices=["wall", "reject", "workers", "sampler", "compare", "all"])
     parser.add_argument("runs", nargs="*", help="compare: NAME=RUN_DIR of finished runs")
+    parser.add_argument("--title", default="Search runs side by side", help="compare")
     parser.add_argument("--write", action="store_true", help="append to docs/benchmarks.md")
     parser.add_argument("--budget", type=int, default=50, help="sampler: trained candidates")
     parser.add_argument("--seeds", type=int, default=5, help="sampler: seeds 0..N-1")
@@ -529,7 +536,7 @@ def main() -> None:
     args = parser.parse_args()
     WRITE = args.write
     if args.part == "compare":
-        bench_compare(args.runs, args.results)
+        bench_compare(args.runs, args.results, args.title)
         return
     if args.part == "sampler":
         if args.from_results:

@@ -9,6 +9,7 @@ Test accuracy is recorded for reporting only.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -279,7 +280,8 @@ def run_trial(
     attrs.update(neurobench_metrics(result.model, result.val_activity).to_dict())
     usage = codebook_usage(result.model)
     if usage is not None:  # what the network really uses, next to the requested n_values
-        attrs.update(usage.to_dict())
+        # (no drift without a learnable codebook: left out, NaN in trials.csv)
+        attrs.update({k: v for k, v in usage.to_dict().items() if math.isfinite(v)})
     if not measured.fits:
         attrs[REASON] = "measured: " + "; ".join(measured.messages())
     for key, value in attrs.items():

@@ -24,6 +24,8 @@ from spikefit_search.compression.neurons import shrink_network
 from spikefit_search.data import load_dataset
 from spikefit_search.exceptions import SearchSpaceError
 from spikefit_search.hardware import list_profiles, load_profile
+from spikefit_search.hardware.target import load_target
+from spikefit_search.reporting.export import export_trial
 from spikefit_search.search import list_search_spaces, load_search_space, run_search
 from spikefit_search.search.objective import TrialSettings, fit_to_grid, pipeline_config
 from spikefit_search.search.samplers import make_sampler
@@ -192,3 +194,6 @@ def test_search_trains_each_quantization_it_offers(tmp_path: Path) -> None:
         # a uniform 2-bit grid with the free zero: the levels -2, -1, 1 (n_values records them)
         assert t.user_attrs["n_values"] == (3 if grid else 2)
         assert t.user_attrs["feasible"] is True
+        exported = tmp_path / f"trial_{t.number}.yaml"  # export writes what check reads back
+        export_trial(result.run_dir, trial=t.number, pick=None, out=exported)
+        assert load_target(exported) is not None
