@@ -11,6 +11,8 @@ Usage (each part can run alone):
                                              # speck and loihi, 5 seeds, budget 50
     python bench/search_bench.py sampler --results r.json   # keep every run's points
     python bench/search_bench.py sampler --results r.json --from-results  # recompute only
+    python bench/search_bench.py compare NAME=RUN_DIR ...   # finished runs side by side:
+        # hypervolume (one reference for all), warm-up reuse, stages, training seconds
 
 Results are printed, and appended to docs/benchmarks.md under "## Search" with
 ``--write``.
@@ -447,10 +449,77 @@ def report_sampler(
     append("Sample efficiency: default sampler against random", lines)
 
 
+def run_summary(run_dir: Path) -> dict[str, Any]:
+    """One finished run folder: its budget-counted candidates' (accuracy, energy) points, how
+    many reused a stored warm-up, its stages and the seconds its trials trained."""
+    import optuna
+
+    from spikefit_search.search.records import is_feasible
+    from spikefit_search.search.storage import open_storage
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    names = optuna.get_all_study_names(open_storage(run_dir, None))
+    study = optuna.load_study(study_name=names[0], storage=open_storage(run_dir, None))
+    trials = sorted(study.trials, key=lambda t: t.number)
+    counted = [t for t in trials if t.user_attrs.get("stage") in ("trained", "stopped")]
+    stages: dict[str, int] = {}
+    for t in trials:
+        stage = str(t.user_attrs.get("stage"))
+        stages[stage] = stages.get(stage, 0) + 1
+    return {
+        "points": [
+            [float(t.values[0]), float(t.values[1])] if is_feasible(t) else None for t in counted
+        ],
+        "reused": sum(bool(t.user_attrs.get("warmup_reused")) for t in counted),
+        "warmups": len(list((run_dir / "warmups").glob("*.pt"))),
+        "stages": stages,
+        "train_seconds": sum(float(t.user_attrs.get("seconds", 0.0)) for t in counted),
+    }
+
+
+def bench_compare(
+    runs: list[str],
+    results: Path | None,
+    title: str = "Search runs side by side",
+    chance: float = 0.1,
+) -> None:
+    """Finished runs (``NAME=RUN_DIR``) side by side, hypervolume above ``chance`` accuracy and
+    below the worst feasible energy of all of them."""
+    import json
+
+    summaries = {}
+    for spec in runs:
+        name, _, folder = spec.partition("=")
+        summaries[name] = run_summary(Path(folder))
+    if results is not None:
+        results.write_text(json.dumps(summaries, indent=1))
+    energies = [p[1] for s in summaries.values() for p in s["points"] if p]
+    ref_e = max(energies) * (1 + 1e-9)
+    lines = [
+        f"Hypervolume of (validation accuracy, energy) above accuracy {chance} and below "
+        f"{ref_e:.4g} (the worst feasible energy of these runs).",
+        "",
+        "| run | trained + stopped | warm-ups trained | warm-up reused | hypervolume | "
+        "training s |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, s in summaries.items():
+        pts = [tuple(p) for p in s["points"] if p]
+        n = len(s["points"])
+        lines.append(
+            f"| {name} | {n} | {s['warmups']} | {s['reused']} ({100 * s['reused'] / n:.0f} %) "
+            f"| {hypervolume(pts, ref_e, chance):.5g} | {s['train_seconds']:.0f} |"
+        )
+    lines += ["", f"Command: `python bench/search_bench.py {' '.join(sys.argv[1:])}`."]
+    append(title, lines)
+
+
 def main() -> None:
     global WRITE
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("part", choices=["wall", "reject", "workers", "sampler", "all"])
+    parser.add_argument("part", choices=["wall", "reject", "workers", "sampler", "compare", "all"])
+    parser.add_argument("runs", nargs="*", help="compare: NAME=RUN_DIR of finished runs")
+    parser.add_argument("--title", default="Search runs side by side", help="compare")
     parser.add_argument("--write", action="store_true", help="append to docs/benchmarks.md")
     parser.add_argument("--budget", type=int, default=50, help="sampler: trained candidates")
     parser.add_argument("--seeds", type=int, default=5, help="sampler: seeds 0..N-1")
@@ -466,6 +535,9 @@ def main() -> None:
     parser.add_argument("--space", default="mlp", help="sampler: search space name or YAML")
     args = parser.parse_args()
     WRITE = args.write
+    if args.part == "compare":
+        bench_compare(args.runs, args.results, args.title)
+        return
     if args.part == "sampler":
         if args.from_results:
             import json

@@ -52,11 +52,17 @@ def status_line(trials: list[optuna.trial.FrozenTrial], budget: int) -> Text:
 
 def _describe(trial: optuna.trial.FrozenTrial) -> str:
     p = trial.params
-    widths = "-".join(str(p[k]) for k in sorted(p) if k.startswith("width_"))
+    built = trial.user_attrs.get("widths")  # after pruning; a shallow candidate's unused widths
+    if isinstance(built, list):  # are drawn too, so the parameters alone would show them
+        widths = "-".join(str(w) for w in built)
+    else:
+        widths = "-".join(str(p[k]) for k in sorted(p) if k.startswith("width_"))
     parts = [f"w {widths}" if widths else ""]
     if "timesteps" in p:
         parts.append(f"T {p['timesteps']}")
-    if "n_values" in p and "bits" in p:
+    if p.get("quantization") == "uniform" and "bits" in p:
+        parts.append(f"uniform b {p['bits']}")
+    elif "n_values" in p and "bits" in p:
         parts.append(f"M {p['n_values']} b {p['bits']}")
     return " ".join(x for x in parts if x)
 

@@ -5,11 +5,15 @@ SpikeFit's float warm-up (two thirds of a candidate's epochs) depends only on th
 epochs, batch size, learning rate, schedule and seed, the training data and the device type;
 the compression parameters a search varies most (``n_values``, ``bits``, ``rho``) act after it.
 Candidates that agree on all of these reuse one warm-up, kept in the run folder as
-``warmups/<key>.pt`` so that a resumed search reuses it too.
+``warmups/<key>.pt`` so that a resumed search reuses it too. The network is the one before
+pruning: a space's ``width`` and ``channels`` are these parent widths, on a grid, and each
+candidate's ``rho`` prunes its copy of the shared warm-up to its own width.
 
-Safe under several workers: a per-key file lock makes one worker train while another asking for
-the same key waits and then loads it (it would otherwise have trained the same network), and a
-file is written to a temporary name and renamed, so a reader never sees half of one.
+Safe under several workers and resume: a per-key ``flock`` on ``<key>.lock`` makes one worker
+train while another asking for the same key waits and then loads it (it would otherwise have
+trained the same network); the kernel releases the lock of a process that dies, so a killed
+worker never blocks the next run. A file is written to a temporary name and renamed, so a
+reader never sees half of one, and an unreadable file is trained again.
 """
 
 from __future__ import annotations

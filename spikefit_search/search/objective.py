@@ -9,6 +9,7 @@ Test accuracy is recorded for reporting only.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -96,14 +97,16 @@ def pipeline_config(candidate: Candidate, settings: TrialSettings, seed: int) ->
     """The SpikeFit configuration a candidate is trained with (also what ``export`` writes)."""
     training = settings.space.training
     unique = settings.profile.unique_weights
+    codebook = candidate.quantization in ("cat", "kmeans")  # zero_fraction acts on a codebook
     return PipelineConfig(
         network=candidate.network,
+        quantization=candidate.quantization,
         n_values=candidate.n_values,
         bits=candidate.bits,
         rho=candidate.rho,
         scope="neuron" if unique.scope.value == "neuron" else "layer",
         zero_is_free=bool(unique.zero_is_free.value),
-        zero_fraction=candidate.zero_fraction if unique.zero_is_free.value else 0.0,
+        zero_fraction=candidate.zero_fraction if unique.zero_is_free.value and codebook else 0.0,
         symmetric_grid=settings.profile.symmetric_at(candidate.bits),
         fan_in_cap=fan_in_cap(settings.profile, candidate.pruned_network()),
         warmup_epochs=settings.warmup_epochs or int(training.get("warmup_epochs", 10)),
@@ -115,6 +118,27 @@ def pipeline_config(candidate: Candidate, settings: TrialSettings, seed: int) ->
         codebook_freeze=float(training.get("codebook_freeze", PipelineConfig.codebook_freeze)),
         seed=seed,
     )
+
+
+def fit_to_grid(candidate: Candidate, profile: HardwareProfile) -> tuple[Candidate, str]:
+    """The candidate with the ``n_values`` its ``b``-bit grid can hold on ``profile``'s chip,
+    and a note when its codebook was clipped.
+
+    A uniform grid uses every level (its ``n_values`` is the grid's). A codebook larger than
+    the grid (``M = 16`` at 2 bits) is clipped to the grid's levels: clipping keeps every
+    sampler, also those that ignore pruned trials (GP, NSGA-II), away from candidates that
+    could never be built.
+    """
+    zero_free = bool(profile.unique_weights.zero_is_free.value)
+    symmetric = profile.symmetric_at(candidate.bits)
+    levels = grid_levels(candidate.bits, symmetric=symmetric, zero_is_free=zero_free)
+    if candidate.quantization == "uniform":
+        return replace(candidate, n_values=levels), ""
+    if candidate.n_values <= levels:
+        return candidate, ""
+    grid = f"{'symmetric ' if symmetric else ''}{candidate.bits}-bit grid"
+    note = f"n_values {candidate.n_values} clipped to {levels}, the levels of a {grid}"
+    return replace(candidate, n_values=levels), note
 
 
 def _reserved_numbers(study: optuna.Study) -> list[int]:
@@ -153,17 +177,9 @@ def run_trial(
     trial.set_user_attr(SEED, seed)
     pruned = candidate.pruned_network()
     trial.set_user_attr("widths", list(pruned.hidden_sizes))
-    zero_free = bool(settings.profile.unique_weights.zero_is_free.value)
-    symmetric = settings.profile.symmetric_at(candidate.bits)
-    levels = grid_levels(candidate.bits, symmetric=symmetric, zero_is_free=zero_free)
-    if candidate.n_values > levels:
-        # a b-bit grid holds only so many values: M = 16 at 2 bits is M = 3 (or 4). Clipping
-        # keeps every sampler, also those that ignore pruned trials (GP, NSGA-II), away from
-        # candidates that could never be built.
-        clipped = f"n_values {candidate.n_values} clipped to {levels}"
-        grid = f"{'symmetric ' if symmetric else ''}{candidate.bits}-bit grid"
-        trial.set_user_attr("note", f"{clipped}, the levels of a {grid}")
-        candidate = replace(candidate, n_values=levels)
+    candidate, note = fit_to_grid(candidate, settings.profile)
+    if note:
+        trial.set_user_attr("note", note)
     trial.set_user_attr("n_values", candidate.n_values)
     try:
         cfg = pipeline_config(candidate, settings, seed)
@@ -183,7 +199,7 @@ def run_trial(
         n_values=candidate.n_values,
         bits=candidate.bits,
         scope=cfg.scope,
-        zero_code=cfg.zero_is_free,
+        zero_code=cfg.zero_is_free or cfg.quantization == "uniform",  # a uniform grid holds 0
         fan_in_cap=cfg.fan_in_cap,
     )
     if not static.fits:
@@ -266,7 +282,8 @@ def run_trial(
     attrs.update(neurobench_metrics(result.model, result.val_activity).to_dict())
     usage = codebook_usage(result.model)
     if usage is not None:  # what the network really uses, next to the requested n_values
-        attrs.update(usage.to_dict())
+        # (no drift without a learnable codebook: left out, NaN in trials.csv)
+        attrs.update({k: v for k, v in usage.to_dict().items() if math.isfinite(v)})
     if not measured.fits:
         attrs[REASON] = "measured: " + "; ".join(measured.messages())
     for key, value in attrs.items():

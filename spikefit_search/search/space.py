@@ -31,8 +31,12 @@ KNOWN_PARAMS = {
     "input_pool": int,
     "input_group": int,
     "recurrent": bool,
+    "quantization": str,
 }
 """Parameters a space may search, with their type."""
+
+SEARCHABLE_QUANTIZATION = ("cat", "uniform", "kmeans")
+"""Quantization methods a space may search (``none``, float weights, runs on no chip)."""
 
 MAX_TIMESTEPS = 10_000
 """Most simulation steps per sample: beyond it one batch's spike tensors alone exceed memory."""
@@ -145,6 +149,8 @@ class SearchSpace:
         if "zero_fraction" in params and not profile.unique_weights.zero_is_free.value:
             del params["zero_fraction"]  # a zero weight costs a synapse there: nothing to win
             notes.append(f"zero_fraction not searched: zero weights are not free on {profile.name}")
+        if "quantization" in params:
+            params["quantization"] = self._narrow_quantization(params, profile, notes)
         network = dict(self.network)
         if "recurrent" not in profile.layer_types.value:  # e.g. Speck: feed-forward only
             rec = params.get("recurrent")
@@ -182,6 +188,50 @@ class SearchSpace:
             notes.append(f"trained and scored chip-exact ({chip.family} integer neuron)")
         return replace(self, network=network, params=params, notes=tuple(notes))
 
+    def _narrow_quantization(
+        self, params: dict[str, Param], profile: HardwareProfile, notes: list[str]
+    ) -> Param:
+        """The quantization methods ``profile``'s chip can run: ``uniform`` where some offered
+        bit-width's full grid fits its unique-weight limit, ``kmeans`` where candidates are not
+        chip-exact (k-means clusters after a float fine-tune; a chip-exact candidate fine-tunes
+        in the chip's integers)."""
+        from spikefit_search.compression import grid_levels
+
+        param = params["quantization"]
+        kept = list(param.choices or ())
+        limit = profile.unique_weights.max.value
+        zero_free = bool(profile.unique_weights.zero_is_free.value)
+        if "uniform" in kept:
+            bits = params.get("bits", Param("bits", choices=(4,)))
+            offered = bits.choices or tuple(range(int(bits.low or 2), int(bits.high or 8) + 1))
+            levels = {
+                b: grid_levels(
+                    int(b), symmetric=profile.symmetric_at(int(b)), zero_is_free=zero_free
+                )
+                for b in offered
+            }
+            if min(levels.values()) > limit:
+                kept.remove("uniform")
+                b = min(levels)
+                notes.append(
+                    f"quantization uniform not searched: a {b}-bit grid holds {levels[b]} "
+                    f"values, {profile.name} allows {limit}"
+                )
+        if "kmeans" in kept and profile.chip_neuron is not None:
+            kept.remove("kmeans")
+            notes.append(
+                f"quantization kmeans not searched: {profile.name} candidates fine-tune "
+                "chip-exact, k-means clusters after a float fine-tune"
+            )
+        if not kept:
+            raise SearchSpaceError(
+                self.path,
+                "params.quantization",
+                f"must offer a method that device {profile.name} can run, but offers "
+                f"{param.describe()}.",
+            )
+        return replace(param, choices=tuple(kept))
+
     def fixed(self, key: str, default: Any) -> Any:
         return self.network.get(key, default)
 
@@ -198,6 +248,7 @@ class SearchSpace:
         def get(key: str, default: Any) -> Any:
             return p[key].suggest(trial) if key in p else default
 
+        quantization = str(get("quantization", "cat"))
         n_values = int(get("n_values", 4))
         bits = int(get("bits", 4))
         rho = float(get("rho", 0.0))
@@ -206,19 +257,32 @@ class SearchSpace:
         lr = float(get("lr", self.training.get("lr", 3e-3)))
         reduction = {k: int(get(k, self.network.get(k, 1))) for k in INPUT_REDUCTION}
         recurrent = bool(get("recurrent", self.network.get("recurrent", False)))
+        # every per-layer width is drawn, also those a shallower candidate leaves unused, so
+        # that every trial has the same parameters: a sampler that models only the parameters
+        # all trials share (GPSampler's intersection search space) models the widths too
         hidden: list[int] = []
         channels: list[int] = []
         if self.kind == "conv":
             n_conv = int(get("conv_layers", 1))
-            for i in range(n_conv):
-                channels.append(
-                    int(p["channels"].suggest(trial, f"channels_{i}")) if "channels" in p else 8
-                )
+            if "channels" in p:
+                drawn = [
+                    int(p["channels"].suggest(trial, f"channels_{i}"))
+                    for i in range(self.deepest("conv_layers"))
+                ]
+                channels = drawn[:n_conv]
+            else:
+                channels = [8] * n_conv
             hidden.append(int(p["width"].suggest(trial, "width_0")) if "width" in p else 64)
         else:
             n_hidden = int(get("hidden_layers", 1))
-            for i in range(n_hidden):
-                hidden.append(int(p["width"].suggest(trial, f"width_{i}")) if "width" in p else 128)
+            if "width" in p:
+                drawn = [
+                    int(p["width"].suggest(trial, f"width_{i}"))
+                    for i in range(self.deepest("hidden_layers"))
+                ]
+                hidden = drawn[:n_hidden]
+            else:
+                hidden = [128] * n_hidden
         base = {k: v for k, v in self.network.items() if k not in ("hidden", "channels")}
         base.update(
             input_shape=input_shape,
@@ -240,7 +304,16 @@ class SearchSpace:
             rho=rho,
             lr=lr,
             zero_fraction=zero_fraction,
+            quantization=quantization,
         )
+
+    def deepest(self, key: str) -> int:
+        """Most layers the space's ``hidden_layers`` or ``conv_layers`` offers (1 if not
+        searched)."""
+        if key not in self.params:
+            return 1
+        p = self.params[key]
+        return int(max(p.choices) if p.choices is not None else p.high)  # type: ignore[arg-type]
 
     def smallest(self, *, input_shape: tuple[int, int, int], n_classes: int) -> Candidate:
         """The cheapest candidate of the space: fewest and narrowest layers, fewest values and
@@ -271,6 +344,9 @@ class SearchSpace:
             "recurrent": low("recurrent", False),
             **{k: high(k, self.network.get(k, 1)) for k in INPUT_REDUCTION},
         }
+        if "quantization" in self.params:  # a codebook of M values counts fewest values
+            offered = self.params["quantization"].choices or ("cat",)
+            params["quantization"] = "cat" if "cat" in offered else offered[0]
         for i in range(4):
             params[f"width_{i}"] = low("width", 128)
             params[f"channels_{i}"] = low("channels", 8)
@@ -302,6 +378,8 @@ class Candidate:
     zero_fraction: float = 0.0
     """Least share of every scope's synapses sent to the free zero code (chips where zero
     weights are free only)."""
+    quantization: str = "cat"
+    """``cat``, ``uniform`` or ``kmeans`` (:data:`SEARCHABLE_QUANTIZATION`)."""
 
     def pruned_network(self) -> NetworkConfig:
         """The architecture after removing ``round(rho * n)`` units of every hidden layer."""
@@ -422,6 +500,15 @@ def _parse_param(path: Path, name: str, spec: Any) -> Param:
                 path, key, f"choices must be a non-empty list, but got {choices!r}."
             )
         for c in choices:
+            if typ is str:
+                if c not in SEARCHABLE_QUANTIZATION:
+                    raise SearchSpaceError(
+                        path,
+                        key,
+                        f"choices must be among {', '.join(SEARCHABLE_QUANTIZATION)}, "
+                        f"but got {c!r}.",
+                    )
+                continue
             if typ is bool:
                 if not isinstance(c, bool):
                     raise SearchSpaceError(
@@ -439,6 +526,8 @@ def _parse_param(path: Path, name: str, spec: Any) -> Param:
         param = Param(name, choices=values)
     elif typ is bool:
         raise SearchSpaceError(path, key, "must give choices (true, false or both).")
+    elif typ is str:
+        raise SearchSpaceError(path, key, f"takes choices, but got {spec!r}.")
     else:
         extra = set(spec) - {"low", "high", "log", "step"}
         if extra or "low" not in spec or "high" not in spec:
@@ -476,7 +565,8 @@ def _parse_param(path: Path, name: str, spec: Any) -> Param:
             step=None if step is None else float(step),
         )
         values = (low, high)
-    _check_values(path, key, name, values)
+    if typ is not str:  # method names were checked against the known ones above
+        _check_values(path, key, name, values)
     return param
 
 

@@ -59,3 +59,13 @@ def test_display_reads_the_study_again_while_the_search_process_is_busy() -> Non
 def test_first_frame_before_the_study_exists() -> None:
     lines = _render(SearchDisplay(50, title="speck · digits · tpe"))
     assert lines[0].startswith("speck") and "preparing" in lines[1]
+
+
+def test_a_running_candidate_shows_its_built_widths_not_its_unused_ones() -> None:
+    study = _study()
+    display = SearchDisplay(10, study=study)
+    running = study.ask({"width_0": IntDistribution(32, 256), "width_1": IntDistribution(32, 256)})
+    study._storage.set_trial_user_attr(running._trial_id, "widths", [77])  # one hidden layer
+    study._storage.set_trial_user_attr(running._trial_id, PROGRESS, ["warm-up", 1, 12])
+    line = next(x for x in _render(display) if f"#{running.number}" in x)
+    assert line.rstrip().endswith("w 77"), line

@@ -121,3 +121,35 @@ def test_search_reuses_warm_ups_across_candidates(tmp_path: Path) -> None:
     trained = [t for t in study.trials if "warmup_reused" in t.user_attrs]
     assert [t.user_attrs["warmup_reused"] for t in trained] == [False, True, True]
     assert all(t.user_attrs["pipeline"]["warmup_seed"] == 1 for t in trained)
+
+
+def test_a_killed_worker_leaves_no_lock_behind(tmp_path: Path, data: object) -> None:
+    import subprocess
+    import sys
+
+    cache = WarmupCache(tmp_path / "warmups", data, "cpu")  # type: ignore[arg-type]
+    cfg = _cfg()
+    lock = cache.path(cfg).with_suffix(".lock")
+    cache.folder.mkdir()
+    holder = subprocess.Popen(  # a worker that holds the key's lock while it trains, then dies
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, sys, time\n"
+            f"h = open({str(lock)!r}, 'a+'); fcntl.flock(h, fcntl.LOCK_EX)\n"
+            "print('locked', flush=True); time.sleep(120)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+    holder.kill()
+    holder.wait()
+    worker = threading.Thread(
+        target=cache.get_or_train,
+        args=(cfg, lambda: warm_up(cfg, data)[0]),  # type: ignore[arg-type]
+        daemon=True,
+    )
+    worker.start()
+    worker.join(timeout=60)
+    assert not worker.is_alive() and cache.stats.misses == 1
