@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -11,9 +11,9 @@ from spikefit_search._yaml import YamlProblem, read_yaml
 from spikefit_search.exceptions import ConfigError
 from spikefit_search.hardware.checks import ProfileLike, measured_check, static_check
 from spikefit_search.hardware.result import CheckResult
+from spikefit_search.snn.config import NetworkConfig
 
 if TYPE_CHECKING:
-    from spikefit_search.snn.config import NetworkConfig
     from spikefit_search.snn.network import SpikingNetwork
 
 CONFIG_SUFFIXES = (".yaml", ".yml")
@@ -83,8 +83,6 @@ def load_target(path: str | Path) -> Target:
     Raises:
         ConfigError: the file is missing, of an unsupported kind or malformed.
     """
-    from spikefit_search.snn.config import NetworkConfig
-
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"TARGET must be an existing file, but got {str(path)!r}.")
@@ -122,6 +120,10 @@ def load_target(path: str | Path) -> Target:
     )
 
 
+# The two imports below stay inside their functions: the checkpoint and the exported config
+# need torch (compression), and a plain run config is checked without loading it.
+
+
 def _checkpoint_target(path: Path) -> Target:
     from spikefit_search.compression import load_checkpoint
 
@@ -137,9 +139,7 @@ def _checkpoint_target(path: Path) -> Target:
 
 
 def _exported_target(data: dict[str, Any], path: Path) -> Target:
-    from dataclasses import replace
-
-    from spikefit_search.reporting.export import config_from_dict
+    from spikefit_search.schema import config_from_dict
 
     cfg = replace(config_from_dict(data, where=str(path)), path=path)
     checkpoint = cfg.checkpoint_path

@@ -30,7 +30,7 @@ from spikefit_search._io import (
     check_writable_file,
 )
 from spikefit_search.exceptions import ConfigError, RunError
-from spikefit_search.reporting.export import ExportConfig, load_config
+from spikefit_search.schema import ExportConfig, load_config
 
 if TYPE_CHECKING:
     from spikefit_search.compression import PipelineResult

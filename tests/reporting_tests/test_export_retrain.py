@@ -14,9 +14,10 @@ from spikefit_search.compression import load_checkpoint
 from spikefit_search.exceptions import ConfigError, RunError
 from spikefit_search.hardware.target import load_target
 from spikefit_search.reporting.confirm import confirm_front, confirmed_table
-from spikefit_search.reporting.export import export_trial, load_config, pick_point
+from spikefit_search.reporting.export import export_trial, pick_point
 from spikefit_search.reporting.retrain import retrain, weights_description
 from spikefit_search.reporting.run import load_run
+from spikefit_search.schema import load_config
 
 
 @pytest.fixture(scope="module")

@@ -16,9 +16,10 @@ from spikefit_search.cli import app
 from spikefit_search.compression import load_checkpoint
 from spikefit_search.data import Binning
 from spikefit_search.exceptions import ConfigError, RunError
-from spikefit_search.reporting.export import DatasetRef, export_trial, load_config
+from spikefit_search.reporting.export import export_trial
 from spikefit_search.reporting.retrain import retrain
 from spikefit_search.reporting.run import load_run
+from spikefit_search.schema import DatasetRef, load_config
 from spikefit_search.search import SearchOptions
 from spikefit_search.search.consistency import check_same_settings
 from spikefit_search.search.driver import MANIFEST, prepare
