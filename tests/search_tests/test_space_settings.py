@@ -33,7 +33,7 @@ from spikefit_search.search.space import Param, SearchSpace
 from spikefit_search.search.storage import open_storage
 from spikefit_search.snn import SpikingNetwork
 
-INPUT = {"mlp": (1, 8, 8), "conv": (1, 8, 8), "dvs": (2, 34, 34)}
+INPUT = {"mlp": (1, 8, 8), "rnn": (1, 8, 8), "conv": (1, 8, 8), "dvs": (2, 34, 34)}
 STRUCTURE = ("hidden_layers", "conv_layers", "width", "channels", "rho")
 COMPRESSION = ("quantization", "n_values", "bits", "zero_fraction")
 DEVICES = [name for name in list_profiles() if name != "generic"]
