@@ -92,6 +92,8 @@ def _ours_identity_encode(
 class OursNet(nn.Module):
     """spikefit-search's :class:`SpikingNetwork`, run through its own ``run`` path."""
 
+    recurrent = False
+
     def __init__(self, widths: tuple[int, ...], steps: int) -> None:
         super().__init__()
         n_in = widths[0]
@@ -108,6 +110,7 @@ class OursNet(nn.Module):
                 surrogate="fast_sigmoid",
                 encoder="rate",
                 readout="membrane",
+                recurrent=self.recurrent,
             )
         )
         _network.encode = _ours_identity_encode  # type: ignore[assignment]
@@ -176,31 +179,10 @@ class SpikingJellyNet(nn.Module):
         return out
 
 
-class OursRNN(nn.Module):
+class OursRNN(OursNet):
     """spikefit-search's recurrent :class:`SpikingNetwork` (``recurrent=True``)."""
 
-    def __init__(self, widths: tuple[int, ...], steps: int) -> None:
-        super().__init__()
-        self.net = SpikingNetwork(
-            NetworkConfig(
-                kind="mlp",
-                input_shape=(1, 1, widths[0]),
-                n_classes=widths[-1],
-                hidden=widths[1:-1],
-                timesteps=steps,
-                beta=BETA,
-                threshold=THRESHOLD,
-                reset="subtract",
-                surrogate="fast_sigmoid",
-                encoder="rate",
-                readout="membrane",
-                recurrent=True,
-            )
-        )
-        _network.encode = _ours_identity_encode  # type: ignore[assignment]
-
-    def forward(self, spikes: torch.Tensor) -> torch.Tensor:
-        return self.net(spikes)
+    recurrent = True
 
 
 class SnnTorchRNN(nn.Module):
@@ -500,6 +482,21 @@ def append_section(block: str, section: str = TRAINING, path: Path | None = None
     body = (body + "\n\n" if body.strip() else "\n") + block.rstrip("\n") + "\n"
     text = text[:start] + body + ("\n" + text[end:] if end < len(text) else "")
     path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def replace_section(block: str, path: Path | None = None) -> None:
+    """Put ``block``, which starts with its own ``## `` heading line, in place of that section
+    of ``path`` (docs/benchmarks.md), or at the end of the file if the section is missing."""
+    path = BENCH_MD if path is None else path
+    text = path.read_text()
+    heading = block.split("\n", 1)[0]
+    if heading in text:
+        start = text.index(heading)
+        end = text.find("\n## ", start + len(heading))
+        text = text[:start] + block + ("" if end < 0 else text[end:])
+    else:
+        text = text.rstrip("\n") + "\n\n" + block
     path.write_text(text)
 
 

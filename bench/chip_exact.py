@@ -33,6 +33,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))  # the test helpers the vendor-simulator test imports
 sys.path.insert(0, str(ROOT / "tests" / "hardware_tests"))
 
+from _common import replace_section  # noqa: E402  (bench/ is the script's own folder)
+
 from spikefit_search.compression import PipelineConfig, run_pipeline  # noqa: E402
 from spikefit_search.data import Dataset, load_dataset  # noqa: E402
 from spikefit_search.hardware import load_profile  # noqa: E402
@@ -165,8 +167,6 @@ def table(results: dict) -> str:
 
 
 def write(results: dict) -> None:
-    doc = ROOT / "docs" / "benchmarks.md"
-    text = doc.read_text()
     body = (
         f"{SECTION}\n\n"
         "The same SpikeFit pipeline (10 float warm-up + 5 CAT fine-tune epochs, M = 4, b = 4, "
@@ -186,13 +186,7 @@ def write(results: dict) -> None:
         f"--write`; machine: {results['machine']}; torch {results['torch']}; "
         f"{results['date']}.\n"
     )
-    if SECTION in text:
-        start = text.index(SECTION)
-        end = text.find("\n## ", start + len(SECTION))
-        text = text[:start] + body + ("" if end < 0 else text[end:])
-    else:
-        text = text.rstrip("\n") + "\n\n" + body
-    doc.write_text(text)
+    replace_section(body)
 
 
 def main() -> None:

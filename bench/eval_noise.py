@@ -33,6 +33,8 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from _common import replace_section  # noqa: E402  (bench/ is the script's own folder)
+
 from spikefit_search.compression import load_checkpoint  # noqa: E402
 from spikefit_search.data import load_dataset  # noqa: E402
 from spikefit_search.reporting import knee_point  # noqa: E402
@@ -159,16 +161,8 @@ def summary(r: dict) -> str:
 
 
 def write(r: dict) -> None:
-    doc = ROOT / "docs" / "benchmarks.md"
-    text = doc.read_text()
     block = summary(r)
-    if SECTION in text:
-        start = text.index(SECTION)
-        end = text.find("\n## ", start + len(SECTION))
-        text = text[:start] + block + (text[end + 1 :] if end != -1 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + block
-    doc.write_text(text)
+    replace_section(block)
 
 
 def main() -> None:

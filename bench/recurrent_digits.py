@@ -30,6 +30,8 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from _common import replace_section  # noqa: E402  (bench/ is the script's own folder)
+
 from spikefit_search.compression import PipelineConfig, run_pipeline  # noqa: E402
 from spikefit_search.data import Dataset, load_dataset  # noqa: E402
 from spikefit_search.hardware import load_profile  # noqa: E402
@@ -192,8 +194,6 @@ def front_table(front: list[dict]) -> str:
 
 
 def write(results: dict) -> None:
-    doc = ROOT / "docs" / "benchmarks.md"
-    text = doc.read_text()
     seeds = len({r["seed"] for r in results["rows"]})
     body = (
         f"{SECTION}\n\n"
@@ -218,13 +218,7 @@ def write(results: dict) -> None:
         f"\nCommand: `{results['command']}`; machine: {results['machine']}; "
         f"torch {results['torch']}; {results['date']}.\n"
     )
-    if SECTION in text:
-        start = text.index(SECTION)
-        end = text.find("\n## ", start + len(SECTION))
-        text = text[:start] + body + ("" if end < 0 else text[end:])
-    else:
-        text = text.rstrip("\n") + "\n\n" + body
-    doc.write_text(text)
+    replace_section(body)
 
 
 def main() -> None:
