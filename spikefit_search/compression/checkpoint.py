@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import torch
 
-from spikefit_search.compression.methods import attach_quantizers
-from spikefit_search.compression.pipeline import PipelineConfig, PipelineResult
-from spikefit_search.compression.quantization import CodebookInit
+from spikefit_search.compression.pipeline import (
+    PipelineConfig,
+    PipelineResult,
+    attach_configured_quantizers,
+)
 from spikefit_search.exceptions import ConfigError
 from spikefit_search.snn import NetworkConfig, SpikingNetwork
 
@@ -69,16 +71,6 @@ def load_checkpoint(
             if key in state and target is not None:
                 target.mask = torch.zeros_like(state[key])
     if any(".weight_transform." in key for key in state):
-        attach_quantizers(
-            model,
-            cfg.quantization,
-            n_values=cfg.n_values,
-            bits=cfg.bits,
-            scope=cfg.scope,
-            zero_is_free=cfg.zero_is_free,
-            init=cast(CodebookInit, cfg.codebook_init),
-            symmetric=cfg.symmetric_grid,
-            zero_fraction=cfg.zero_fraction,
-        )
+        attach_configured_quantizers(model, cfg)
     model.load_state_dict(state)
     return model.to(device).eval(), cfg

@@ -290,10 +290,14 @@ def finetune_optimizer(model: SpikingNetwork, cfg: PipelineConfig) -> torch.opti
     return opt
 
 
-def _quantize(model: SpikingNetwork, cfg: PipelineConfig, method: str) -> None:
+def attach_configured_quantizers(
+    model: SpikingNetwork, cfg: PipelineConfig, method: str | None = None
+) -> None:
+    """Attach ``cfg``'s quantizers (``method``, default ``cfg.quantization``) to ``model``'s
+    synaptic layers, with every codebook setting ``cfg`` carries."""
     attach_quantizers(
         model,
-        method,
+        cfg.quantization if method is None else method,
         n_values=cfg.n_values,
         bits=cfg.bits,
         scope=cfg.scope,
@@ -391,7 +395,7 @@ def run_pipeline(
             model, data.x_calib, data.y_calib
         )
     if cfg.quantization in ("cat", "uniform"):
-        _quantize(model, cfg, cfg.quantization)
+        attach_configured_quantizers(model, cfg)
     torch.manual_seed(cfg.seed + 1)
     progress.phase("fine-tune", cfg.finetune_epochs)
     opt = finetune_optimizer(model, cfg)
@@ -419,7 +423,7 @@ def run_pipeline(
     )
     freeze_codebooks(model, frozen=False)
     if cfg.quantization == "kmeans":
-        _quantize(model, cfg, "kmeans")
+        attach_configured_quantizers(model, cfg, "kmeans")
     progress.phase("evaluation")
     # the score the search selects on gets several encoding draws; the reported-only scores
     # one (their standard error is then the binomial one, which counts the draw too)

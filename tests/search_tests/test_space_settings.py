@@ -19,8 +19,8 @@ import pytest
 import torch
 from search_options import options
 
-from spikefit_search.compression import attach_quantizers
 from spikefit_search.compression.neurons import shrink_network
+from spikefit_search.compression.pipeline import attach_configured_quantizers
 from spikefit_search.data import load_dataset
 from spikefit_search.exceptions import SearchSpaceError
 from spikefit_search.hardware import list_profiles, load_profile
@@ -134,16 +134,7 @@ def test_every_setting_gives_a_live_candidate(space_name: str, device: str) -> N
             for n in cfg.network.with_widths(cand.pruned_network().hidden_sizes).hidden_sizes
         ]
         model = shrink_network(model, keep).eval()
-        attach_quantizers(
-            model,
-            cfg.quantization,
-            n_values=cfg.n_values,
-            bits=cfg.bits,
-            scope=cfg.scope,
-            zero_is_free=cfg.zero_is_free,
-            symmetric=cfg.symmetric_grid,
-            zero_fraction=cfg.zero_fraction,
-        )
+        attach_configured_quantizers(model, cfg)
         with torch.no_grad():
             for layer in model.synaptic_layers:
                 w = layer.effective_weight()
