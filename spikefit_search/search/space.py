@@ -260,29 +260,21 @@ class SearchSpace:
         # every per-layer width is drawn, also those a shallower candidate leaves unused, so
         # that every trial has the same parameters: a sampler that models only the parameters
         # all trials share (GPSampler's intersection search space) models the widths too
+
+        def per_layer(name: str, depth: str, default: int) -> list[int]:
+            n = int(get(depth, 1))
+            if name not in p:
+                return [default] * n
+            drawn = [int(p[name].suggest(trial, f"{name}_{i}")) for i in range(self.deepest(depth))]
+            return drawn[:n]
+
         hidden: list[int] = []
         channels: list[int] = []
         if self.kind == "conv":
-            n_conv = int(get("conv_layers", 1))
-            if "channels" in p:
-                drawn = [
-                    int(p["channels"].suggest(trial, f"channels_{i}"))
-                    for i in range(self.deepest("conv_layers"))
-                ]
-                channels = drawn[:n_conv]
-            else:
-                channels = [8] * n_conv
+            channels = per_layer("channels", "conv_layers", 8)
             hidden.append(int(p["width"].suggest(trial, "width_0")) if "width" in p else 64)
         else:
-            n_hidden = int(get("hidden_layers", 1))
-            if "width" in p:
-                drawn = [
-                    int(p["width"].suggest(trial, f"width_{i}"))
-                    for i in range(self.deepest("hidden_layers"))
-                ]
-                hidden = drawn[:n_hidden]
-            else:
-                hidden = [128] * n_hidden
+            hidden = per_layer("width", "hidden_layers", 128)
         base = {k: v for k, v in self.network.items() if k not in ("hidden", "channels")}
         base.update(
             input_shape=input_shape,
