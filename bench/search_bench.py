@@ -26,6 +26,7 @@ import datetime as dt
 import math
 import os
 import platform
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -510,7 +511,7 @@ def bench_compare(
             f"| {name} | {n} | {s['warmups']} | {s['reused']} ({100 * s['reused'] / n:.0f} %) "
             f"| {hypervolume(pts, ref_e, chance):.5g} | {s['train_seconds']:.0f} |"
         )
-    lines += ["", f"Command: `python bench/search_bench.py {' '.join(sys.argv[1:])}`."]
+    lines += ["", f"Command: `python bench/search_bench.py {shlex.join(sys.argv[1:])}`."]
     append(title, lines)
 
 
