@@ -167,7 +167,7 @@ def sampler_view(trials: Sequence[FrozenTrial], threshold: float) -> list[Frozen
             continue
         for name in limit_names:
             constraints.setdefault(name, mean_margin[name])
-        shown = {n: constraints[n] for n in broken}
+        shown = {n: constraints[n] for n in sorted(broken)}  # one order, whatever is added
         shown[ACCURACY_CONSTRAINT] = constraints[ACCURACY_CONSTRAINT]
         if unbroken:
             shown[CHIP_CONSTRAINT] = max(constraints[n] for n in unbroken)
@@ -243,7 +243,22 @@ class ConstraintAwareSampler(BaseSampler):
     def sample_relative(
         self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
     ) -> dict[str, Any]:
-        return self.inner.sample_relative(self._view(study), trial, search_space)
+        view = self._view(study)
+        self._forget_stale_constraint_models(view)
+        return self.inner.sample_relative(view, trial, search_space)
+
+    def _forget_stale_constraint_models(self, view: Study) -> None:
+        """Drop GPSampler's cached constraint models when the view's constraints change.
+
+        A limit first broken mid-search adds a constraint to the view; Optuna's GPSampler
+        (5.1) warm-starts constraint model ``i`` from its cached model ``i`` and indexes past
+        its cache when there are more constraints than at its last proposal."""
+        complete = view._get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        names = tuple(complete[-1].constraints) if complete else ()
+        if names != self._cache.get("constraint_names"):
+            self._cache["constraint_names"] = names
+            if hasattr(self.inner, "_constraints_gprs_cache_list"):
+                self.inner._constraints_gprs_cache_list = None
 
     def sample_independent(
         self,

@@ -221,3 +221,36 @@ def test_view_models_every_limit_once_without_the_dashboards_positional_copies()
     ]
     for t in sampler_view(trials, THRESHOLD):
         assert set(t.constraints) == {"fan_in", CHIP_CONSTRAINT, ACCURACY_CONSTRAINT}
+
+
+def test_gp_keeps_proposing_when_a_newly_broken_limit_joins_the_view() -> None:
+    """A limit first broken mid-search adds a constraint to the view; Optuna's GPSampler
+    warm-starts each constraint model from the one at the same index of its last proposal, so
+    the view's constraints keep one order and the cache is dropped when they change."""
+    sampler = make_sampler("gp", seed=0, budget=8, threshold=THRESHOLD)
+    study = optuna.create_study(directions=["maximize", "minimize"], sampler=sampler)
+
+    def tell(limits: dict[str, float], accuracy: float) -> None:
+        trial = study.ask()
+        width = trial.suggest_int("width", 8, 392)
+        for name, margin in limits.items():
+            trial.set_constraint(name, margin)
+        if any(m > 0 for m in limits.values()):
+            trial.set_user_attr("stage", "rejected")
+            study.tell(trial, state=TrialState.PRUNED)
+        else:
+            trial.set_user_attr("stage", "trained")
+            study.tell(trial, [accuracy, float(width)])
+
+    ok = {"fan_in": -0.5, "neurons": -0.5, "synapses": -0.5}
+    for i in range(6):  # past GP's startup, nothing broken yet: one chip constraint
+        tell(ok, 0.5 + 0.05 * i)
+    tell({**ok, "neurons": 0.4}, 0.0)  # GP has a model per constraint: now one more
+    tell(ok, 0.7)
+    tell({**ok, "fan_in": 0.2}, 0.0)  # and another, sorted before the last
+    tell(ok, 0.75)
+    view = sampler._view(study)._get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    names = [list(t.constraints) for t in view]
+    assert all(n == names[-1] for n in names)  # one order in every trial of the view
+    assert names[-1].index("fan_in") < names[-1].index("neurons")  # broken limits sorted
+    assert {t.state for t in study.trials} <= {TrialState.COMPLETE, TrialState.PRUNED}
