@@ -273,6 +273,13 @@ def search(
     workers: Annotated[int, typer.Option(help="Worker processes on this machine.")] = 1,
     seed: Annotated[int, typer.Option(help="Seed of the sampler and of every trial.")] = 0,
     sampler: Annotated[str, typer.Option(help="gp, tpe, nsga2 or random.")] = "gp",
+    fidelity: Annotated[
+        str,
+        typer.Option(
+            help="full: train every candidate with all its epochs; halving: multi-objective "
+            "successive halving (most candidates briefly, the promising ones fully)."
+        ),
+    ] = "full",
     objective: Annotated[
         str | None,
         typer.Option(
@@ -338,6 +345,7 @@ def search(
             workers=workers,
             seed=seed,
             sampler=sampler,
+            fidelity=fidelity,
             limit_train=limit_train,
             objective=objective,
             window_ms=window_ms,

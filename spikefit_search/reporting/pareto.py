@@ -29,6 +29,7 @@ from spikefit_search.hardware.energy import DEFAULT_OBJECTIVE, get_objective, ob
 from spikefit_search.hardware.neurobench import COLUMNS as NEUROBENCH_COLUMNS
 from spikefit_search.search.dashboard import named_constraints
 from spikefit_search.search.driver import count_trials
+from spikefit_search.search.halving import is_full_fidelity
 from spikefit_search.search.objective import REASON, STAGE
 from spikefit_search.search.records import (
     TIE_SE,
@@ -255,7 +256,9 @@ OUTCOME_MEANINGS = {
     "interrupted": "Ctrl-C or the process ended; queued again and retried on resume",
     "surplus": "trained by a worker after others had filled the budget; not counted",
     "running": "being trained now",
-    "queued": "waiting to be trained (a retry of an interrupted trial)",
+    "queued": "waiting to be trained (a retry of an interrupted trial, or a promotion)",
+    "promoted": "retrained longer on a higher rung of successive halving; not counted",
+    "duplicate": "a promotion another worker had already taken; trained nothing",
 }
 """What each count of a report means (the report prints it beside the count)."""
 
@@ -337,6 +340,8 @@ class ParetoFront:
         infeasible: trained trials with both objectives but a violated constraint (measured
             on the trained weights), by trial number. Candidates rejected before training have
             no objectives and are only counted.
+        low_fidelity: trials of a successive-halving search trained on a lower rung (a share
+            of the epochs), feasible or not, by trial number: shown, never on the front.
         knee: the cheapest front point whose height above the chord joining the front's
             extremes (normalised objective space) is within the noise of the highest (see
             :func:`knee_point`); None for an empty front.
@@ -356,6 +361,7 @@ class ParetoFront:
     front: tuple[ParetoPoint, ...] = ()
     dominated: tuple[ParetoPoint, ...] = ()
     infeasible: tuple[ParetoPoint, ...] = ()
+    low_fidelity: tuple[ParetoPoint, ...] = ()
     knee: ParetoPoint | None = None
     counts: dict[str, int] = field(default_factory=dict)
     rejections: dict[str, int] = field(default_factory=dict)
@@ -489,6 +495,8 @@ def compute_pareto_front(
     trained = [
         t for t in trials if t.state == TrialState.COMPLETE and t.values and len(t.values) == 2
     ]
+    low = [ParetoPoint.from_trial(t) for t in trained if not is_full_fidelity(t)]
+    trained = [t for t in trained if is_full_fidelity(t)]
     front_trials = pareto_trials(trained)
     on_front = {t.number for t in front_trials}
     feasible = [ParetoPoint.from_trial(t) for t in trained if is_feasible(t)]
@@ -503,6 +511,7 @@ def compute_pareto_front(
         front=tuple(front),
         dominated=tuple(sorted(dominated, key=lambda p: p.number)),
         infeasible=tuple(sorted(infeasible, key=lambda p: p.number)),
+        low_fidelity=tuple(sorted(low, key=lambda p: p.number)),
         knee=knee_point(front),
         counts=counts,
         rejections=_rejections(trials),

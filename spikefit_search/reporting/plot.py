@@ -14,7 +14,8 @@ error of its accuracy (gid ``"<run>:error"``); a point whose place the accuracie
 
 Drawn on a bare :class:`matplotlib.figure.Figure` with the Agg canvas (no pyplot state, no
 display needed). Every artist carries a ``gid`` ``"<run index>:<category>"`` (category
-``front``, ``dominated``, ``infeasible`` or ``knee``) so tests and tools can find what was drawn.
+``front``, ``dominated``, ``infeasible``, ``low-fidelity`` or ``knee``) so tests and tools can
+find what was drawn.
 """
 
 from __future__ import annotations
@@ -83,6 +84,18 @@ def pareto_figure(fronts: Sequence[ParetoFront], *, title: str | None = None) ->
                 alpha=0.7,
                 label=f"{name}dominated (feasible)",
                 gid=f"{i}:dominated",
+            )
+            energies += xs
+        if f.low_fidelity:
+            xs = [_x(p, offsets[i]) for p in f.low_fidelity]
+            ax.scatter(
+                xs,
+                [100 * p.accuracy for p in f.low_fidelity],
+                s=10,
+                color=color,
+                alpha=0.25,
+                label=f"{name}lower rung (trained briefly)",
+                gid=f"{i}:low-fidelity",
             )
             energies += xs
         if f.infeasible:

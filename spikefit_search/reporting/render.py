@@ -152,6 +152,8 @@ def counts_line(front: ParetoFront) -> Text:
         f"{c.get('failed', 0)} failed",
     ]
     parts += [f"{c[k]} {k}" for k in ("interrupted", "surplus", "running") if c.get(k)]
+    if c.get("promoted"):
+        parts.append(f"{c['promoted']} promoted (retrained longer)")
     parts.append(f"{len(front.infeasible)} trained but infeasible")
     parts.append(f"{len(front.front)} on the front, {len(front.dominated)} dominated")
     return Text(" · ".join(parts))

@@ -364,7 +364,17 @@ def _run_html(r: RunReport) -> str:
     )
     counts = [
         [k, str(c.get(k, 0)), OUTCOME_MEANINGS[k]]
-        for k in ("trained", "stopped", "rejected", "failed", "interrupted", "surplus", "running")
+        for k in (
+            "trained",
+            "stopped",
+            "rejected",
+            "failed",
+            "interrupted",
+            "surplus",
+            "running",
+            "promoted",
+            "duplicate",
+        )
         if k in ("trained", "stopped", "rejected", "failed") or c.get(k)
     ]
     counts.append(
@@ -396,6 +406,14 @@ def _run_html(r: RunReport) -> str:
         )
     if f.dominated:
         parts.append("<h3>Dominated feasible</h3>" + _points_table(f, "dominated"))
+    if f.low_fidelity:
+        parts.append(
+            "<h3>Trained on a lower rung</h3>"
+            f'<p class="note">{len(f.low_fidelity)} trials of successive halving trained on '
+            "a share of the epochs; their accuracy ranks candidates for promotion and is no "
+            "answer, so they are never on the front (trials.csv has them, with rung and "
+            "fidelity).</p>"
+        )
     if f.infeasible:
         parts.append("<h3>Trained but infeasible</h3>" + _points_table(f, "infeasible"))
     if f.reasons:

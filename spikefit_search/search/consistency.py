@@ -121,6 +121,7 @@ TRIAL_SETTINGS: tuple[TrialSetting, ...] = (
     TrialSetting("downsample", option("downsample", 1)),
     TrialSetting("channel-group", option("channel_group", 1)),
     TrialSetting("epochs", _epochs),
+    TrialSetting("fidelity", option("fidelity", "full")),  # earlier runs trained every trial fully
     TrialSetting("objective", option("objective")),
     TrialSetting("window-ms", _section("objective", "window_ms")),
     TrialSetting("space", _space, _show_space),

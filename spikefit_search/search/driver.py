@@ -53,6 +53,14 @@ from spikefit_search.hardware.energy import DEFAULT_OBJECTIVE, check_window, def
 from spikefit_search.search.cache import CACHE_DIR, WarmupCache
 from spikefit_search.search.consistency import check_same_settings, continued_manifest
 from spikefit_search.search.dashboard import write_dashboard_constraints
+from spikefit_search.search.halving import (
+    FIDELITIES,
+    Halving,
+    carried_attrs,
+    next_promotion,
+    promote,
+    rung_of,
+)
 from spikefit_search.search.inputs import fit_to_data, refusal_hint
 from spikefit_search.search.objective import (
     REASON,
@@ -118,6 +126,9 @@ class SearchOptions:
     classes: tuple[int, ...] | None = None
     """Labels kept (``--classes``, see :func:`~spikefit_search.data.parse_classes`), relabelled
     ``0..k-1`` in ascending order; None keeps every class."""
+    fidelity: str = "full"
+    """``full`` trains every candidate with all its epochs; ``halving`` runs multi-objective
+    successive halving (:mod:`spikefit_search.search.halving`)."""
 
     def validate(self) -> None:
         for name in ("budget", "workers"):
@@ -145,6 +156,10 @@ class SearchOptions:
         if self.objective is not None:
             get_objective(self.objective)
         check_window(self.window_ms)
+        if self.fidelity not in FIDELITIES:
+            raise ConfigError(
+                f"--fidelity must be one of {', '.join(FIDELITIES)}, but got {self.fidelity!r}."
+            )
 
     @property
     def rejection_cap(self) -> int:
@@ -505,14 +520,21 @@ def _settings(prep: Prepared, device: str) -> TrialSettings:
         objective=str(o.objective),
         window_ms=o.window_ms,
         warmup_cache=WarmupCache(prep.run_dir / CACHE_DIR, prep.data, device),
+        halving=Halving() if o.fidelity == "halving" else None,
     )
 
 
 def count_trials(trials: list[optuna.trial.FrozenTrial]) -> dict[str, int]:
-    """trained (the budget), rejected, stopped early, failed, interrupted, surplus, running."""
+    """trained (the budget), rejected, stopped early, failed, interrupted, surplus, running;
+    ``promoted``: promotions of successive halving that trained (rungs above 0, not counted in
+    the budget) and ``duplicate``: promotions another worker had already taken."""
     c: Counter[str] = Counter()
     for t in trials:
         stage = t.user_attrs.get(STAGE)
+        promotion = rung_of(t) > 0 and t.state in (TrialState.COMPLETE, TrialState.PRUNED)
+        if promotion and stage in ("trained", "stopped", "duplicate"):
+            c["duplicate" if stage == "duplicate" else "promoted"] += 1
+            continue
         if t.state == TrialState.RUNNING:
             c["running"] += 1
         elif t.state == TrialState.FAIL:
@@ -536,6 +558,8 @@ def count_trials(trials: list[optuna.trial.FrozenTrial]) -> dict[str, int]:
             "surplus",
             "running",
             "queued",
+            "promoted",
+            "duplicate",
         )
     }
 
@@ -562,30 +586,46 @@ def worker_loop(
 ) -> str:
     """Ask, evaluate and tell trials until the budget of trained candidates is reached.
 
+    With successive halving (``settings.halving``) it promotes before it samples: a promotion
+    is queued and trained first, and the loop ends once the budget is used, nothing is left to
+    promote and no trial runs that could still be promoted.
+
     Returns why it stopped: ``"budget"``, ``"rejections"``, ``"failures"`` or ``"stalled"``.
     Raises KeyboardInterrupt after recording the interrupted trial as failed and queueing its
     parameters again.
     """
     failures = surplus = 0
+    halving = settings.halving
     while True:
         raise_if_interrupted()
         trials = study.get_trials(deepcopy=False)
+        if halving is not None:
+            chosen = next_promotion(trials, halving)
+            if chosen is not None:
+                promote(study, chosen)
+                trials = study.get_trials(deepcopy=False)
         counts = count_trials(trials)
-        if counts["budget_used"] >= options.budget:
-            return "budget"
-        active = sum(
-            1 for t in trials if t.state == TrialState.RUNNING and t.user_attrs.get(RESERVED)
+        promotion_queued = halving is not None and any(
+            t.state == TrialState.WAITING and rung_of(t) > 0 for t in trials
         )
-        if counts["budget_used"] + active >= options.budget:
-            if options.storage is None:
-                return "budget"  # the run's own workers finish the rest
-            # Several machines: wait for the others; trials of dead workers are failed by
-            # their stale heartbeat and queued again, so the budget is still reached.
-            time.sleep(min(5.0, heartbeat_interval()))
-            optuna.storages.fail_stale_trials(study)
-            continue
-        if counts["rejected"] >= options.rejection_cap:
-            return "rejections"
+        if not promotion_queued:
+            if counts["budget_used"] >= options.budget:
+                if halving is None or not counts["running"]:
+                    return "budget"
+                _wait_for_others(study, options)  # what they finish may be promoted
+                continue
+            active = sum(
+                1 for t in trials if t.state == TrialState.RUNNING and t.user_attrs.get(RESERVED)
+            )
+            if counts["budget_used"] + active >= options.budget:
+                if options.storage is None and halving is None:
+                    return "budget"  # the run's own workers finish the rest
+                # Several machines: wait for the others; trials of dead workers are failed by
+                # their stale heartbeat and queued again, so the budget is still reached.
+                _wait_for_others(study, options)
+                continue
+            if counts["rejected"] >= options.rejection_cap:
+                return "rejections"
         last: dict[str, Any] = {}
 
         def objective(trial: optuna.Trial, last: dict[str, Any] = last) -> tuple[float, float]:
@@ -613,7 +653,11 @@ def worker_loop(
             if trial is not None and trial.params:
                 study.enqueue_trial(
                     trial.params,
-                    user_attrs={"retry_of": trial.number, SEED: trial.user_attrs.get(SEED)},
+                    user_attrs={
+                        "retry_of": trial.number,
+                        SEED: trial.user_attrs.get(SEED),
+                        **carried_attrs(trial.user_attrs),
+                    },
                 )
             raise
         trial = last.get("trial")
@@ -631,6 +675,16 @@ def worker_loop(
                 return "stalled"
         if on_trial is not None:
             on_trial()
+
+
+def _wait_for_others(study: optuna.Study, options: SearchOptions) -> None:
+    """Sleep while other workers train; with shared storage, fail the trials of dead ones
+    (their stale heartbeat), whose parameters are queued again."""
+    if options.storage is None:
+        time.sleep(0.5)
+        return
+    time.sleep(min(5.0, heartbeat_interval()))
+    optuna.storages.fail_stale_trials(study)
 
 
 def write_tables(study: optuna.Study, run_dir: Path) -> None:
@@ -704,7 +758,12 @@ def stop_message(reason: str, study: optuna.Study, options: SearchOptions) -> st
             f"{counts['budget_used']} of {options.budget} trained; the rest is running or was "
             "interrupted elsewhere: run the same command again to finish."
         )
-    return f"budget of {options.budget} reached"
+    promoted = (
+        f"; {counts['promoted']} promising candidates retrained longer (successive halving)"
+        if counts["promoted"]
+        else ""
+    )
+    return f"budget of {options.budget} reached{promoted}"
 
 
 def run_search(

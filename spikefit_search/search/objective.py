@@ -40,6 +40,7 @@ from spikefit_search.hardware import (
 )
 from spikefit_search.hardware.neurobench import neurobench_metrics
 from spikefit_search.search.cache import WarmupCache
+from spikefit_search.search.halving import COMPUTE, FIDELITY, RUNG, Halving, duplicate_of
 from spikefit_search.search.space import Candidate, SearchSpace
 from spikefit_search.training import progress
 from spikefit_search.training.stats import evaluation_attrs
@@ -47,7 +48,7 @@ from spikefit_search.training.stats import evaluation_attrs
 PipelineFn = Callable[..., PipelineResult]
 
 # Trial user attributes
-STAGE = "stage"  # rejected | surplus | stopped | trained | failed
+STAGE = "stage"  # rejected | surplus | stopped | trained | failed | duplicate
 RESERVED = "reserved"  # True once a trial has passed the static check and claims a budget slot
 REASON = "rejected_reason"
 SEED = "seed"
@@ -76,6 +77,8 @@ class TrialSettings:
     """The second objective (a name of :data:`spikefit_search.hardware.OBJECTIVES`)."""
     window_ms: float | None = None
     """The user's inference window for event-driven chips (``--window-ms``)."""
+    halving: Halving | None = None
+    """Successive halving's rungs (``--fidelity halving``); None trains every trial fully."""
 
 
 @dataclass(frozen=True)
@@ -172,6 +175,16 @@ def run_trial(
     holds the why of every outcome.
     """
     data = settings.data
+    halving = settings.halving
+    rung = int(trial.user_attrs.get(RUNG, 0))
+    if halving is not None:
+        trial.set_user_attr(RUNG, rung)
+        trial.set_user_attr(FIDELITY, halving.fraction(rung))
+        first = duplicate_of(study.get_trials(deepcopy=False), trial.number, trial.user_attrs)
+        if first is not None:  # another worker promoted the same candidate first
+            trial.set_user_attr(STAGE, "duplicate")
+            trial.set_user_attr(REASON, f"trial {first} trains this promotion")
+            return TrialOutcome(TrialState.PRUNED)
     candidate = settings.space.sample(trial, input_shape=data.input_shape, n_classes=data.n_classes)
     seed = int(trial.user_attrs.get(SEED, trial_seed(settings.seed, trial.number)))
     trial.set_user_attr(SEED, seed)
@@ -185,6 +198,9 @@ def run_trial(
         cfg = pipeline_config(candidate, settings, seed)
         if settings.warmup_cache is not None:
             cfg = replace(cfg, warmup_seed=settings.seed)
+        if halving is not None:
+            warmup, finetune = halving.epochs(cfg.warmup_epochs, cfg.finetune_epochs, rung)
+            cfg = replace(cfg, warmup_epochs=warmup, finetune_epochs=finetune)
     except ConfigError as exc:  # any other combination the method cannot build
         trial.set_user_attr(STAGE, "rejected")
         trial.set_user_attr(REASON, str(exc))
@@ -210,15 +226,20 @@ def run_trial(
         trial.set_user_attr("rejected_by", sorted({u.name for u in static.violations}))
         return TrialOutcome(TrialState.PRUNED)
 
-    trial.set_user_attr(RESERVED, True)
-    if _over_budget(study, trial, settings.budget):
+    # the budget counts rung 0: a promotion retrains a candidate already counted
+    if rung == 0:
+        trial.set_user_attr(RESERVED, True)
+    if rung == 0 and _over_budget(study, trial, settings.budget):
         trial.set_user_attr(RESERVED, False)
         trial.set_user_attr(STAGE, "surplus")
         trial.set_user_attr(REASON, "budget reached by other workers")
         return TrialOutcome(TrialState.PRUNED)
 
     start = time.perf_counter()
-    stop_below = stop_level(settings)
+    # a lower rung trains a few epochs: near chance there is expected, and ranking leaves such
+    # a candidate where it is; only full training stops a candidate at chance
+    full = halving is None or rung == halving.top
+    stop_below = stop_level(settings) if full else 0.0
     extra: dict[str, Any] = {}
     cache = settings.warmup_cache
     if cache is not None:
@@ -232,8 +253,10 @@ def run_trial(
         with progress.listen(report):
             result = pipeline(cfg, data, device=settings.device, stop_below=stop_below, **extra)
     except CandidateStopped as exc:
+        reused = cache is not None and cache.stats.hits > hits
         if cache is not None:
-            trial.set_user_attr("warmup_reused", cache.stats.hits > hits)
+            trial.set_user_attr("warmup_reused", reused)
+        trial.set_user_attr(COMPUTE, (0 if reused else cfg.warmup_epochs) * len(data.y_train))
         for name, margin in static.margins().items():
             trial.set_constraint(name, margin)
         trial.set_user_attr(STAGE, "stopped")
@@ -242,8 +265,11 @@ def run_trial(
         trial.set_user_attr("seconds", time.perf_counter() - start)
         return TrialOutcome(TrialState.PRUNED)
 
+    reused = cache is not None and cache.stats.hits > hits
     if cache is not None:
-        trial.set_user_attr("warmup_reused", cache.stats.hits > hits)
+        trial.set_user_attr("warmup_reused", reused)
+    epochs = (0 if reused else cfg.warmup_epochs) + cfg.finetune_epochs
+    trial.set_user_attr(COMPUTE, epochs * len(data.y_train))
     report("chip check", 0, 0)
     measured = measured_check(settings.profile, result.model)
     margins = measured.margins()
@@ -291,7 +317,7 @@ def run_trial(
     if settings.checkpoint_dir is not None:
         settings.checkpoint_dir.mkdir(parents=True, exist_ok=True)
         save_checkpoint(settings.checkpoint_dir / f"trial_{trial.number}.pt", result, cfg)
-    if _over_budget(study, trial, settings.budget):
+    if rung == 0 and _over_budget(study, trial, settings.budget):
         trial.set_user_attr(RESERVED, False)
         trial.set_user_attr(STAGE, "surplus")
         trial.set_user_attr(REASON, "budget reached by other workers")

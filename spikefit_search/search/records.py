@@ -14,6 +14,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from spikefit_search.hardware.neurobench import COLUMNS as NEUROBENCH_COLUMNS
 from spikefit_search.search.dashboard import named_constraints
+from spikefit_search.search.halving import COMPUTE, FIDELITY, PROMOTED_FROM, RUNG, is_full_fidelity
 from spikefit_search.search.objective import REASON, STAGE
 from spikefit_search.training.stats import VAL_CORRECT, decode_correct, paired_se
 
@@ -58,6 +59,10 @@ BASE_COLUMNS = [
     "codebook_drift",
     *NEUROBENCH_COLUMNS,
     "feasible",
+    "rung",
+    "promoted_from",
+    "fidelity",
+    "compute",
     "rejected_reason",
     "seconds",
 ]
@@ -129,6 +134,10 @@ def trial_row(trial: FrozenTrial) -> dict[str, Any]:
         "codebook_drift": ua.get("codebook_drift", math.nan),
         **{key: ua.get(key, math.nan) for key in NEUROBENCH_COLUMNS},
         "feasible": is_feasible(trial),
+        "rung": ua.get(RUNG, 0),
+        "promoted_from": ua.get(PROMOTED_FROM),
+        "fidelity": ua.get(FIDELITY, 1.0),
+        "compute": ua.get(COMPUTE, math.nan),
         "rejected_reason": reason,
         "seconds": ua.get("seconds", math.nan),
     }
@@ -149,8 +158,10 @@ def trials_frame(study: optuna.Study) -> pd.DataFrame:
     frame = pd.DataFrame(rows)
     if frame.empty:
         return pd.DataFrame(columns=BASE_COLUMNS)
-    ties = accuracy_ties([ScoredTrial.from_trial(t) for t in trials if is_feasible(t)])
+    placed = [t for t in trials if is_feasible(t) and is_full_fidelity(t)]
+    ties = accuracy_ties([ScoredTrial.from_trial(t) for t in placed])
     frame["tied_with"] = pd.array([ties.get(n) for n in frame["number"]], dtype="Int64")
+    frame["promoted_from"] = pd.array(list(frame["promoted_from"]), dtype="Int64")
     extra = sorted(c for c in frame.columns if c not in BASE_COLUMNS)
     params = [c for c in extra if c.startswith("param_")]
     constraints = [c for c in extra if c.startswith("constraint_")]
@@ -158,8 +169,9 @@ def trials_frame(study: optuna.Study) -> pd.DataFrame:
 
 
 def pareto_trials(trials: list[FrozenTrial]) -> list[FrozenTrial]:
-    """Feasible trials not dominated in (accuracy up, energy down), by energy then number."""
-    feasible = [t for t in trials if is_feasible(t)]
+    """Feasible full-fidelity trials not dominated in (accuracy up, energy down), by energy then
+    number (a lower rung of successive halving trained briefly: its accuracy is no answer)."""
+    feasible = [t for t in trials if is_feasible(t) and is_full_fidelity(t)]
     front = []
     for t in feasible:
         acc, energy = t.values

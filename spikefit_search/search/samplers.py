@@ -26,7 +26,9 @@ of a Speck profile each GP proposal cost about 5 s on two CPU cores (``docs/deci
 Every COMPLETE trial of the view carries the same constraint names (GP requires it); a margin a
 trial lacks is the mean of that margin over the trials that have it, and +1 (violated) for a
 rejected trial that has no limit margins at all (a configuration the method cannot build).
-Surplus trials (never evaluated) are left out. Nothing is written to the storage by the view.
+Surplus trials (never evaluated) are left out, and so are the promotions of successive halving
+(rungs above 0: candidates the sampler has already seen, retrained longer). Nothing is written to
+the storage by the view.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from spikefit_search._registry import Registry
 from spikefit_search.search.dashboard import named_constraints
+from spikefit_search.search.halving import rung_of
 
 SamplerFactory = Callable[[int, int], optuna.samplers.BaseSampler]
 SAMPLERS: Registry[SamplerFactory] = Registry("sampler")
@@ -114,6 +117,9 @@ def sampler_view(trials: Sequence[FrozenTrial], threshold: float) -> list[Frozen
         trials: the study's trials, any state.
         threshold: the stop level of validation accuracy (chance plus half).
     """
+    # successive halving: the sampler learns from rung 0, where every candidate is scored alike;
+    # a promotion retrains a candidate it has already seen, at a fidelity the others lack
+    trials = [t for t in trials if rung_of(t) == 0]
     trained = [
         t
         for t in trials

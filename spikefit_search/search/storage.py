@@ -20,6 +20,7 @@ from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
 from optuna.trial import FrozenTrial, TrialState
 
 from spikefit_search.exceptions import RunError
+from spikefit_search.search.halving import carried_attrs
 from spikefit_search.search.objective import SEED
 
 JOURNAL_NAME = "study.journal"
@@ -338,7 +339,7 @@ def recover_orphans(
         storage.set_trial_user_attr(t._trial_id, "fail_reason", reason)
         storage.set_trial_user_attr(t._trial_id, "stage", "failed")
         storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
-        user_attrs = {"retry_of": t.number}
+        user_attrs = {"retry_of": t.number, **carried_attrs(t.user_attrs)}
         if SEED in t.user_attrs:
             user_attrs[SEED] = t.user_attrs[SEED]
         if t.params:
