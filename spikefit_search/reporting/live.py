@@ -46,9 +46,7 @@ def status_line(trials: list[optuna.trial.FrozenTrial], budget: int) -> Text:
     return Text.from_markup(
         f"[bold]{c['budget_used']}/{budget}[/] trained · {c['running']} running · "
         f"{c['rejected']} rejected before training · {c['stopped']} stopped early · "
-        f"{c['failed']} failed"
-        + (f" · {c['promoted']} promoted" if c["promoted"] else "")
-        + per
+        f"{c['failed']} failed" + (f" · {c['promoted']} promoted" if c["promoted"] else "") + per
     )
 
 
