@@ -4,7 +4,6 @@ trained candidates, resumable, with several local workers or several machines on
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import multiprocessing as mp
 import os
@@ -14,8 +13,7 @@ import signal
 import socket
 import time
 import warnings
-from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -38,7 +36,10 @@ from spikefit_search._interrupt import (
 from spikefit_search._io import atomic_write_csv, atomic_write_json
 from spikefit_search.compression import run_pipeline
 from spikefit_search.data import Binning, Dataset, load_dataset
-from spikefit_search.data.binning import BIN_MODES
+from spikefit_search.data.binning import (
+    check_binning_applies,
+    check_binning_options,
+)
 from spikefit_search.exceptions import ConfigError, RunError
 from spikefit_search.hardware import (
     HardwareProfile,
@@ -51,24 +52,34 @@ from spikefit_search.hardware import (
 )
 from spikefit_search.hardware.energy import DEFAULT_OBJECTIVE, check_window, default_objective
 from spikefit_search.search.cache import CACHE_DIR, WarmupCache
-from spikefit_search.search.consistency import check_same_settings, continued_manifest
+from spikefit_search.search.consistency import continued_manifest
 from spikefit_search.search.dashboard import write_dashboard_constraints
 from spikefit_search.search.inputs import fit_to_data, refusal_hint
-from spikefit_search.search.objective import (
-    REASON,
-    RESERVED,
-    SEED,
-    STAGE,
-    PipelineFn,
-    TrialSettings,
-    run_trial,
-    stop_level,
-)
+from spikefit_search.search.objective import PipelineFn, TrialSettings, run_trial, stop_level
 from spikefit_search.search.records import pareto_frame, trials_frame
+from spikefit_search.search.run_folder import (
+    MANIFEST,
+    check_same_run,
+    existing_manifest,
+    run_lock,
+)
 from spikefit_search.search.samplers import SAMPLERS, make_sampler
 from spikefit_search.search.space import MAX_TIMESTEPS, Param, SearchSpace, load_search_space
+from spikefit_search.search.stages import (
+    BUDGET_STAGES,
+    FAIL_REASON,
+    REASON,
+    RESERVED,
+    RETRY_OF,
+    SEED,
+    STAGE,
+    WORKER_ATTR,
+    Stage,
+    count_trials,
+    most_rejecting,
+    set_stage,
+)
 from spikefit_search.search.storage import (
-    JOURNAL_NAME,
     heartbeat_interval,
     mask_url,
     open_storage,
@@ -80,7 +91,6 @@ from spikefit_search.training import resolve_device
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 
-MANIFEST = "manifest.json"
 SURPLUS_CAP = 10
 """More surplus trials in a row than this (plus the workers) stop the search: a hang guard."""
 METRIC_NAMES = ["accuracy", "energy_uj"]
@@ -158,9 +168,6 @@ WORKER_GRACE_S = 120.0
 """How long an interrupted search waits for its workers to record their trials (and how long a
 worker whose parent died may take to do so), before it is killed."""
 
-WORKER_ATTR = "spikefit:worker"
-"""Trial system attribute naming the process that runs it (``host:pid``)."""
-
 MAX_SEED = 2**31 - 1
 """Seeds run from 0 to this (Optuna's samplers take numpy seeds below 2**32; each worker adds
 its index)."""
@@ -171,23 +178,6 @@ def check_seed(seed: int, name: str = "seed", *, spare: int = 1) -> None:
     top = MAX_SEED - spare + 1
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= top:
         raise ConfigError(f"{name} must be an integer within 0..{top}, but got {seed!r}.")
-
-
-BINNING_FLAGS = {
-    "mode": "--bin-mode",
-    "downsample": "--downsample",
-    "channel_group": "--channel-group",
-}
-"""The option that sets each :class:`Binning` field besides ``timesteps``."""
-
-
-def check_binning_options(mode: str, downsample: int, channel_group: int) -> None:
-    """Refuse ``--bin-mode``, ``--downsample`` or ``--channel-group`` values binning cannot take."""
-    if mode not in BIN_MODES:
-        raise ConfigError(f"--bin-mode must be one of {', '.join(BIN_MODES)}, but got {mode!r}.")
-    for flag, value in (("--downsample", downsample), ("--channel-group", channel_group)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ConfigError(f"{flag} must be a positive integer, but got {value!r}.")
 
 
 def check_bin_mode(profile: HardwareProfile, mode: str) -> None:
@@ -201,26 +191,6 @@ def check_bin_mode(profile: HardwareProfile, mode: str) -> None:
             f"step), but {profile.name} is event-driven and receives every event; use "
             "--bin-mode count."
         )
-
-
-def check_binning_applies(
-    binning: Binning, data: Dataset, names: dict[str, str] = BINNING_FLAGS
-) -> None:
-    """Refuse binning settings on frame data, where nothing is binned (they would be ignored).
-
-    Args:
-        names: how each setting is named in the error (default the command-line options).
-    """
-    if data.timesteps is not None:
-        return
-    default = Binning(timesteps=binning.timesteps)
-    for attr, name in names.items():
-        value = getattr(binning, attr)
-        if value != getattr(default, attr):
-            raise ConfigError(
-                f"{name} applies only to event data (recordings binned into frames), but got "
-                f"{name} {value} with dataset {data.name}, which holds images."
-            )
 
 
 def usable_cores() -> int:
@@ -374,67 +344,6 @@ def _objective_manifest(prep: Prepared) -> dict[str, Any]:
     return entry
 
 
-def manifest_objective(manifest: dict[str, Any]) -> str:
-    """The objective name a run was created with (``energy`` for runs made before the choice)."""
-    entry = manifest.get("objective")
-    return (
-        str(entry.get("name", DEFAULT_OBJECTIVE)) if isinstance(entry, dict) else DEFAULT_OBJECTIVE
-    )
-
-
-IDENTITY_KEYS = ("device", "space", "dataset")
-
-
-def _old_manifest(run_dir: Path) -> dict[str, Any]:
-    """An existing run's manifest, checked for the shape spikefit-search writes."""
-    import json
-
-    path = run_dir / MANIFEST
-    try:
-        old = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise RunError(
-            f"{path} must be readable JSON, but got {type(exc).__name__}; move the run folder "
-            "aside or use --study NEW_NAME."
-        ) from None
-    for key in IDENTITY_KEYS:
-        part = old.get(key) if isinstance(old, dict) else None
-        if not isinstance(part, dict) or not isinstance(part.get("name"), str):
-            raise RunError(
-                f"{path} must record the {key} name as written by spikefit-search, but it does "
-                "not; move the run folder aside or use --study NEW_NAME."
-            )
-    return dict(old)
-
-
-def _check_same_run(run_dir: Path, manifest: dict[str, Any], storage: str | None) -> dict[str, Any]:
-    """The study's manifest, after refusing options that change what a trial means."""
-    old = _old_manifest(run_dir)
-    if storage is None and not (run_dir / JOURNAL_NAME).is_file():
-        raise RunError(
-            f"{run_dir} must hold its {JOURNAL_NAME} beside {MANIFEST}, but it is missing; "
-            "restore it from a backup, or use --study NEW_NAME for a new study."
-        )
-    check_same_settings(old, manifest)
-    return old
-
-
-@contextlib.contextmanager
-def _run_lock(run_dir: Path) -> Iterator[None]:
-    """One search at a time per run folder (``report`` reads without the lock)."""
-    with open(run_dir / ".lock", "a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise RunError(
-                f"a search is already running in {run_dir}; wait for it or use --study NEW_NAME."
-            ) from None
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def open_run(prep: Prepared) -> tuple[optuna.Study, bool]:
     """Create or reopen the run folder and its study. Returns the study and whether it is new."""
     run_dir = prep.run_dir
@@ -443,7 +352,7 @@ def open_run(prep: Prepared) -> tuple[optuna.Study, bool]:
     continued = None
     if existed:
         continued = continued_manifest(
-            _check_same_run(run_dir, manifest, prep.options.storage), manifest
+            check_same_run(run_dir, manifest, prep.options.storage), manifest
         )
     else:
         if run_dir.exists() and any(run_dir.iterdir()):
@@ -508,46 +417,6 @@ def _settings(prep: Prepared, device: str) -> TrialSettings:
     )
 
 
-def count_trials(trials: list[optuna.trial.FrozenTrial]) -> dict[str, int]:
-    """trained (the budget), rejected, stopped early, failed, interrupted, surplus, running."""
-    c: Counter[str] = Counter()
-    for t in trials:
-        stage = t.user_attrs.get(STAGE)
-        if t.state == TrialState.RUNNING:
-            c["running"] += 1
-        elif t.state == TrialState.FAIL:
-            # an interruption (Ctrl-C, a worker that ended) is no failure: it is retried
-            reason = str(t.user_attrs.get("fail_reason", ""))
-            c["interrupted" if reason.startswith("interrupted") else "failed"] += 1
-        elif t.state == TrialState.WAITING:
-            c["queued"] += 1
-        elif stage in ("trained", "stopped", "rejected", "surplus"):
-            c[stage] += 1
-    c["budget_used"] = c["trained"] + c["stopped"]
-    return {
-        k: c[k]
-        for k in (
-            "budget_used",
-            "trained",
-            "stopped",
-            "rejected",
-            "failed",
-            "interrupted",
-            "surplus",
-            "running",
-            "queued",
-        )
-    }
-
-
-def most_rejecting(trials: list[optuna.trial.FrozenTrial]) -> list[tuple[str, int]]:
-    c: Counter[str] = Counter()
-    for t in trials:
-        if t.user_attrs.get(STAGE) == "rejected":
-            c.update(t.user_attrs.get("rejected_by", []))
-    return c.most_common()
-
-
 class _Interrupted(Exception):
     pass
 
@@ -595,11 +464,11 @@ def worker_loop(
                 outcome = run_trial(study, trial, settings, pipeline=pipeline)
                 write_dashboard_constraints(study, trial)
             except KeyboardInterrupt:
-                trial.set_user_attr("fail_reason", f"interrupted ({interrupt_name()})")
+                trial.set_user_attr(FAIL_REASON, f"interrupted ({interrupt_name()})")
                 raise
             except Exception as exc:
-                trial.set_user_attr(STAGE, "failed")
-                trial.set_user_attr("fail_reason", f"{type(exc).__name__}: {exc}"[:500])
+                set_stage(trial, Stage.FAILED)
+                trial.set_user_attr(FAIL_REASON, f"{type(exc).__name__}: {exc}"[:500])
                 raise
             if outcome.state == TrialState.PRUNED:
                 raise optuna.TrialPruned(trial.user_attrs.get(REASON, ""))
@@ -613,7 +482,7 @@ def worker_loop(
             if trial is not None and trial.params:
                 study.enqueue_trial(
                     trial.params,
-                    user_attrs={"retry_of": trial.number, SEED: trial.user_attrs.get(SEED)},
+                    user_attrs={RETRY_OF: trial.number, SEED: trial.user_attrs.get(SEED)},
                 )
             raise
         trial = last.get("trial")
@@ -623,10 +492,10 @@ def worker_loop(
                 failures += 1
                 if failures > options.max_failures:
                     return "failures"
-            elif frozen.user_attrs.get(STAGE) in ("trained", "stopped"):
+            elif frozen.user_attrs.get(STAGE) in BUDGET_STAGES:
                 failures = 0
             # a surplus trial trains nothing; a run of them means the budget count is stuck
-            surplus = surplus + 1 if frozen.user_attrs.get(STAGE) == "surplus" else 0
+            surplus = surplus + 1 if frozen.user_attrs.get(STAGE) == Stage.OVER_BUDGET else 0
             if surplus > SURPLUS_CAP + options.workers:
                 return "stalled"
         if on_trial is not None:
@@ -724,11 +593,11 @@ def run_search(
     prep = prepare(options)
     repaired = None
     if options.storage is None and (prep.run_dir / MANIFEST).is_file():
-        _old_manifest(prep.run_dir)  # a damaged manifest is refused before any repair
+        existing_manifest(prep.run_dir)  # a damaged manifest is refused before any repair
         repaired = repair_journal(prep.run_dir)  # before anything is appended to it
     study, _ = open_run(prep)
     device = str(resolve_device(options.accelerator))
-    lock = _run_lock(prep.run_dir) if options.storage is None else contextlib.nullcontext()
+    lock = run_lock(prep.run_dir) if options.storage is None else contextlib.nullcontext()
     with lock, deferred_sigint():
         notes = list(prep.space.notes) + ([repaired] if repaired else [])
         if options.objective is None and prep.options.objective != DEFAULT_OBJECTIVE:
