@@ -9,6 +9,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+import optuna
+
 from spikefit_search.search.consistency import TRIAL_SETTINGS, TrialSetting, check_same_settings
 from spikefit_search.search.dashboard import named_constraints
 from spikefit_search.search.objective import TrialSettings, pipeline_config, run_trial
@@ -22,6 +24,8 @@ from spikefit_search.search.space import (
     load_search_space,
 )
 from spikefit_search.search.stages import Stage, count_trials
+
+optuna.logging.set_verbosity(optuna.logging.ERROR)  # the search and its readers print their own
 
 if TYPE_CHECKING:
     from spikefit_search.search.driver import (

@@ -89,8 +89,6 @@ from spikefit_search.search.storage import (
 )
 from spikefit_search.training import resolve_device
 
-optuna.logging.set_verbosity(optuna.logging.ERROR)
-
 SURPLUS_CAP = 10
 """More surplus trials in a row than this (plus the workers) stop the search: a hang guard."""
 METRIC_NAMES = ["accuracy", "energy_uj"]
