@@ -1,7 +1,8 @@
 """The search: an Optuna multi-objective study (accuracy up, energy down) under chip constraints.
 
-The driver (torch, multiprocessing) is imported on first use of one of its names, so readers
-of a run (``report``, ``export``) import the stages, the run folder and the tables without it.
+The driver and its parts (torch, multiprocessing) are imported on first use of one of their
+names, so readers of a run (``report``, ``export``) import the stages, the run folder and the
+tables without them.
 """
 
 from __future__ import annotations
@@ -28,22 +29,20 @@ from spikefit_search.search.stages import Stage, count_trials
 optuna.logging.set_verbosity(optuna.logging.ERROR)  # the search and its readers print their own
 
 if TYPE_CHECKING:
-    from spikefit_search.search.driver import (
-        SearchOptions,
-        SearchResult,
-        check_seed,
-        prepare,
-        run_search,
-        worker_loop,
-    )
+    from spikefit_search.search._optimize import worker_loop
+    from spikefit_search.search.driver import SearchResult, open_run, run_search
+    from spikefit_search.search.options import SearchOptions, check_seed
+    from spikefit_search.search.preparation import PreparedRun, prepare
 
 _LAZY = {
-    "SearchOptions": "spikefit_search.search.driver",
+    "SearchOptions": "spikefit_search.search.options",
+    "check_seed": "spikefit_search.search.options",
+    "PreparedRun": "spikefit_search.search.preparation",
+    "prepare": "spikefit_search.search.preparation",
+    "worker_loop": "spikefit_search.search._optimize",
     "SearchResult": "spikefit_search.search.driver",
-    "check_seed": "spikefit_search.search.driver",
-    "prepare": "spikefit_search.search.driver",
+    "open_run": "spikefit_search.search.driver",
     "run_search": "spikefit_search.search.driver",
-    "worker_loop": "spikefit_search.search.driver",
 }
 """Names re-exported from modules that import torch, each imported on first use."""
 
@@ -62,6 +61,7 @@ __all__ = [
     "TRIAL_SETTINGS",
     "Candidate",
     "Param",
+    "PreparedRun",
     "SearchOptions",
     "SearchResult",
     "SearchSpace",
@@ -76,6 +76,7 @@ __all__ = [
     "load_search_space",
     "make_sampler",
     "named_constraints",
+    "open_run",
     "pareto_frame",
     "pareto_trials",
     "pipeline_config",

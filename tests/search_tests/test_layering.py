@@ -20,8 +20,11 @@ def test_reporting_and_search_do_not_import_the_driver() -> None:
 
 
 def test_the_driver_names_are_still_exported() -> None:
-    import spikefit_search.search as search
-    from spikefit_search.search import driver
+    import importlib
 
-    for name in ("SearchOptions", "SearchResult", "prepare", "run_search", "worker_loop"):
-        assert getattr(search, name) is getattr(driver, name)
+    import spikefit_search.search as search
+
+    for name, module in search._LAZY.items():
+        assert getattr(search, name) is getattr(importlib.import_module(module), name)
+    for name in ("SearchOptions", "prepare", "run_search", "worker_loop", "check_seed"):
+        assert callable(getattr(search, name))
