@@ -191,11 +191,8 @@ def train(
 ) -> None:
     """Train one float spiking MLP (no compression) and print its accuracy."""
     from spikefit_search.data import Binning, load_dataset, parse_classes
-    from spikefit_search.search.driver import (
-        check_binning_applies,
-        check_binning_options,
-        check_seed,
-    )
+    from spikefit_search.data.binning import check_binning_applies, check_binning_options
+    from spikefit_search.search import check_seed
     from spikefit_search.search.space import MAX_TIMESTEPS, MAX_WIDTH
     from spikefit_search.snn import NetworkConfig
     from spikefit_search.training import TrainConfig, resolve_device, train_network
@@ -321,8 +318,7 @@ def search(
 
     from spikefit_search.data import parse_classes
     from spikefit_search.reporting.live import SearchDisplay, front_table
-    from spikefit_search.search import SearchOptions, run_search
-    from spikefit_search.search.driver import count_trials, prepare
+    from spikefit_search.search import SearchOptions, count_trials, prepare, run_search
 
     started: dict[str, dict[str, int]] = {}
     devices = [d.strip() for d in device.split(",") if d.strip()]

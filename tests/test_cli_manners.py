@@ -14,7 +14,7 @@ from optuna.trial import TrialState
 from typer.testing import CliRunner
 
 from spikefit_search.cli import app, summary_line
-from spikefit_search.search.driver import count_trials
+from spikefit_search.search.stages import count_trials
 
 runner = CliRunner()
 COMMANDS = ("search", "train", "devices", "check", "report", "export", "retrain")

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from spikefit_search.data.events import EventRecordings
 from spikefit_search.exceptions import ConfigError
+
+if TYPE_CHECKING:
+    from spikefit_search.data.datasets import Dataset
 
 BIN_MODES = ("count", "binary")
 _CHUNK_CELLS = 1 << 24
@@ -95,3 +98,40 @@ def bin_events(rec: EventRecordings, binning: Binning) -> np.ndarray:
         counts = np.bincount(idx, minlength=(last - first) * cells).reshape(last - first, cells)
         flat[first:last] = (counts > 0) if binning.mode == "binary" else np.minimum(counts, 255)
     return out
+
+
+BINNING_FLAGS = {
+    "mode": "--bin-mode",
+    "downsample": "--downsample",
+    "channel_group": "--channel-group",
+}
+"""The option that sets each :class:`Binning` field besides ``timesteps``."""
+
+
+def check_binning_options(mode: str, downsample: int, channel_group: int) -> None:
+    """Refuse ``--bin-mode``, ``--downsample`` or ``--channel-group`` values binning cannot take."""
+    if mode not in BIN_MODES:
+        raise ConfigError(f"--bin-mode must be one of {', '.join(BIN_MODES)}, but got {mode!r}.")
+    for flag, value in (("--downsample", downsample), ("--channel-group", channel_group)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"{flag} must be a positive integer, but got {value!r}.")
+
+
+def check_binning_applies(
+    binning: Binning, data: Dataset, names: dict[str, str] = BINNING_FLAGS
+) -> None:
+    """Refuse binning settings on frame data, where nothing is binned (they would be ignored).
+
+    Args:
+        names: how each setting is named in the error (default the command-line options).
+    """
+    if data.timesteps is not None:
+        return
+    default = Binning(timesteps=binning.timesteps)
+    for attr, name in names.items():
+        value = getattr(binning, attr)
+        if value != getattr(default, attr):
+            raise ConfigError(
+                f"{name} applies only to event data (recordings binned into frames), but got "
+                f"{name} {value} with dataset {data.name}, which holds images."
+            )

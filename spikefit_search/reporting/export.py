@@ -28,6 +28,7 @@ from spikefit_search.exceptions import ConfigError, RunError
 from spikefit_search.reporting.pareto import ParetoFront, ParetoPoint
 from spikefit_search.reporting.run import RunView, load_run
 from spikefit_search.schema import DatasetRef, ExportConfig
+from spikefit_search.search.stages import FAIL_REASON, REASON, STAGE
 
 PICKS = ("knee",)
 
@@ -132,8 +133,8 @@ def config_from_trial(run: RunView, number: int) -> ExportConfig:
     trial = run.trial(number)
     pipeline = trial.user_attrs.get("pipeline")
     if trial.state != TrialState.COMPLETE or not isinstance(pipeline, dict):
-        stage = trial.user_attrs.get("stage") or trial.state.name.lower()
-        why = trial.user_attrs.get("rejected_reason") or trial.user_attrs.get("fail_reason")
+        stage = trial.user_attrs.get(STAGE) or trial.state.name.lower()
+        why = trial.user_attrs.get(REASON) or trial.user_attrs.get(FAIL_REASON)
         raise RunError(
             f"--trial must be a trained trial, but trial {number} is {stage}"
             + (f" ({str(why).rstrip('.')})" if why else "")

@@ -21,8 +21,7 @@ from rich.text import Text
 
 from spikefit_search.reporting.pareto import compute_pareto_front
 from spikefit_search.reporting.render import pareto_table
-from spikefit_search.search.driver import count_trials
-from spikefit_search.search.objective import PROGRESS
+from spikefit_search.search.stages import PROGRESS, STAGE, Stage, count_trials
 
 REFRESH_S = 0.5
 """Shortest time between two reads of the study by the display."""
@@ -40,7 +39,7 @@ def status_line(trials: list[optuna.trial.FrozenTrial], budget: int) -> Text:
     secs = [
         t.user_attrs["seconds"]
         for t in trials
-        if "seconds" in t.user_attrs and t.user_attrs.get("stage") == "trained"
+        if "seconds" in t.user_attrs and t.user_attrs.get(STAGE) == Stage.TRAINED
     ]
     per = f" · {sum(secs) / len(secs):.1f} s per trained candidate" if secs else ""
     return Text.from_markup(

@@ -28,9 +28,7 @@ from optuna.trial import FrozenTrial, TrialState
 from spikefit_search.hardware.energy import DEFAULT_OBJECTIVE, get_objective, objective_for_key
 from spikefit_search.hardware.neurobench import COLUMNS as NEUROBENCH_COLUMNS
 from spikefit_search.search.dashboard import named_constraints
-from spikefit_search.search.driver import count_trials
 from spikefit_search.search.halving import is_full_fidelity
-from spikefit_search.search.objective import REASON, STAGE
 from spikefit_search.search.records import (
     TIE_SE,
     accuracy_ties,
@@ -38,6 +36,14 @@ from spikefit_search.search.records import (
     is_feasible,
     pareto_trials,
     stored_correct,
+)
+from spikefit_search.search.stages import (
+    FAIL_REASON,
+    REASON,
+    REJECTED_BY,
+    STAGE,
+    Stage,
+    count_trials,
 )
 
 OBJECTIVE_NAMES = ("accuracy", "energy_uj")
@@ -294,16 +300,16 @@ def _reason_of(trial: FrozenTrial) -> tuple[str, str, str] | None:
     full = str(ua.get(REASON) or "")
     stage = ua.get(STAGE)
     if trial.state == TrialState.FAIL:
-        full = str(ua.get("fail_reason") or full or "no reason recorded")
+        full = str(ua.get(FAIL_REASON) or full or "no reason recorded")
         if full.startswith("interrupted"):
             return "interrupted", full, full
         return "failed", _NUMBER.sub("#", full.split(":")[0]), full
-    if stage == "rejected":
-        names = ua.get("rejected_by") or sorted(
+    if stage == Stage.REJECTED:
+        names = ua.get(REJECTED_BY) or sorted(
             k for k, v in named_constraints(trial).items() if v > 0
         )
         return "rejected", ", ".join(names) or "not recorded", full
-    if stage in ("stopped", "surplus"):
+    if stage in (Stage.STOPPED, Stage.OVER_BUDGET):
         return stage, _NUMBER.sub("#", full) or stage, full
     if trial.state == TrialState.COMPLETE and not is_feasible(trial):
         names = sorted(k for k, v in named_constraints(trial).items() if v > 0)
@@ -463,8 +469,8 @@ def _rejections(trials: Sequence[FrozenTrial]) -> dict[str, int]:
     counter: Counter[str] = Counter()
     for t in trials:
         violated = {k for k, v in named_constraints(t).items() if v > 0}
-        if t.user_attrs.get(STAGE) == "rejected":
-            names = set(t.user_attrs.get("rejected_by") or ()) or violated
+        if t.user_attrs.get(STAGE) == Stage.REJECTED:
+            names = set(t.user_attrs.get(REJECTED_BY) or ()) or violated
         elif t.state == TrialState.COMPLETE:
             names = violated
         else:

@@ -92,8 +92,8 @@ def train_config(
     """Train ``config`` and measure it on its device (no files written)."""
     from spikefit_search.compression import run_pipeline
     from spikefit_search.data import load_dataset
+    from spikefit_search.data.binning import check_binning_applies
     from spikefit_search.hardware import estimate_energy, load_profile, measured_check
-    from spikefit_search.search.driver import check_binning_applies
     from spikefit_search.training import resolve_device
 
     device = resolve_device(accelerator)

@@ -14,7 +14,7 @@ import optuna
 
 from spikefit_search.exceptions import RunError, SpikefitError
 from spikefit_search.reporting.pareto import ParetoFront, compute_pareto_front
-from spikefit_search.search.driver import MANIFEST, manifest_objective
+from spikefit_search.search.run_folder import MANIFEST, manifest_objective
 from spikefit_search.search.storage import journal_path, open_storage
 
 if TYPE_CHECKING:

@@ -28,20 +28,21 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-RUNG = "rung"
-"""User attribute: the rung a trial trains on (absent: a full-fidelity search, rung 0 of 1)."""
-PROMOTED_FROM = "promoted_from"
-"""User attribute: the number of the trial on the rung below whose candidate this one retrains."""
-FIDELITY = "fidelity"
-"""User attribute: the share of the full epochs this trial trains (1.0 on the top rung)."""
-COMPUTE = "compute"
-"""User attribute: training compute spent, in epochs x training samples (a warm-up taken from
-the cache costs nothing)."""
+from spikefit_search.search.stages import (
+    BUDGET_STAGES,
+    COMPUTE,
+    FIDELITY,
+    PROMOTED_FROM,
+    RUNG,
+    SEED,
+    STAGE,
+    Stage,
+)
+
+__all__ = ["COMPUTE", "FIDELITY", "PROMOTED_FROM", "RUNG", "Halving"]
 
 FIDELITIES = ("full", "halving")
 """Values of ``--fidelity``."""
-
-_USED = ("trained", "stopped")  # stages of a trial that trained (and so fills a rung)
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ def is_full_fidelity(trial: FrozenTrial) -> bool:
 
 def _is_alive(trial: FrozenTrial) -> bool:
     """Still holds its promotion: waiting, running or finished, and not a duplicate."""
-    return trial.state != TrialState.FAIL and trial.user_attrs.get("stage") != "duplicate"
+    return trial.state != TrialState.FAIL and trial.user_attrs.get(STAGE) != Stage.DUPLICATE
 
 
 def promotion_order(trials: Sequence[FrozenTrial]) -> list[FrozenTrial]:
@@ -134,7 +135,7 @@ def next_promotion(trials: Sequence[FrozenTrial], halving: Halving) -> FrozenTri
     }
     for rung in range(halving.top - 1, -1, -1):
         on_rung = [t for t in trials if rung_of(t) == rung and t.state != TrialState.FAIL]
-        finished = [t for t in on_rung if t.user_attrs.get("stage") in _USED]
+        finished = [t for t in on_rung if t.user_attrs.get(STAGE) in BUDGET_STAGES]
         k = len(finished) // halving.eta
         if k == 0:
             continue
@@ -155,8 +156,8 @@ def _promotable(trial: FrozenTrial) -> bool:
 def promote(study: optuna.Study, trial: FrozenTrial) -> None:
     """Queue ``trial``'s candidate (same parameters and seed) on the next rung."""
     attrs: dict[str, Any] = {RUNG: rung_of(trial) + 1, PROMOTED_FROM: trial.number}
-    if "seed" in trial.user_attrs:
-        attrs["seed"] = trial.user_attrs["seed"]
+    if SEED in trial.user_attrs:
+        attrs[SEED] = trial.user_attrs[SEED]
     study.enqueue_trial(trial.params, user_attrs=attrs)
 
 

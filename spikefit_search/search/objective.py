@@ -42,17 +42,22 @@ from spikefit_search.hardware.neurobench import neurobench_metrics
 from spikefit_search.search.cache import WarmupCache
 from spikefit_search.search.halving import COMPUTE, FIDELITY, RUNG, Halving, duplicate_of
 from spikefit_search.search.space import Candidate, SearchSpace
+from spikefit_search.search.stages import (
+    ACCURACY_REACHED,
+    BUDGET_STAGES,
+    PROGRESS,
+    REASON,
+    REJECTED_BY,
+    RESERVED,
+    SEED,
+    STAGE,
+    Stage,
+    set_stage,
+)
 from spikefit_search.training import progress
 from spikefit_search.training.stats import evaluation_attrs
 
 PipelineFn = Callable[..., PipelineResult]
-
-# Trial user attributes
-STAGE = "stage"  # rejected | surplus | stopped | trained | failed | duplicate
-RESERVED = "reserved"  # True once a trial has passed the static check and claims a budget slot
-REASON = "rejected_reason"
-SEED = "seed"
-PROGRESS = "progress"  # [phase, epochs done, epochs of the phase] while the trial trains
 
 
 @dataclass(frozen=True)
@@ -151,7 +156,7 @@ def _reserved_numbers(study: optuna.Study) -> list[int]:
         if not t.user_attrs.get(RESERVED):
             continue
         if t.state == TrialState.RUNNING or (
-            t.state != TrialState.FAIL and t.user_attrs.get(STAGE) in ("trained", "stopped")
+            t.state != TrialState.FAIL and t.user_attrs.get(STAGE) in BUDGET_STAGES
         ):  # as count_trials counts: a failed trial holds no slot, whatever its stage said
             holders.append(t.number)
     return sorted(holders)
@@ -182,7 +187,7 @@ def run_trial(
         trial.set_user_attr(FIDELITY, halving.fraction(rung))
         first = duplicate_of(study.get_trials(deepcopy=False), trial.number, trial.user_attrs)
         if first is not None:  # another worker promoted the same candidate first
-            trial.set_user_attr(STAGE, "duplicate")
+            set_stage(trial, Stage.DUPLICATE)
             trial.set_user_attr(REASON, f"trial {first} trains this promotion")
             return TrialOutcome(TrialState.PRUNED)
     candidate = settings.space.sample(trial, input_shape=data.input_shape, n_classes=data.n_classes)
@@ -202,9 +207,9 @@ def run_trial(
             warmup, finetune = halving.epochs(cfg.warmup_epochs, cfg.finetune_epochs, rung)
             cfg = replace(cfg, warmup_epochs=warmup, finetune_epochs=finetune)
     except ConfigError as exc:  # any other combination the method cannot build
-        trial.set_user_attr(STAGE, "rejected")
+        set_stage(trial, Stage.REJECTED)
         trial.set_user_attr(REASON, str(exc))
-        trial.set_user_attr("rejected_by", ["invalid_config"])
+        trial.set_user_attr(REJECTED_BY, ["invalid_config"])
         return TrialOutcome(TrialState.PRUNED)
     trial.set_user_attr("pipeline", cfg.to_dict())
     if cfg.fan_in_cap is not None:  # wider than the chip's fan-in: Fisher synapse pruning
@@ -221,9 +226,9 @@ def run_trial(
     if not static.fits:
         for name, margin in static.margins().items():
             trial.set_constraint(name, margin)
-        trial.set_user_attr(STAGE, "rejected")
+        set_stage(trial, Stage.REJECTED)
         trial.set_user_attr(REASON, "; ".join(static.messages()))
-        trial.set_user_attr("rejected_by", sorted({u.name for u in static.violations}))
+        trial.set_user_attr(REJECTED_BY, sorted({u.name for u in static.violations}))
         return TrialOutcome(TrialState.PRUNED)
 
     # the budget counts rung 0: a promotion retrains a candidate already counted
@@ -231,7 +236,7 @@ def run_trial(
         trial.set_user_attr(RESERVED, True)
     if rung == 0 and _over_budget(study, trial, settings.budget):
         trial.set_user_attr(RESERVED, False)
-        trial.set_user_attr(STAGE, "surplus")
+        set_stage(trial, Stage.OVER_BUDGET)
         trial.set_user_attr(REASON, "budget reached by other workers")
         return TrialOutcome(TrialState.PRUNED)
 
@@ -259,8 +264,8 @@ def run_trial(
         trial.set_user_attr(COMPUTE, (0 if reused else cfg.warmup_epochs) * len(data.y_train))
         for name, margin in static.margins().items():
             trial.set_constraint(name, margin)
-        trial.set_user_attr(STAGE, "stopped")
-        trial.set_user_attr("accuracy_reached", exc.accuracy)
+        set_stage(trial, Stage.STOPPED)
+        trial.set_user_attr(ACCURACY_REACHED, exc.accuracy)
         trial.set_user_attr(REASON, f"stopped after warm-up: {exc}")
         trial.set_user_attr("seconds", time.perf_counter() - start)
         return TrialOutcome(TrialState.PRUNED)
@@ -278,8 +283,8 @@ def run_trial(
     if result.val_accuracy < stop_below:
         # compression broke it (e.g. nothing fires any more): a point at chance is no answer,
         # however little energy it spends; it used its training, so it counts as stopped
-        trial.set_user_attr(STAGE, "stopped")
-        trial.set_user_attr("accuracy_reached", result.val_accuracy)
+        set_stage(trial, Stage.STOPPED)
+        trial.set_user_attr(ACCURACY_REACHED, result.val_accuracy)
         trial.set_user_attr(
             REASON,
             f"validation accuracy after fine-tune {result.val_accuracy:.4f} is below "
@@ -319,10 +324,10 @@ def run_trial(
         save_checkpoint(settings.checkpoint_dir / f"trial_{trial.number}.pt", result, cfg)
     if rung == 0 and _over_budget(study, trial, settings.budget):
         trial.set_user_attr(RESERVED, False)
-        trial.set_user_attr(STAGE, "surplus")
+        set_stage(trial, Stage.OVER_BUDGET)
         trial.set_user_attr(REASON, "budget reached by other workers")
         return TrialOutcome(TrialState.PRUNED)
-    trial.set_user_attr(STAGE, "trained")
+    set_stage(trial, Stage.TRAINED)
     return TrialOutcome(
         TrialState.COMPLETE,
         (result.val_accuracy, energy.objective_value(settings.objective)),

@@ -15,7 +15,7 @@ from optuna.trial import FrozenTrial, TrialState
 from spikefit_search.hardware.neurobench import COLUMNS as NEUROBENCH_COLUMNS
 from spikefit_search.search.dashboard import named_constraints
 from spikefit_search.search.halving import COMPUTE, FIDELITY, PROMOTED_FROM, RUNG, is_full_fidelity
-from spikefit_search.search.objective import REASON, STAGE
+from spikefit_search.search.stages import FAIL_REASON, REASON, STAGE, Stage
 from spikefit_search.training.stats import VAL_CORRECT, decode_correct, paired_se
 
 BASE_COLUMNS = [
@@ -96,11 +96,11 @@ def trial_row(trial: FrozenTrial) -> dict[str, Any]:
     ua = trial.user_attrs
     values = trial.values if trial.state == TrialState.COMPLETE and trial.values else None
     stage = ua.get(STAGE) or (
-        "failed" if trial.state == TrialState.FAIL else trial.state.name.lower()
+        Stage.FAILED.value if trial.state == TrialState.FAIL else trial.state.name.lower()
     )
     reason = ua.get(REASON, "")
     if trial.state == TrialState.FAIL and not reason:
-        reason = ua.get("fail_reason", "")
+        reason = ua.get(FAIL_REASON, "")
     row: dict[str, Any] = {
         "number": trial.number,
         "state": trial.state.name,

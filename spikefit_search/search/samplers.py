@@ -50,6 +50,7 @@ from optuna.trial import FrozenTrial, TrialState
 from spikefit_search._registry import Registry
 from spikefit_search.search.dashboard import named_constraints
 from spikefit_search.search.halving import rung_of
+from spikefit_search.search.stages import ACCURACY_REACHED, STAGE, Stage
 
 SamplerFactory = Callable[[int, int], optuna.samplers.BaseSampler]
 SAMPLERS: Registry[SamplerFactory] = Registry("sampler")
@@ -60,10 +61,6 @@ ACCURACY_CONSTRAINT = "accuracy"
 CHIP_CONSTRAINT = "chip"
 """Name of the view-only constraint that stands for the limits no candidate has broken yet:
 their largest margin."""
-
-# user attributes written by the objective (kept here as strings to avoid an import cycle)
-_STAGE = "stage"
-_REACHED = "accuracy_reached"
 
 
 def _startup(budget: int) -> int:
@@ -146,7 +143,7 @@ def sampler_view(trials: Sequence[FrozenTrial], threshold: float) -> list[Frozen
 
     out: list[FrozenTrial] = []
     for t in trials:
-        stage = t.user_attrs.get(_STAGE)
+        stage = t.user_attrs.get(STAGE)
         if t.state in (TrialState.RUNNING, TrialState.WAITING, TrialState.FAIL):
             out.append(t)
             continue
@@ -154,7 +151,7 @@ def sampler_view(trials: Sequence[FrozenTrial], threshold: float) -> list[Frozen
             values = list(t.values)
             constraints = dict(named[t.number])
             constraints[ACCURACY_CONSTRAINT] = acc_margin(values[0])
-        elif stage == "rejected":
+        elif stage == Stage.REJECTED:
             constraints = dict(named[t.number])
             unbuildable = not any(n in constraints for n in limit_names)
             values = [mean_acc, mean_energy]
@@ -163,9 +160,9 @@ def sampler_view(trials: Sequence[FrozenTrial], threshold: float) -> list[Frozen
                 constraints.setdefault(name, 1.0 if unbuildable else mean_margin[name])
             if unbuildable and not limit_names:
                 constraints[ACCURACY_CONSTRAINT] = 1.0
-        elif stage == "stopped":
+        elif stage == Stage.STOPPED:
             # runs from before this attribute: the chance level (threshold is chance * 1.5)
-            reached = float(t.user_attrs.get(_REACHED, threshold / 1.5))
+            reached = float(t.user_attrs.get(ACCURACY_REACHED, threshold / 1.5))
             values = [reached, mean_energy]
             constraints = dict(named[t.number])
             constraints[ACCURACY_CONSTRAINT] = max(acc_margin(reached), 1e-6)

@@ -21,7 +21,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from spikefit_search.exceptions import RunError
 from spikefit_search.search.halving import carried_attrs
-from spikefit_search.search.objective import SEED
+from spikefit_search.search.stages import FAIL_REASON, RETRY_OF, SEED, STAGE, Stage
 
 JOURNAL_NAME = "study.journal"
 
@@ -336,10 +336,10 @@ def recover_orphans(
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         if only is not None and not only(t):
             continue
-        storage.set_trial_user_attr(t._trial_id, "fail_reason", reason)
-        storage.set_trial_user_attr(t._trial_id, "stage", "failed")
+        storage.set_trial_user_attr(t._trial_id, FAIL_REASON, reason)
+        storage.set_trial_user_attr(t._trial_id, STAGE, Stage.FAILED.value)
         storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
-        user_attrs = {"retry_of": t.number, **carried_attrs(t.user_attrs)}
+        user_attrs = {RETRY_OF: t.number, **carried_attrs(t.user_attrs)}
         if SEED in t.user_attrs:
             user_attrs[SEED] = t.user_attrs[SEED]
         if t.params:

@@ -13,9 +13,9 @@ from optuna.distributions import CategoricalDistribution
 from optuna.trial import TrialState, create_trial
 
 from spikefit_search.search import SearchOptions, count_trials, run_search
-from spikefit_search.search import driver as driver_module
 from spikefit_search.search import objective as objective_module
-from spikefit_search.search.driver import SURPLUS_CAP, prepare
+from spikefit_search.search._optimize import OVER_BUDGET_CAP
+from spikefit_search.search.preparation import prepare, run_manifest
 from spikefit_search.search.storage import open_storage
 
 
@@ -45,7 +45,7 @@ def test_failed_trial_that_claimed_a_slot_does_not_block_the_budget(
             user_attrs={"stage": "trained", "reserved": True, "fail_reason": "nan energy"},
         )
     )
-    manifest = driver_module._manifest(prep)  # the manifest the search would have written
+    manifest = run_manifest(prep)  # the manifest the search would have written
     (prep.run_dir / "manifest.json").write_text(json.dumps(manifest))
     result = run_search(opts)
     assert result.stop_reason == "budget"
@@ -64,5 +64,5 @@ def test_a_run_of_surplus_trials_stops_with_a_reason(
 
     result = run_search(options(tmp_path, tiny_space, budget=2), pipeline=never)
     assert result.stop_reason == "stalled"
-    assert result.counts["surplus"] == SURPLUS_CAP + 2
+    assert result.counts["surplus"] == OVER_BUDGET_CAP + 2
     assert "stopped:" in result.notes[-1] and "bug" in result.notes[-1]

@@ -6,7 +6,7 @@ from optuna.trial import TrialState
 from rich.console import Console
 
 from spikefit_search.reporting.live import SearchDisplay
-from spikefit_search.search.objective import PROGRESS
+from spikefit_search.search.stages import PROGRESS
 
 
 def _study() -> optuna.Study:

@@ -11,7 +11,7 @@ from spikefit_search.exceptions import RunError
 from spikefit_search.reporting.plot import pareto_figure
 from spikefit_search.reporting.report import build_report
 from spikefit_search.reporting.run import load_run
-from spikefit_search.search.driver import _run_lock
+from spikefit_search.search.run_folder import run_lock
 
 
 def offsets(fig, gid: str) -> int:  # type: ignore[no-untyped-def]
@@ -107,7 +107,7 @@ def test_several_runs_are_overlaid_with_a_legend(
 
 
 def test_report_reads_a_running_run_without_the_lock(run_copy: Path) -> None:
-    with _run_lock(run_copy):  # a search holds the folder
+    with run_lock(run_copy):  # a search holds the folder
         report = build_report([run_copy])
     assert report.fronts[0].counts["trained"] >= 1
 

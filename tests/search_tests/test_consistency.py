@@ -12,7 +12,9 @@ import search_options
 from spikefit_search.exceptions import RunError
 from spikefit_search.search import SearchOptions
 from spikefit_search.search.consistency import TRIAL_SETTINGS, check_same_settings
-from spikefit_search.search.driver import MANIFEST, open_run, prepare
+from spikefit_search.search.driver import open_run
+from spikefit_search.search.preparation import prepare
+from spikefit_search.search.run_folder import MANIFEST
 
 
 def options(tmp_path: Path, space: Path, **kw: Any) -> SearchOptions:

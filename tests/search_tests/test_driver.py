@@ -248,16 +248,16 @@ def test_window_comes_from_the_option_then_the_data_then_the_profile(
 ) -> None:
     from dataclasses import replace
 
-    from spikefit_search.search.driver import _objective_manifest, prepare
+    from spikefit_search.search.preparation import objective_manifest, prepare
 
     prep = prepare(options(tmp_path, tiny_space, device="speck"))
-    assert _objective_manifest(prep)["window_source"] == "profile"
+    assert objective_manifest(prep)["window_source"] == "profile"
     recorded = replace(prep, data=replace(prep.data, window_ms=250.0))
-    entry = _objective_manifest(recorded)
+    entry = objective_manifest(recorded)
     assert (entry["window_ms"], entry["window_source"]) == (250.0, "data")
     chosen = replace(recorded, options=replace(recorded.options, window_ms=30.0))
-    assert _objective_manifest(chosen)["window_ms"] == 30.0
-    clocked = _objective_manifest(prepare(options(tmp_path, tiny_space, device="loihi")))
+    assert objective_manifest(chosen)["window_ms"] == 30.0
+    clocked = objective_manifest(prepare(options(tmp_path, tiny_space, device="loihi")))
     assert clocked["time_on"] == "T * dt" and "window_ms" not in clocked
 
 
@@ -268,13 +268,13 @@ def test_window_comes_from_the_option_then_the_data_then_the_profile(
 def test_torch_threads_respect_the_load_and_omp_num_threads(
     monkeypatch: pytest.MonkeyPatch, omp: str | None, load: float, expected: int
 ) -> None:
-    from spikefit_search.search import driver
+    from spikefit_search.search import workers
 
-    monkeypatch.setattr(driver.os, "cpu_count", lambda: 2)
-    monkeypatch.setattr(driver.os, "getloadavg", lambda: (load, load, load))
+    monkeypatch.setattr(workers.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(workers.os, "getloadavg", lambda: (load, load, load))
     if omp is None:
         monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     else:
         monkeypatch.setenv("OMP_NUM_THREADS", omp)
-    assert driver._threads(1) == expected
-    assert driver._threads(2) == 1
+    assert workers.torch_threads(1) == expected
+    assert workers.torch_threads(2) == 1

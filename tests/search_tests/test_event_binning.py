@@ -22,7 +22,8 @@ from spikefit_search.reporting.run import load_run
 from spikefit_search.schema import DatasetRef, load_config
 from spikefit_search.search import SearchOptions
 from spikefit_search.search.consistency import check_same_settings
-from spikefit_search.search.driver import MANIFEST, prepare
+from spikefit_search.search.preparation import prepare
+from spikefit_search.search.run_folder import MANIFEST
 
 runner = CliRunner()
 

@@ -14,8 +14,8 @@ from spikefit_search.data import Dataset
 from spikefit_search.exceptions import ConfigError
 from spikefit_search.hardware import load_profile, static_check
 from spikefit_search.search import SearchOptions
-from spikefit_search.search.driver import prepare
 from spikefit_search.search.inputs import fit_to_data, reduction_choices, smallest_check
+from spikefit_search.search.preparation import prepare
 from spikefit_search.search.space import load_search_space
 
 
