@@ -12,16 +12,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from spikefit_search._modes import eval_mode
 from spikefit_search.hardware.loader import load_profile
 from spikefit_search.hardware.profile import CORE_LIMIT_NAMES, LIMIT_NAMES, HardwareProfile
 from spikefit_search.hardware.result import CheckKind, CheckResult, ConstraintUsage
-from spikefit_search.hardware.usage import (
-    LayerUsage,
-    measured_layer_usage,
-    measured_unique_usage,
-    static_layer_usage,
-    static_unique_usage,
-)
+from spikefit_search.hardware.unique_weights import measured_unique_usage, static_unique_usage
+from spikefit_search.hardware.usage import LayerUsage, measured_layer_usage, static_layer_usage
 from spikefit_search.hardware.xylo_cycles import shape_from_usage
 
 if TYPE_CHECKING:
@@ -379,8 +375,6 @@ def measured_check(profile: ProfileLike, model: SpikingNetwork) -> CheckResult:
     evaluation-mode ones, whatever mode ``model`` is in.
     """
     import torch
-
-    from spikefit_search._modes import eval_mode
 
     p = _profile(profile)
     with eval_mode(model), torch.no_grad():

@@ -30,6 +30,7 @@ from spikefit_search.hardware.profile import (
     Sourced,
     UniqueWeights,
 )
+from spikefit_search.snn.config import CHIP_FAMILIES, ChipNeuron
 
 PROFILE_DIR = "hardware_profiles"
 _TEMPLATE = "generic"
@@ -267,8 +268,6 @@ class _Parser:
 
     def neuron(self) -> dict[str, Sourced[Any]]:
         """The optional ``neuron`` section: ChipNeuron fields and design rules, each sourced."""
-        from spikefit_search.snn.config import CHIP_FAMILIES, ChipNeuron
-
         if "neuron" not in self.data:
             return {}
         section = self.mapping("neuron")

@@ -1,13 +1,26 @@
-"""What a chip offers, as frozen dataclasses; every number keeps its source and status."""
+"""What a chip offers, as frozen dataclasses; every number keeps its source and status.
+
+The interface of the mapping model a profile holds (:class:`BaseMappingModel`) is declared
+here too, beside :class:`HardwareProfile`: each names the other, and keeping them in one module
+keeps the imports of ``hardware/`` free of cycles. The models themselves live in
+:mod:`spikefit_search.hardware.mapping` and in the chip modules
+(:mod:`spikefit_search.hardware.chips`).
+"""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
+
+from spikefit_search.snn.config import ChipNeuron
 
 if TYPE_CHECKING:
-    from spikefit_search.hardware.mapping._base import MappingModel
-    from spikefit_search.snn.config import ChipNeuron
+    from spikefit_search.exceptions import ProfileError
+    from spikefit_search.hardware.result import ConstraintUsage
+    from spikefit_search.hardware.usage import LayerUsage
+    from spikefit_search.snn.config import NetworkConfig
 
 T = TypeVar("T")
 
@@ -240,6 +253,47 @@ class EnergyConstants:
         return any(c.known for c in constants)
 
 
+ErrorFactory = Callable[[str, str], "ProfileError"]
+"""``error(field, reason)`` builds the one-line profile error naming the file."""
+
+
+class BaseMappingModel(ABC):
+    """Checks the resources a chip's layout needs beyond the profile's plain limits.
+
+    A model is built from the profile's ``mapping`` block (:meth:`from_params`) and always
+    reports the same :meth:`constraint_names`, whatever the network. Models are registered in
+    :data:`spikefit_search.hardware.mapping.MAPPING_MODELS` under the name ``mapping.model``
+    takes.
+    """
+
+    name: ClassVar[str]
+
+    @classmethod
+    @abstractmethod
+    def from_params(cls, params: Mapping[str, Any], error: ErrorFactory) -> BaseMappingModel:
+        """Validate the model's parameters; raise ``error(field, reason)`` on a bad one."""
+
+    @abstractmethod
+    def constraint_names(self, profile: HardwareProfile) -> tuple[str, ...]:
+        """Names of the constraints :meth:`evaluate` reports for ``profile``."""
+
+    @abstractmethod
+    def evaluate(
+        self,
+        profile: HardwareProfile,
+        layers: Sequence[LayerUsage],
+        network: NetworkConfig,
+    ) -> tuple[list[ConstraintUsage], dict[str, object]]:
+        """Every model-specific constraint usage, plus details (e.g. a core placement)."""
+
+    @abstractmethod
+    def describe(self) -> dict[str, object]:
+        """The parameters, for ``spikefit-search devices NAME``."""
+
+
+MappingModel = BaseMappingModel
+
+
 @dataclass(frozen=True)
 class HardwareProfile:
     """One chip: its limits, its mapping model and its energy constants.
@@ -277,8 +331,6 @@ class HardwareProfile:
     @property
     def chip_neuron(self) -> ChipNeuron | None:
         """The neuron the chip-exact network simulates, or None (float)."""
-        from spikefit_search.snn.config import ChipNeuron
-
         fields = ChipNeuron.__dataclass_fields__
         values = {k: v.value for k, v in self.neuron.items() if k in fields}
         return ChipNeuron(**values) if values else None

@@ -29,6 +29,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from spikefit_search.exceptions import ConfigError
+
 if TYPE_CHECKING:
     from spikefit_search.hardware.usage import LayerUsage
     from spikefit_search.snn.network import Activity
@@ -136,8 +138,6 @@ def shape_from_activity(activity: Activity, projections: str) -> XyloShape:
 
 def _count(value: float, name: str) -> float:
     if math.isnan(value):
-        from spikefit_search.exceptions import ConfigError
-
         raise ConfigError(
             f"the Xylo cycles model needs the layers' {name}, but the activity did not record it."
         )

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from spikefit_search.hardware.mapping._base import MAPPING_MODELS, BaseMappingModel, MappingModel
-from spikefit_search.hardware.mapping.budget import BudgetMappingModel
+from spikefit_search.hardware.mapping._base import MAPPING_MODELS
+from spikefit_search.hardware.mapping.core_limits import CoreLimitsMappingModel
 from spikefit_search.hardware.mapping.crossbar import CrossbarMappingModel
 from spikefit_search.hardware.mapping.speck import (
     SpeckCore,
@@ -12,11 +12,12 @@ from spikefit_search.hardware.mapping.speck import (
     match_cores,
     speck_layer_memory,
 )
+from spikefit_search.hardware.profile import BaseMappingModel, MappingModel
 
 __all__ = [
     "MAPPING_MODELS",
     "BaseMappingModel",
-    "BudgetMappingModel",
+    "CoreLimitsMappingModel",
     "CrossbarMappingModel",
     "MappingModel",
     "SpeckCore",

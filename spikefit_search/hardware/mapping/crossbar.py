@@ -42,16 +42,14 @@ from typing import TYPE_CHECKING, Any
 
 from spikefit_search.hardware.mapping._base import (
     MAPPING_MODELS,
-    BaseMappingModel,
-    ErrorFactory,
     positive_int,
 )
+from spikefit_search.hardware.profile import BaseMappingModel, ErrorFactory, HardwareProfile
 from spikefit_search.hardware.result import ConstraintUsage
 
 if TYPE_CHECKING:
     import torch
 
-    from spikefit_search.hardware.profile import HardwareProfile
     from spikefit_search.hardware.usage import LayerUsage
     from spikefit_search.snn.config import NetworkConfig
 

@@ -36,15 +36,13 @@ from typing import TYPE_CHECKING, Any
 
 from spikefit_search.hardware.mapping._base import (
     MAPPING_MODELS,
-    BaseMappingModel,
-    ErrorFactory,
     int_list,
     positive_int,
 )
+from spikefit_search.hardware.profile import BaseMappingModel, ErrorFactory, HardwareProfile
 from spikefit_search.hardware.result import ConstraintUsage, format_quantity
 
 if TYPE_CHECKING:
-    from spikefit_search.hardware.profile import HardwareProfile
     from spikefit_search.hardware.usage import LayerUsage
     from spikefit_search.snn.config import LayerSpec, NetworkConfig
 
