@@ -29,9 +29,6 @@ STATUSES: tuple[str, ...] = ("measured", "published", "secondary", "estimated")
 ENERGY_STATUSES: tuple[str, ...] = (*STATUSES, "unknown")
 """An energy constant may also be ``unknown``: no figure exists, the term is not modelled
 (``value: null``), which is not the same as a figure of 0."""
-ENERGY_MODELS: tuple[str, ...] = ("events", "xylo_cycles")
-"""How energy is computed: per event with ``e_*`` constants, or from Rockpool's cycles model of
-a Xylo core (``docs/energy.md``)."""
 SCOPES: tuple[str, ...] = ("layer", "neuron", "core", "chip")
 NEURON_MODELS: tuple[str, ...] = ("IF", "LIF")
 LAYER_TYPES: tuple[str, ...] = ("conv", "linear", "recurrent")
@@ -242,9 +239,8 @@ class EnergyConstants:
     def ranks_candidates(self) -> bool:
         """True when the modelled energy can differ between candidates: a known per-event
         constant, or the Xylo clock (set by each network's cycles)."""
-        if self.model == "xylo_cycles":
-            return self.e_clock_pj is not None and self.e_clock_pj.known
-        return self.dynamic_modelled
+        clock = self.e_clock_pj is not None and self.e_clock_pj.known
+        return clock or self.dynamic_modelled
 
     @property
     def modelled(self) -> bool:
@@ -322,6 +318,9 @@ class HardwareProfile:
     weight_symmetric: Sourced[bool] | None = None
     """True when the chip's signed grid is symmetric (``-(2^(b-1)-1) .. 2^(b-1)-1``, e.g.
     SpiNNaker 2's [-15, 15] at 5 bits) rather than two's complement; None when not stated."""
+    family: str = "generic"
+    """The chip family (:mod:`spikefit_search.hardware.chips`): what the package knows of the
+    chip besides this data."""
 
     @property
     def symmetric_grid(self) -> bool:
