@@ -242,34 +242,38 @@ class _Parser:
         model = MAPPING_MODELS.get(model_name).from_params(params, self.error)
         source = str(mapping["source"])
         energy = self.mapping("energy")
-        fields: dict[str, Any] = {
-            "neuron_models": self.names("neuron_models", d, "", NEURON_MODELS),
-            "layer_types": self.names("layer_types", d, "", LAYER_TYPES),
-            "weight_bits": self.number("bits", weights, "weights.", integer=True, positive=True),
-            "signed": self.flag("signed", weights, "weights."),
-            "unique_weights": UniqueWeights(
-                max=self.number("max", unique, "unique_weights.", integer=True, positive=True),
-                scope=Sourced(str(scope.value), scope.source, scope.status),
-                zero_is_free=self.flag("zero_is_free", unique, "unique_weights."),
-            ),
-            "energy": self.energy(energy),
-            "neuron": self.neuron(),
-            "weight_symmetric": (
-                self.flag("symmetric", weights, "weights.") if "symmetric" in weights else None
-            ),
-        }
-        family = self.family(str(model_name), fields["energy"].model, fields["neuron"])
+        # read in this order, so that the first bad field is the one reported
+        neuron_models = self.names("neuron_models", d, "", NEURON_MODELS)
+        layer_types = self.names("layer_types", d, "", LAYER_TYPES)
+        weight_bits = self.number("bits", weights, "weights.", integer=True, positive=True)
+        signed = self.flag("signed", weights, "weights.")
+        unique_weights = UniqueWeights(
+            max=self.number("max", unique, "unique_weights.", integer=True, positive=True),
+            scope=Sourced(str(scope.value), scope.source, scope.status),
+            zero_is_free=self.flag("zero_is_free", unique, "unique_weights."),
+        )
+        constants = self.energy(energy)
+        neuron = self.neuron()
+        symmetric = self.flag("symmetric", weights, "weights.") if "symmetric" in weights else None
+        family = self.family(str(model_name), constants.model, neuron)
         return HardwareProfile(
             name=name,
             title=title,
             path=str(self.path),
             description=str(d.get("description", "")).strip(),
+            neuron_models=neuron_models,
+            layer_types=layer_types,
+            weight_bits=weight_bits,
+            signed=signed,
+            unique_weights=unique_weights,
             limits=limits,
             mapping=model,
             mapping_source=Sourced(str(model_name), self.cite(source), mapping["status"]),
+            energy=constants,
+            neuron=neuron,
+            weight_symmetric=symmetric,
             sources=self.sources,
             family=family.name,
-            **fields,
         )
 
     def family(
