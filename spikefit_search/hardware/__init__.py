@@ -16,6 +16,14 @@ from spikefit_search.hardware.checks import (
     measured_check,
     static_check,
 )
+from spikefit_search.hardware.chips import CHIPS, ChipFamily, chip_family
+from spikefit_search.hardware.chips.speck import (
+    SpeckCoresMappingModel,
+    SpeckMemory,
+    match_cores,
+    speck_layer_memory,
+)
+from spikefit_search.hardware.chips.truenorth import CrossbarMappingModel
 from spikefit_search.hardware.energy import (
     OBJECTIVES,
     EnergyReport,
@@ -34,12 +42,7 @@ from spikefit_search.hardware.loader import (
 from spikefit_search.hardware.mapping import (
     MAPPING_MODELS,
     BaseMappingModel,
-    BudgetMappingModel,
-    CrossbarMappingModel,
-    SpeckCoresMappingModel,
-    SpeckMemory,
-    match_cores,
-    speck_layer_memory,
+    CoreLimitsMappingModel,
 )
 from spikefit_search.hardware.profile import (
     EnergyConstants,
@@ -51,12 +54,14 @@ from spikefit_search.hardware.result import CheckResult, ConstraintUsage
 from spikefit_search.hardware.usage import LayerUsage, layer_bits
 
 __all__ = [
+    "CHIPS",
     "MAPPING_MODELS",
     "OBJECTIVES",
     "BaseMappingModel",
-    "BudgetMappingModel",
     "CheckResult",
+    "ChipFamily",
     "ConstraintUsage",
+    "CoreLimitsMappingModel",
     "CrossbarMappingModel",
     "EnergyConstants",
     "EnergyReport",
@@ -68,6 +73,7 @@ __all__ = [
     "SpeckMemory",
     "UniqueWeights",
     "check_objective",
+    "chip_family",
     "constraint_names",
     "estimate_energy",
     "fan_in_cap",

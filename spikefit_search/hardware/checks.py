@@ -12,17 +12,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from spikefit_search._modes import eval_mode
+from spikefit_search.hardware.chips import energy_model
 from spikefit_search.hardware.loader import load_profile
 from spikefit_search.hardware.profile import CORE_LIMIT_NAMES, LIMIT_NAMES, HardwareProfile
 from spikefit_search.hardware.result import CheckKind, CheckResult, ConstraintUsage
-from spikefit_search.hardware.usage import (
-    LayerUsage,
-    measured_layer_usage,
-    measured_unique_usage,
-    static_layer_usage,
-    static_unique_usage,
-)
-from spikefit_search.hardware.xylo_cycles import shape_from_usage
+from spikefit_search.hardware.unique_weights import measured_unique_usage, static_unique_usage
+from spikefit_search.hardware.usage import LayerUsage, measured_layer_usage, static_layer_usage
 
 if TYPE_CHECKING:
     from spikefit_search.snn.config import LayerSpec, NetworkConfig
@@ -48,8 +44,7 @@ def constraint_names(profile: ProfileLike) -> tuple[str, ...]:
         names.append("weight_sign")
     names += [n for n in LIMIT_CONSTRAINTS if p.limit(n) is not None]
     names += [n for n in NEURON_CONSTRAINTS if _neuron_rule_applies(p, n)]
-    if p.energy.model == "xylo_cycles":
-        names.append("clock")
+    names += energy_model(p).constraint_names(p)
     names += [n for n in p.mapping.constraint_names(p) if n not in names]
     return tuple(names)
 
@@ -202,8 +197,7 @@ def _common(
                 note="non-zero weights between hidden neurons",
             )
         )
-    if p.energy.model == "xylo_cycles":
-        out.append(_clock_usage(p, layers))
+    out += energy_model(p).constraints(p, layers)
     return out
 
 
@@ -272,28 +266,6 @@ def _neuron_rules(p: HardwareProfile, network: NetworkConfig) -> list[Constraint
             )
         )
     return out
-
-
-def _clock_usage(p: HardwareProfile, layers: Sequence[LayerUsage]) -> ConstraintUsage:
-    """The master clock the network needs to run in real time at the profile's ``dt``
-    (Rockpool's ``est_clock_freq``: the worst-case cycles of a step, plus a margin), against
-    the chip's fastest clock."""
-    e = p.energy
-    assert e.dt_ms is not None and e.clock_margin is not None and e.max_clock_mhz is not None
-    assert e.projections is not None
-    shape = shape_from_usage(layers, str(e.projections.value))
-    required = shape.required_clock_mhz(e.dt_ms.value, e.clock_margin.value)
-    return ConstraintUsage(
-        "clock",
-        required,
-        e.max_clock_mhz.value,
-        "network",
-        label="real-time clock",
-        note=(
-            f"MHz at dt {e.dt_ms.value:g} ms ({shape.step_cycles():,.0f} worst-case cycles "
-            f"per step + {e.clock_margin.value:.0%})"
-        ),
-    )
 
 
 def _rows_used(weight: object) -> int:
@@ -379,8 +351,6 @@ def measured_check(profile: ProfileLike, model: SpikingNetwork) -> CheckResult:
     evaluation-mode ones, whatever mode ``model`` is in.
     """
     import torch
-
-    from spikefit_search._modes import eval_mode
 
     p = _profile(profile)
     with eval_mode(model), torch.no_grad():

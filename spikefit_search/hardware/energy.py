@@ -15,7 +15,7 @@ default, whatever ``T``: there ``T`` is only how the simulation bins the input. 
 counts the spikes the network's neurons emit (input events are not chip spikes).
 
 A profile with ``energy.model: xylo_cycles`` is priced from Rockpool's cycles model of a Xylo
-core instead (:mod:`spikefit_search.hardware.xylo_cycles`): the core runs at the slowest clock
+core instead (:mod:`spikefit_search.hardware.chips.xylo.cycles`): the core runs at the slowest clock
 that keeps the network in real time, and costs ``e_clock_pj`` per elapsed clock cycle, which
 is the static term.
 
@@ -34,13 +34,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from spikefit_search.exceptions import ConfigError, UnknownNameError
+from spikefit_search.hardware.chips import energy_model
 from spikefit_search.hardware.loader import load_profile
 from spikefit_search.hardware.profile import Constant, HardwareProfile
-from spikefit_search.hardware.xylo_cycles import (
-    inference_cycles,
-    settable_clock_mhz,
-    shape_from_activity,
-)
 
 if TYPE_CHECKING:
     from spikefit_search.snn.network import Activity
@@ -325,7 +321,6 @@ def estimate_energy(
     spikes = float(activity.total_spikes)
     steps = activity.timesteps
     used = ["e_sop_pj", "e_update_pj", "e_spike_pj", "static_power_mw", "clocked"]
-    cycles = clock = required = math.nan
     if clocked:
         updates = float(activity.total_neurons * steps)
         active = float(activity.total_active_updates)
@@ -343,15 +338,10 @@ def estimate_energy(
         latency_ms = on_ms
         if source == "profile":
             used.append("window_ms")
-    if c.model == "xylo_cycles":
-        assert c.dt_ms is not None and c.clock_margin is not None
-        assert c.projections is not None and c.clock_step_mhz is not None
-        projections = str(c.projections.value)
-        shape = shape_from_activity(activity, projections)
-        cycles = inference_cycles(activity, projections)
-        required = shape.required_clock_mhz(c.dt_ms.value, c.clock_margin.value)
-        clock = settable_clock_mhz(required, c.clock_step_mhz.value)
-        used = ["e_clock_pj", "clock_margin", "clock_step_mhz", "clocked", "dt_ms"]
+    model = energy_model(p)
+    clock = model.clock(p, activity)
+    if model.used is not None:
+        used = list(model.used)
 
     def terms(end: int) -> tuple[float, float, float, float]:
         """The four terms in µJ with every constant at ``end`` (0 low, 1 central, 2 high)."""
@@ -365,10 +355,7 @@ def estimate_energy(
         update = updates * k(c.e_update_pj)
         if clocked:
             update += active * k(c.e_active_update_pj)
-        if c.model == "xylo_cycles":
-            static = k(c.e_clock_pj) * clock * on_ms * 1e-3  # pJ * MHz * ms = 1e-3 µJ
-        else:
-            static = k(c.static_power_mw) * on_ms  # mW * ms = µJ
+        static = model.static_uj(c, k, clock, on_ms)
         return (
             sops * k(c.e_sop_pj) / PJ_PER_UJ,
             update / PJ_PER_UJ,
@@ -386,15 +373,7 @@ def estimate_energy(
         "static": ("static_power_mw", "e_clock_pj", "dt_ms", "window_ms"),
     }
     estimated_terms = tuple(t for t in TERMS if any(n in estimated for n in term_constants[t]))
-    if c.model == "xylo_cycles":  # one term: the core per elapsed clock cycle
-        price: dict[str, Constant | None] = {"static": c.e_clock_pj}
-    else:
-        price = {
-            "sop": c.e_sop_pj,
-            "update": c.e_update_pj,
-            "spike": c.e_spike_pj,
-            "static": c.static_power_mw,
-        }
+    price = model.priced(c)
     not_modelled = tuple(t for t, k in price.items() if k is not None and not k.known)
     low, central, high = (terms(end) for end in (0, 1, 2))
     sop_uj, update_uj, spike_uj, static_uj = central
@@ -423,7 +402,7 @@ def estimate_energy(
         dynamic_high_uj=sum(high[:3]),
         not_modelled=not_modelled,
         model=c.model,
-        cycles=cycles,
-        clock_mhz=clock,
-        required_clock_mhz=required,
+        cycles=math.nan if clock is None else clock.cycles,
+        clock_mhz=math.nan if clock is None else clock.mhz,
+        required_clock_mhz=math.nan if clock is None else clock.required_mhz,
     )

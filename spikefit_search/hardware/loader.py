@@ -14,10 +14,11 @@ from typing import Any
 from spikefit_search._resources import list_yaml
 from spikefit_search._yaml import YamlProblem, decode_utf8, parse_yaml
 from spikefit_search.exceptions import ConfigError, ProfileError, UnknownNameError
+from spikefit_search.hardware.chips import CHIPS, ChipFamily
+from spikefit_search.hardware.energy_model import ENERGY_MODELS
 from spikefit_search.hardware.mapping import MAPPING_MODELS
 from spikefit_search.hardware.profile import (
     CORE_LIMIT_NAMES,
-    ENERGY_MODELS,
     LAYER_TYPES,
     LIMIT_NAMES,
     NEURON_MODELS,
@@ -30,6 +31,7 @@ from spikefit_search.hardware.profile import (
     Sourced,
     UniqueWeights,
 )
+from spikefit_search.snn.config import CHIP_FAMILIES, ChipNeuron
 
 PROFILE_DIR = "hardware_profiles"
 _TEMPLATE = "generic"
@@ -240,35 +242,64 @@ class _Parser:
         model = MAPPING_MODELS.get(model_name).from_params(params, self.error)
         source = str(mapping["source"])
         energy = self.mapping("energy")
+        # read in this order, so that the first bad field is the one reported
+        neuron_models = self.names("neuron_models", d, "", NEURON_MODELS)
+        layer_types = self.names("layer_types", d, "", LAYER_TYPES)
+        weight_bits = self.number("bits", weights, "weights.", integer=True, positive=True)
+        signed = self.flag("signed", weights, "weights.")
+        unique_weights = UniqueWeights(
+            max=self.number("max", unique, "unique_weights.", integer=True, positive=True),
+            scope=Sourced(str(scope.value), scope.source, scope.status),
+            zero_is_free=self.flag("zero_is_free", unique, "unique_weights."),
+        )
+        constants = self.energy(energy)
+        neuron = self.neuron()
+        symmetric = self.flag("symmetric", weights, "weights.") if "symmetric" in weights else None
+        family = self.family(str(model_name), constants.model, neuron)
         return HardwareProfile(
             name=name,
             title=title,
             path=str(self.path),
             description=str(d.get("description", "")).strip(),
-            neuron_models=self.names("neuron_models", d, "", NEURON_MODELS),
-            layer_types=self.names("layer_types", d, "", LAYER_TYPES),
-            weight_bits=self.number("bits", weights, "weights.", integer=True, positive=True),
-            signed=self.flag("signed", weights, "weights."),
-            unique_weights=UniqueWeights(
-                max=self.number("max", unique, "unique_weights.", integer=True, positive=True),
-                scope=Sourced(str(scope.value), scope.source, scope.status),
-                zero_is_free=self.flag("zero_is_free", unique, "unique_weights."),
-            ),
+            neuron_models=neuron_models,
+            layer_types=layer_types,
+            weight_bits=weight_bits,
+            signed=signed,
+            unique_weights=unique_weights,
             limits=limits,
             mapping=model,
             mapping_source=Sourced(str(model_name), self.cite(source), mapping["status"]),
-            energy=self.energy(energy),
-            neuron=self.neuron(),
-            weight_symmetric=(
-                self.flag("symmetric", weights, "weights.") if "symmetric" in weights else None
-            ),
+            energy=constants,
+            neuron=neuron,
+            weight_symmetric=symmetric,
             sources=self.sources,
+            family=family.name,
         )
+
+    def family(
+        self, mapping_model: str, energy_model: str, neuron: dict[str, Sourced[Any]]
+    ) -> ChipFamily:
+        """The ``family`` key (``generic`` when absent), which must be registered and allow
+        the profile's mapping model, energy model and chip neuron."""
+        name = self.data.get("family", "generic")
+        if not isinstance(name, str) or name not in CHIPS:
+            raise self.error(
+                "family", f"must be one of {', '.join(CHIPS.names())}, but got {name!r}."
+            )
+        family = CHIPS.get(name)
+        chip_neuron = neuron["family"].value if neuron else None
+        for field, value, allowed in (
+            ("mapping.model", mapping_model, family.mapping_models),
+            ("energy.model", energy_model, family.energy_models),
+            ("neuron.family", chip_neuron, family.neurons),
+        ):
+            if allowed is not None and value is not None and value not in allowed:
+                choices = ", ".join(allowed) if allowed else "absent"
+                raise self.error(field, f"must be {choices} for family {name}, but got {value!r}.")
+        return family
 
     def neuron(self) -> dict[str, Sourced[Any]]:
         """The optional ``neuron`` section: ChipNeuron fields and design rules, each sourced."""
-        from spikefit_search.snn.config import CHIP_FAMILIES, ChipNeuron
-
         if "neuron" not in self.data:
             return {}
         section = self.mapping("neuron")
@@ -291,6 +322,10 @@ class _Parser:
         except (ConfigError, TypeError) as exc:
             raise self.error("neuron", f"must describe a valid chip neuron, but {exc}") from None
         return out
+
+    def amount(self, key: str, energy: Mapping[str, Any], *, positive: bool) -> Sourced[float]:
+        """A number of the ``energy`` block (``positive``: zero is refused too)."""
+        return self.number(key, energy, "energy.", integer=False, positive=positive)
 
     def constant(self, key: str, energy: Mapping[str, Any]) -> Constant:
         """An energy constant: ``value`` with an optional ``low`` / ``high`` range, or
@@ -329,22 +364,18 @@ class _Parser:
         """The ``energy`` block; ``dt_ms`` is required on clocked chips, ``window_ms`` on
         event-driven ones, the clock fields with ``model: xylo_cycles`` (see
         ``docs/energy.md``)."""
-        e = "energy."
 
-        def amount(key: str, *, positive: bool = False) -> Sourced[float]:
-            return self.number(key, energy, e, integer=False, positive=positive)
-
-        def optional(key: str, *, positive: bool = False) -> Sourced[float] | None:
-            return amount(key, positive=positive) if key in energy else None
+        def optional(key: str) -> Sourced[float] | None:
+            return self.amount(key, energy, positive=True) if key in energy else None
 
         model = energy.get("model", "events")
-        if model not in ENERGY_MODELS:
+        if not isinstance(model, str) or model not in ENERGY_MODELS:
             raise self.error(
                 "energy.model", f"must be one of {', '.join(ENERGY_MODELS)}, but got {model!r}."
             )
-        clocked = self.flag("clocked", energy, e)
-        dt = optional("dt_ms", positive=True)
-        window = optional("window_ms", positive=True)
+        clocked = self.flag("clocked", energy, "energy.")
+        dt = optional("dt_ms")
+        window = optional("window_ms")
         if clocked.value and dt is None:
             raise self.error(
                 "energy.dt_ms", "is required when energy.clocked is true, but it is missing."
@@ -355,44 +386,15 @@ class _Parser:
                 "is required when energy.clocked is false (the inference window of an "
                 "event-driven chip), but it is missing.",
             )
-        cycles: dict[str, Any] = {}
-        if model == "xylo_cycles":
-            if not clocked.value:
-                raise self.error("energy.clocked", "must be true with model xylo_cycles.")
-            cycles["e_clock_pj"] = self.constant("e_clock_pj", energy)
-            for key in ("max_clock_mhz", "clock_step_mhz"):
-                cycles[key] = amount(key, positive=True)
-            cycles["clock_margin"] = amount("clock_margin")
-            projections = self.sourced("projections", energy, e)
-            if projections.value not in ("all", "connected"):
-                raise self.error(
-                    "energy.projections",
-                    f"must be all or connected, but got {projections.value!r}.",
-                )
-            cycles["projections"] = projections
-        per_event = ("e_sop_pj", "e_update_pj", "e_active_update_pj", "e_spike_pj")
-        if model == "xylo_cycles":
-            for key in (*per_event, "static_power_mw"):
-                if key in energy:
-                    raise self.error(
-                        f"energy.{key}",
-                        "must be left out with model xylo_cycles (the core is priced per "
-                        "clock cycle, e_clock_pj), but it is set.",
-                    )
-        events = {
-            key: self.constant(key, energy)
-            for key in (*per_event, "static_power_mw")
-            if model == "events" and (key != "e_active_update_pj" or key in energy)
-        }
+        fields = ENERGY_MODELS.get(model).read(self, energy, clocked)
         return EnergyConstants(
-            e_sop_pj=events.get("e_sop_pj"),
-            e_update_pj=events.get("e_update_pj"),
-            e_spike_pj=events.get("e_spike_pj"),
-            static_power_mw=events.get("static_power_mw"),
+            e_sop_pj=fields.pop("e_sop_pj", None),
+            e_update_pj=fields.pop("e_update_pj", None),
+            e_spike_pj=fields.pop("e_spike_pj", None),
+            static_power_mw=fields.pop("static_power_mw", None),
             dt_ms=dt,
             clocked=clocked,
             window_ms=window,
-            e_active_update_pj=events.get("e_active_update_pj"),
-            model=str(model),
-            **cycles,
+            model=model,
+            **fields,
         )

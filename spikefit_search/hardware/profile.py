@@ -1,13 +1,26 @@
-"""What a chip offers, as frozen dataclasses; every number keeps its source and status."""
+"""What a chip offers, as frozen dataclasses; every number keeps its source and status.
+
+The interface of the mapping model a profile holds (:class:`BaseMappingModel`) is declared
+here too, beside :class:`HardwareProfile`: each names the other, and keeping them in one module
+keeps the imports of ``hardware/`` free of cycles. The models themselves live in
+:mod:`spikefit_search.hardware.mapping` and in the chip modules
+(:mod:`spikefit_search.hardware.chips`).
+"""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
+
+from spikefit_search.snn.config import ChipNeuron
 
 if TYPE_CHECKING:
-    from spikefit_search.hardware.mapping._base import MappingModel
-    from spikefit_search.snn.config import ChipNeuron
+    from spikefit_search.exceptions import ProfileError
+    from spikefit_search.hardware.result import ConstraintUsage
+    from spikefit_search.hardware.usage import LayerUsage
+    from spikefit_search.snn.config import NetworkConfig
 
 T = TypeVar("T")
 
@@ -16,9 +29,6 @@ STATUSES: tuple[str, ...] = ("measured", "published", "secondary", "estimated")
 ENERGY_STATUSES: tuple[str, ...] = (*STATUSES, "unknown")
 """An energy constant may also be ``unknown``: no figure exists, the term is not modelled
 (``value: null``), which is not the same as a figure of 0."""
-ENERGY_MODELS: tuple[str, ...] = ("events", "xylo_cycles")
-"""How energy is computed: per event with ``e_*`` constants, or from Rockpool's cycles model of
-a Xylo core (``docs/energy.md``)."""
 SCOPES: tuple[str, ...] = ("layer", "neuron", "core", "chip")
 NEURON_MODELS: tuple[str, ...] = ("IF", "LIF")
 LAYER_TYPES: tuple[str, ...] = ("conv", "linear", "recurrent")
@@ -229,15 +239,55 @@ class EnergyConstants:
     def ranks_candidates(self) -> bool:
         """True when the modelled energy can differ between candidates: a known per-event
         constant, or the Xylo clock (set by each network's cycles)."""
-        if self.model == "xylo_cycles":
-            return self.e_clock_pj is not None and self.e_clock_pj.known
-        return self.dynamic_modelled
+        clock = self.e_clock_pj is not None and self.e_clock_pj.known
+        return clock or self.dynamic_modelled
 
     @property
     def modelled(self) -> bool:
         """False when no energy constant is known (a limits-only profile)."""
         constants = [v for _, v in self.items() if isinstance(v, Constant)]
         return any(c.known for c in constants)
+
+
+ErrorFactory = Callable[[str, str], "ProfileError"]
+"""``error(field, reason)`` builds the one-line profile error naming the file."""
+
+
+class BaseMappingModel(ABC):
+    """Checks the resources a chip's layout needs beyond the profile's plain limits.
+
+    A model is built from the profile's ``mapping`` block (:meth:`from_params`) and always
+    reports the same :meth:`constraint_names`, whatever the network. Models are registered in
+    :data:`spikefit_search.hardware.mapping.MAPPING_MODELS` under the name ``mapping.model``
+    takes.
+    """
+
+    name: ClassVar[str]
+
+    @classmethod
+    @abstractmethod
+    def from_params(cls, params: Mapping[str, Any], error: ErrorFactory) -> BaseMappingModel:
+        """Validate the model's parameters; raise ``error(field, reason)`` on a bad one."""
+
+    @abstractmethod
+    def constraint_names(self, profile: HardwareProfile) -> tuple[str, ...]:
+        """Names of the constraints :meth:`evaluate` reports for ``profile``."""
+
+    @abstractmethod
+    def evaluate(
+        self,
+        profile: HardwareProfile,
+        layers: Sequence[LayerUsage],
+        network: NetworkConfig,
+    ) -> tuple[list[ConstraintUsage], dict[str, object]]:
+        """Every model-specific constraint usage, plus details (e.g. a core placement)."""
+
+    @abstractmethod
+    def describe(self) -> dict[str, object]:
+        """The parameters, for ``spikefit-search devices NAME``."""
+
+
+MappingModel = BaseMappingModel
 
 
 @dataclass(frozen=True)
@@ -268,6 +318,9 @@ class HardwareProfile:
     weight_symmetric: Sourced[bool] | None = None
     """True when the chip's signed grid is symmetric (``-(2^(b-1)-1) .. 2^(b-1)-1``, e.g.
     SpiNNaker 2's [-15, 15] at 5 bits) rather than two's complement; None when not stated."""
+    family: str = "generic"
+    """The chip family (:mod:`spikefit_search.hardware.chips`): what the package knows of the
+    chip besides this data."""
 
     @property
     def symmetric_grid(self) -> bool:
@@ -277,8 +330,6 @@ class HardwareProfile:
     @property
     def chip_neuron(self) -> ChipNeuron | None:
         """The neuron the chip-exact network simulates, or None (float)."""
-        from spikefit_search.snn.config import ChipNeuron
-
         fields = ChipNeuron.__dataclass_fields__
         values = {k: v.value for k, v in self.neuron.items() if k in fields}
         return ChipNeuron(**values) if values else None

@@ -45,7 +45,7 @@ def energy_summary(p: HardwareProfile) -> str:
     e = p.energy
     if not e.modelled:
         return "limits only"
-    if e.model == "xylo_cycles" and e.e_clock_pj is not None:
+    if e.e_clock_pj is not None:  # priced per clock cycle (energy.model xylo_cycles)
         return f"cycles, {_central(e.e_clock_pj)} pJ/clock"
     if e.e_sop_pj is not None and e.e_sop_pj.known:
         return f"{_central(e.e_sop_pj)} pJ/SOP"

@@ -10,7 +10,8 @@ The output folder holds what gets deployed, each file written atomically:
 * ``metrics.json``: accuracies (chip-exact, and the float network's beside), energy,
   NeuroBench's metrics, epochs, seconds, source;
 * ``xylo_spec.npz`` (Xylo targets): the keyword arguments of Rockpool's
-  ``XyloSim.from_specification`` and ``flush_steps`` (:mod:`spikefit_search.hardware.xylo_spec`);
+  ``XyloSim.from_specification`` and ``flush_steps``, written by the Xylo family's exporter
+  (:mod:`spikefit_search.hardware.chips.xylo`; each family names its own);
 * ``config.yaml``: the config as trained (``--epochs`` applied; ``checkpoint: model.pt``).
 
 Same config and seed on CPU give the same accuracy (the pipeline is deterministic there).
@@ -30,6 +31,7 @@ from spikefit_search._io import (
     check_writable_file,
 )
 from spikefit_search.exceptions import ConfigError, RunError
+from spikefit_search.hardware.chips import family_of_neuron
 from spikefit_search.schema import ExportConfig, load_config
 
 if TYPE_CHECKING:
@@ -39,7 +41,6 @@ if TYPE_CHECKING:
 CHECKPOINT_NAME = "model.pt"
 NIR_NAME = "model.nir"
 METRICS_NAME = "metrics.json"
-XYLO_SPEC_NAME = "xylo_spec.npz"
 CHECK_NAME = "check.json"
 ENERGY_NAME = "energy.json"
 
@@ -213,12 +214,11 @@ def retrain(
     nir_path = extra = None
     if nir_data is not None:
         nir_path = atomic_write_bytes(out_dir / NIR_NAME, nir_data)
-    xylo = network.chip is not None and network.chip.family == "xylo" and result.model.chip_exact
-    if xylo and result.network.kind == "mlp":  # the vendor's own form, for XyloSim / the board
-        from spikefit_search.hardware.xylo_spec import save_xylo_specification
-
-        dt_s = energy.latency_ms / max(energy.timesteps, 1) / 1000.0  # Xylo is clocked
-        save_xylo_specification(out_dir / XYLO_SPEC_NAME, result.model, dt_s=dt_s)
+    family = None if network.chip is None else family_of_neuron(network.chip.family)
+    for exporter in () if family is None else family.exporters:  # the vendor's own form
+        if exporter.applies(result.model):
+            dt_s = energy.latency_ms / max(energy.timesteps, 1) / 1000.0  # a clocked chip's dt
+            exporter.write(out_dir / exporter.file_name, result.model, dt_s=dt_s)
     atomic_write_json(out_dir / CHECK_NAME, check_dict(check))
     atomic_write_json(out_dir / ENERGY_NAME, energy.to_dict())
     atomic_write_json(out_dir / METRICS_NAME, metrics)

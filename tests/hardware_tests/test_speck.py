@@ -105,7 +105,7 @@ def test_kernel_memory_message_format() -> None:
     assert abs(usage.margin - (71 / 64 - 1)) < 1e-12
 
 
-# What sinabs refuses (synsense/sinabs@904eb89; see spikefit_search/hardware/mapping/speck.py)
+# What sinabs refuses (synsense/sinabs@904eb89; see spikefit_search/hardware/chips/speck.py)
 
 
 def _names(result: object) -> set[str]:

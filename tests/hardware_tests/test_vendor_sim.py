@@ -23,7 +23,7 @@ from verifier_venvs import verifier_venv
 from spikefit_search.compression import PipelineConfig, run_pipeline
 from spikefit_search.data import Dataset, load_dataset
 from spikefit_search.hardware import load_profile, static_check
-from spikefit_search.hardware.xylo_spec import SPEC_KEYS, save_xylo_specification
+from spikefit_search.hardware.chips.xylo.spec import SPEC_KEYS, save_xylo_specification
 from spikefit_search.snn import NetworkConfig, SpikingNetwork
 from spikefit_search.snn.chip import layer_integers
 

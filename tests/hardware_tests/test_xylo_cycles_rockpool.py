@@ -21,7 +21,7 @@ import torch
 from verifier_venvs import verifier_venv
 
 from spikefit_search.hardware import load_profile, measured_check
-from spikefit_search.hardware.xylo_cycles import inference_cycles, shape_from_activity
+from spikefit_search.hardware.chips.xylo.cycles import inference_cycles, shape_from_activity
 from spikefit_search.snn import NetworkConfig, SpikingNetwork
 from spikefit_search.training.loop import evaluate
 

@@ -12,7 +12,7 @@ import torch
 from sklearn.datasets import load_digits
 
 from spikefit_search.compression import load_checkpoint
-from spikefit_search.hardware.xylo_spec import SPEC_KEYS
+from spikefit_search.hardware.chips.xylo.spec import SPEC_KEYS
 from spikefit_search.reporting.export import export_trial
 from spikefit_search.reporting.retrain import retrain
 from spikefit_search.search import SearchOptions, run_search

@@ -1,57 +1,17 @@
-"""Base class and registry of mapping models (how a network is laid out on a chip)."""
+"""Registry of mapping models (how a network is laid out on a chip) and their parameter readers.
+
+The interface every model implements, :class:`~spikefit_search.hardware.profile.BaseMappingModel`,
+is declared beside the profile that holds it.
+"""
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Mapping
+from typing import Any
 
 from spikefit_search._registry import Registry
+from spikefit_search.hardware.profile import BaseMappingModel, ErrorFactory
 
-if TYPE_CHECKING:
-    from spikefit_search.exceptions import ProfileError
-    from spikefit_search.hardware.profile import HardwareProfile
-    from spikefit_search.hardware.result import ConstraintUsage
-    from spikefit_search.hardware.usage import LayerUsage
-    from spikefit_search.snn.config import NetworkConfig
-
-ErrorFactory = Callable[[str, str], "ProfileError"]
-"""``error(field, reason)`` builds the one-line profile error naming the file."""
-
-
-class BaseMappingModel(ABC):
-    """Checks the resources a chip's layout needs beyond the profile's plain limits.
-
-    A model is built from the profile's ``mapping`` block (:meth:`from_params`) and always
-    reports the same :meth:`constraint_names`, whatever the network.
-    """
-
-    name: ClassVar[str]
-
-    @classmethod
-    @abstractmethod
-    def from_params(cls, params: Mapping[str, Any], error: ErrorFactory) -> BaseMappingModel:
-        """Validate the model's parameters; raise ``error(field, reason)`` on a bad one."""
-
-    @abstractmethod
-    def constraint_names(self, profile: HardwareProfile) -> tuple[str, ...]:
-        """Names of the constraints :meth:`evaluate` reports for ``profile``."""
-
-    @abstractmethod
-    def evaluate(
-        self,
-        profile: HardwareProfile,
-        layers: Sequence[LayerUsage],
-        network: NetworkConfig,
-    ) -> tuple[list[ConstraintUsage], dict[str, object]]:
-        """Every model-specific constraint usage, plus details (e.g. a core placement)."""
-
-    @abstractmethod
-    def describe(self) -> dict[str, object]:
-        """The parameters, for ``spikefit-search devices NAME``."""
-
-
-MappingModel = BaseMappingModel
 MAPPING_MODELS: Registry[type[BaseMappingModel]] = Registry("mapping model")
 
 

@@ -1,4 +1,8 @@
-"""``crossbar``: TrueNorth-style cores of fixed axons x neurons, with axon types.
+"""IBM TrueNorth (profile ``truenorth``): its ``crossbar`` mapping model and its family.
+
+Limits: ``hardware_profiles/truenorth.yaml``; energy: the ``events`` model; no chip neuron (the
+network stays float). The ``crossbar`` model, TrueNorth-style cores of fixed axons x neurons
+with axon types, is open to any profile's ``mapping.model``:
 
 Each core is a binary crossbar of ``axons_per_core`` inputs and ``neurons_per_core`` neurons.
 Every axon has one of ``axon_types`` types and a neuron holds one signed weight per type
@@ -40,18 +44,17 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from spikefit_search.hardware.chips._family import ChipFamily, register
 from spikefit_search.hardware.mapping._base import (
     MAPPING_MODELS,
-    BaseMappingModel,
-    ErrorFactory,
     positive_int,
 )
+from spikefit_search.hardware.profile import BaseMappingModel, ErrorFactory, HardwareProfile
 from spikefit_search.hardware.result import ConstraintUsage
 
 if TYPE_CHECKING:
     import torch
 
-    from spikefit_search.hardware.profile import HardwareProfile
     from spikefit_search.hardware.usage import LayerUsage
     from spikefit_search.snn.config import NetworkConfig
 
@@ -200,3 +203,14 @@ class CrossbarMappingModel(BaseMappingModel):
 
     def describe(self) -> dict[str, object]:
         return {"model": self.name, **{k: getattr(self, k) for k in _PARAMS}}
+
+
+TRUENORTH = register(
+    ChipFamily(
+        name="truenorth",
+        title="IBM TrueNorth",
+        mapping_models=(CrossbarMappingModel.name,),
+        energy_models=("events",),
+        neurons=(),
+    )
+)

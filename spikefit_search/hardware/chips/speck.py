@@ -1,4 +1,10 @@
-"""``speck_cores``: SynSense Speck / DYNAP-CNN, after sinabs' memory model.
+"""SynSense Speck / DYNAP-CNN (profile ``speck``): its ``speck_cores`` mapping model and its family.
+
+Limits: ``hardware_profiles/speck.yaml``; neuron: ``speck`` in :mod:`spikefit_search.snn.chip`
+(sinabs' integrate-and-fire with several spikes a step); energy: the ``events`` model; the
+chip's toolchain reads NIR through sinabs (``from_nir``), so sinabs is its NIR reader. The
+``speck_cores`` model, after sinabs' memory model, is open to any profile's
+``mapping.model``:
 
 Every synaptic layer takes one of the chip's cores. A layer with weight shape ``(f, c, ky, kx)``
 and conv output ``fy x fx`` needs (sinabs ``DynapcnnLayer.memory_summary``)::
@@ -34,17 +40,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from spikefit_search.hardware.chips._family import ChipFamily, register
 from spikefit_search.hardware.mapping._base import (
     MAPPING_MODELS,
-    BaseMappingModel,
-    ErrorFactory,
     int_list,
     positive_int,
 )
+from spikefit_search.hardware.profile import BaseMappingModel, ErrorFactory, HardwareProfile
 from spikefit_search.hardware.result import ConstraintUsage, format_quantity
 
 if TYPE_CHECKING:
-    from spikefit_search.hardware.profile import HardwareProfile
     from spikefit_search.hardware.usage import LayerUsage
     from spikefit_search.snn.config import LayerSpec, NetworkConfig
 
@@ -333,3 +338,15 @@ class SpeckCoresMappingModel(BaseMappingModel):
             "max_input_size": self.max_input_size,
             "max_output_size": self.max_output_size,
         }
+
+
+SPECK = register(
+    ChipFamily(
+        name="speck",
+        title="SynSense Speck / DYNAP-CNN",
+        mapping_models=(SpeckCoresMappingModel.name,),
+        energy_models=("events",),
+        neurons=("speck",),
+        nir_readers=("sinabs",),
+    )
+)

@@ -1,4 +1,5 @@
-"""``budget``: a chip described by totals, per-neuron limits and per-core limits.
+"""The per-core limits of a chip (``mapping.model: budget``): cores, destinations, axons and
+synapse memory per core, on the layer-per-core packing.
 
 Used for Xylo, DYNAP-SE2, Loihi, Loihi 2, SpiNNaker 2 and Akida. The totals themselves
 (neurons, synapses, fan-in, fan-out, layers, inputs, outputs) are the profile's ``limits`` and
@@ -27,9 +28,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from spikefit_search.hardware.mapping._base import MAPPING_MODELS, BaseMappingModel, ErrorFactory
+from spikefit_search.hardware.mapping._base import MAPPING_MODELS
 from spikefit_search.hardware.mapping.packing import CoreSegment, core_layout
 from spikefit_search.hardware.mapping.synapse_memory import (
     BLOCK_HEADER_BITS,
@@ -40,12 +42,12 @@ from spikefit_search.hardware.mapping.synapse_memory import (
     loihi_axon_bits,
     stored_weight_bits,
 )
+from spikefit_search.hardware.profile import BaseMappingModel, ErrorFactory, HardwareProfile
 from spikefit_search.hardware.result import ConstraintUsage
 
 if TYPE_CHECKING:
     import torch
 
-    from spikefit_search.hardware.profile import HardwareProfile
     from spikefit_search.hardware.usage import LayerUsage
     from spikefit_search.snn.config import NetworkConfig
 
@@ -93,8 +95,6 @@ def _per_neuron(sender: LayerUsage, counts: torch.Tensor) -> torch.Tensor:
 
 def _recurrent_usage(u: LayerUsage) -> LayerUsage:
     """A recurrent layer's recurrent weight as the usage of a layer fed by the layer itself."""
-    from dataclasses import replace
-
     n = u.spec.out_channels
     spec = replace(u.spec, in_channels=n, in_size=(1, 1), kernel=(1, 1), recurrent=False)
     return replace(u, spec=spec, weight=u.rec_weight)
@@ -130,13 +130,14 @@ def _synapse_bits(u: LayerUsage, seg: CoreSegment, axons: int, bits: int) -> int
 
 
 @MAPPING_MODELS.register("budget")
-class BudgetMappingModel(BaseMappingModel):
-    """Totals and per-neuron limits; per-core limits on a layer-per-core packing."""
+class CoreLimitsMappingModel(BaseMappingModel):
+    """Per-core limits on a layer-per-core packing, registered as ``budget``; a profile
+    without ``limits.neurons_per_core`` gets no constraint from it (its totals only)."""
 
     name = "budget"
 
     @classmethod
-    def from_params(cls, params: Mapping[str, Any], error: ErrorFactory) -> BudgetMappingModel:
+    def from_params(cls, params: Mapping[str, Any], error: ErrorFactory) -> CoreLimitsMappingModel:
         if params:
             raise error(f"mapping.{sorted(params)[0]}", "is not a budget parameter.")
         return cls()

@@ -20,14 +20,30 @@ case (every bin active) with a margin: ``f = C(1, 1) (1 + margin) / dt``.
 A feed-forward network maps onto one Xylo hidden population: every hidden layer's neurons are
 hidden neurons, the weights between hidden layers are recurrent weights, the first layer's are
 the input weights and the last layer's the readout weights.
+
+The same model is the profile's energy model ``xylo_cycles`` (:class:`XyloCyclesEnergyModel`):
+the core runs at the slowest settable clock that keeps real time and costs ``e_clock_pj`` per
+elapsed cycle, and every check adds the ``clock`` constraint (the clock the network needs
+against the chip's fastest).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from spikefit_search.exceptions import ConfigError
+from spikefit_search.hardware.energy_model import (
+    ENERGY_MODELS,
+    PER_EVENT,
+    Clock,
+    EnergyModel,
+    FieldReader,
+)
+from spikefit_search.hardware.profile import Constant, EnergyConstants, HardwareProfile, Sourced
+from spikefit_search.hardware.result import ConstraintUsage
 
 if TYPE_CHECKING:
     from spikefit_search.hardware.usage import LayerUsage
@@ -136,8 +152,6 @@ def shape_from_activity(activity: Activity, projections: str) -> XyloShape:
 
 def _count(value: float, name: str) -> float:
     if math.isnan(value):
-        from spikefit_search.exceptions import ConfigError
-
         raise ConfigError(
             f"the Xylo cycles model needs the layers' {name}, but the activity did not record it."
         )
@@ -162,3 +176,91 @@ def inference_cycles(activity: Activity, projections: str) -> float:
     p_in, p_hid = occupancy(activity)
     shape = shape_from_activity(activity, projections)
     return activity.timesteps * shape.step_cycles(p_in, p_hid)
+
+
+class XyloCyclesEnergyModel(EnergyModel):
+    """``energy.model: xylo_cycles``: a Xylo core priced per elapsed master-clock cycle."""
+
+    name = "xylo_cycles"
+    used = ("e_clock_pj", "clock_margin", "clock_step_mhz", "clocked", "dt_ms")
+
+    def read(
+        self, reader: FieldReader, energy: Mapping[str, Any], clocked: Sourced[bool]
+    ) -> dict[str, Any]:
+        if not clocked.value:
+            raise reader.error("energy.clocked", "must be true with model xylo_cycles.")
+        fields: dict[str, Any] = {"e_clock_pj": reader.constant("e_clock_pj", energy)}
+        for key in ("max_clock_mhz", "clock_step_mhz"):
+            fields[key] = reader.amount(key, energy, positive=True)
+        fields["clock_margin"] = reader.amount("clock_margin", energy, positive=False)
+        projections = reader.sourced("projections", energy, "energy.")
+        if projections.value not in ("all", "connected"):
+            raise reader.error(
+                "energy.projections",
+                f"must be all or connected, but got {projections.value!r}.",
+            )
+        fields["projections"] = projections
+        for key in (*PER_EVENT, "static_power_mw"):
+            if key in energy:
+                raise reader.error(
+                    f"energy.{key}",
+                    "must be left out with model xylo_cycles (the core is priced per "
+                    "clock cycle, e_clock_pj), but it is set.",
+                )
+        return fields
+
+    def constraint_names(self, profile: HardwareProfile) -> tuple[str, ...]:
+        return ("clock",)
+
+    def constraints(
+        self, profile: HardwareProfile, layers: Sequence[LayerUsage]
+    ) -> list[ConstraintUsage]:
+        """The master clock the network needs to run in real time at the profile's ``dt``
+        (Rockpool's ``est_clock_freq``: the worst-case cycles of a step, plus a margin),
+        against the chip's fastest clock."""
+        e = profile.energy
+        assert e.dt_ms is not None and e.clock_margin is not None
+        assert e.max_clock_mhz is not None and e.projections is not None
+        shape = shape_from_usage(layers, str(e.projections.value))
+        required = shape.required_clock_mhz(e.dt_ms.value, e.clock_margin.value)
+        usage = ConstraintUsage(
+            "clock",
+            required,
+            e.max_clock_mhz.value,
+            "network",
+            label="real-time clock",
+            note=(
+                f"MHz at dt {e.dt_ms.value:g} ms ({shape.step_cycles():,.0f} worst-case cycles "
+                f"per step + {e.clock_margin.value:.0%})"
+            ),
+        )
+        return [usage]
+
+    def clock(self, profile: HardwareProfile, activity: Activity) -> Clock:
+        c = profile.energy
+        assert c.dt_ms is not None and c.clock_margin is not None
+        assert c.projections is not None and c.clock_step_mhz is not None
+        projections = str(c.projections.value)
+        shape = shape_from_activity(activity, projections)
+        required = shape.required_clock_mhz(c.dt_ms.value, c.clock_margin.value)
+        return Clock(
+            cycles=inference_cycles(activity, projections),
+            required_mhz=required,
+            mhz=settable_clock_mhz(required, c.clock_step_mhz.value),
+        )
+
+    def priced(self, c: EnergyConstants) -> dict[str, Constant | None]:
+        return {"static": c.e_clock_pj}  # one term: the core per elapsed clock cycle
+
+    def static_uj(
+        self,
+        c: EnergyConstants,
+        value: Callable[[Constant | None], float],
+        clock: Clock | None,
+        on_ms: float,
+    ) -> float:
+        assert clock is not None
+        return value(c.e_clock_pj) * clock.mhz * on_ms * 1e-3  # pJ * MHz * ms = 1e-3 µJ
+
+
+ENERGY_MODELS.add(XyloCyclesEnergyModel.name, XyloCyclesEnergyModel())
