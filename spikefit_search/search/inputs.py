@@ -16,7 +16,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from spikefit_search.exceptions import ConfigError, SpikefitError
-from spikefit_search.hardware import HardwareProfile, static_check
+from spikefit_search.hardware import HardwareProfile, fan_in_cap, static_check
 from spikefit_search.search.space import INPUT_REDUCTION, Param, SearchSpace
 
 if TYPE_CHECKING:
@@ -108,8 +108,14 @@ def fit_to_data(space: SearchSpace, profile: HardwareProfile, data: Dataset) -> 
     return replace(space, network=network, params=params, notes=tuple(notes))
 
 
-def smallest_check(space: SearchSpace, profile: HardwareProfile, data: Dataset) -> CheckResult:
-    """The static check of the cheapest candidate of ``space`` on ``data``."""
+def smallest_check(
+    space: SearchSpace, profile: HardwareProfile, data: Dataset, *, cap_fan_in: bool = False
+) -> CheckResult:
+    """The static check of the cheapest candidate of ``space`` on ``data``.
+
+    Args:
+        cap_fan_in: check it with the fan-in cap the search would prune it to (as trials are).
+    """
     smallest = space.smallest(input_shape=data.input_shape, n_classes=data.n_classes)
     unique = profile.unique_weights
     return static_check(
@@ -119,6 +125,7 @@ def smallest_check(space: SearchSpace, profile: HardwareProfile, data: Dataset) 
         bits=smallest.bits,
         scope="neuron" if unique.scope.value == "neuron" else "layer",
         zero_code=bool(unique.zero_is_free.value),
+        fan_in_cap=fan_in_cap(profile, smallest.pruned_network()) if cap_fan_in else None,
     )
 
 

@@ -162,6 +162,14 @@ def _reserved_numbers(study: optuna.Study) -> list[int]:
     return sorted(holders)
 
 
+def _give_back_slot(trial: optuna.Trial) -> TrialOutcome:
+    """Record ``trial`` as over budget, its slot given back, and prune it."""
+    trial.set_user_attr(RESERVED, False)
+    set_stage(trial, Stage.OVER_BUDGET)
+    trial.set_user_attr(REASON, "budget reached by other workers")
+    return TrialOutcome(TrialState.PRUNED)
+
+
 def _over_budget(study: optuna.Study, trial: optuna.Trial, budget: int) -> bool:
     holders = _reserved_numbers(study)
     return trial.number in holders and holders.index(trial.number) >= budget
@@ -235,10 +243,7 @@ def run_trial(
     if rung == 0:
         trial.set_user_attr(RESERVED, True)
     if rung == 0 and _over_budget(study, trial, settings.budget):
-        trial.set_user_attr(RESERVED, False)
-        set_stage(trial, Stage.OVER_BUDGET)
-        trial.set_user_attr(REASON, "budget reached by other workers")
-        return TrialOutcome(TrialState.PRUNED)
+        return _give_back_slot(trial)
 
     start = time.perf_counter()
     # a lower rung trains a few epochs: near chance there is expected, and ranking leaves such
@@ -323,10 +328,7 @@ def run_trial(
         settings.checkpoint_dir.mkdir(parents=True, exist_ok=True)
         save_checkpoint(settings.checkpoint_dir / f"trial_{trial.number}.pt", result, cfg)
     if rung == 0 and _over_budget(study, trial, settings.budget):
-        trial.set_user_attr(RESERVED, False)
-        set_stage(trial, Stage.OVER_BUDGET)
-        trial.set_user_attr(REASON, "budget reached by other workers")
-        return TrialOutcome(TrialState.PRUNED)
+        return _give_back_slot(trial)
     set_stage(trial, Stage.TRAINED)
     return TrialOutcome(
         TrialState.COMPLETE,

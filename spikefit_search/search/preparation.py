@@ -21,16 +21,14 @@ from spikefit_search.exceptions import ConfigError
 from spikefit_search.hardware import (
     HardwareProfile,
     check_objective,
-    fan_in_cap,
     get_objective,
     inference_window,
     load_profile,
-    static_check,
 )
 from spikefit_search.hardware.energy import default_objective
 from spikefit_search.search.cache import CACHE_DIR, WarmupCache
 from spikefit_search.search.halving import Halving
-from spikefit_search.search.inputs import fit_to_data, refusal_hint
+from spikefit_search.search.inputs import fit_to_data, refusal_hint, smallest_check
 from spikefit_search.search.objective import TrialSettings
 from spikefit_search.search.options import SearchOptions
 from spikefit_search.search.space import Param, SearchSpace, load_search_space
@@ -111,17 +109,8 @@ def prepare(options: SearchOptions) -> PreparedRun:
 
 def _check_something_fits(profile: HardwareProfile, space: SearchSpace, data: Dataset) -> None:
     """Refuse at once when even the smallest candidate of the space breaks the chip's limits."""
-    smallest = space.smallest(input_shape=data.input_shape, n_classes=data.n_classes)
     try:
-        cfg_check = static_check(
-            profile,
-            smallest.pruned_network(),
-            n_values=smallest.n_values,
-            bits=smallest.bits,
-            scope="neuron" if profile.unique_weights.scope.value == "neuron" else "layer",
-            zero_code=bool(profile.unique_weights.zero_is_free.value),
-            fan_in_cap=fan_in_cap(profile, smallest.pruned_network()),
-        )
+        cfg_check = smallest_check(space, profile, data, cap_fan_in=True)
     except ConfigError:
         return
     if not cfg_check.fits:
