@@ -20,6 +20,7 @@ from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
 from optuna.trial import FrozenTrial, TrialState
 
 from spikefit_search.exceptions import RunError
+from spikefit_search.search._optuna import set_state, set_user_attr
 from spikefit_search.search.objective import SEED
 
 JOURNAL_NAME = "study.journal"
@@ -330,14 +331,13 @@ def recover_orphans(
     no other search runs in the folder; elsewhere ``only`` picks the trials of the workers
     that are known dead. Returns the numbers of the recovered trials.
     """
-    storage = study._storage
     recovered = []
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         if only is not None and not only(t):
             continue
-        storage.set_trial_user_attr(t._trial_id, "fail_reason", reason)
-        storage.set_trial_user_attr(t._trial_id, "stage", "failed")
-        storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
+        set_user_attr(study, t, "fail_reason", reason)
+        set_user_attr(study, t, "stage", "failed")
+        set_state(study, t, TrialState.FAIL)
         user_attrs = {"retry_of": t.number}
         if SEED in t.user_attrs:
             user_attrs[SEED] = t.user_attrs[SEED]
