@@ -36,6 +36,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from optuna.trial import TrialState
+
+from spikefit_search.search._optuna import StudyView
+
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_MD = ROOT / "docs" / "benchmarks.md"
 SECTION = "## Search"
@@ -291,34 +295,17 @@ def register_bench_samplers() -> None:
         return LogObjectiveSampler(optuna.samplers.GPSampler(seed=seed, n_startup_trials=10))
 
 
-class _LogStudy:
+class _LogStudy(StudyView):
     """A study (the constraint-aware view) whose COMPLETE trials show ``log`` of objective 2."""
 
-    def __init__(self, study: Any) -> None:
-        self._study = study
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._study, name)
-
-    def _get_trials(
-        self, deepcopy: bool = True, states: Any = None, use_cache: bool = False
-    ) -> list[Any]:
-        from optuna.trial import TrialState
-
+    def view_trials(self, trials: Any) -> list[Any]:
         out = []
-        for t in self._study._get_trials(deepcopy=False, states=states, use_cache=use_cache):
+        for t in trials:
             if t.state == TrialState.COMPLETE and t.values is not None and len(t.values) == 2:
                 t = copy.copy(t)
                 t.values = [t.values[0], math.log(max(t.values[1], 1e-12))]
             out.append(t)
         return out
-
-    def get_trials(self, deepcopy: bool = True, states: Any = None) -> list[Any]:
-        return self._get_trials(deepcopy=deepcopy, states=states)
-
-    @property
-    def trials(self) -> list[Any]:
-        return self._get_trials()
 
 
 class LogObjectiveSampler:

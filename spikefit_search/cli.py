@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from enum import Enum
 from functools import wraps
 from pathlib import Path
@@ -18,9 +18,20 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 from rich.markup import escape
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
+from typer.models import CommandInfo
 
 from spikefit_search import __version__
+from spikefit_search._cli_options import (
+    ACCELERATOR_HELP,
+    BIN_MODE_HELP,
+    CHANNEL_GROUP_HELP,
+    CLASSES_HELP,
+    DATASET_HELP,
+    DOWNSAMPLE_HELP,
+    options_signature,
+    split_values,
+)
 from spikefit_search.exceptions import SpikefitError
 
 if TYPE_CHECKING:
@@ -35,7 +46,7 @@ class _Group(TyperGroup):
 
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         command = super().get_command(ctx, cmd_name)
-        if command is not None:
+        if command is not None and not isinstance(command, _SearchCommand):  # it does its own
             _plain_flags(command.get_params(ctx))
         return command
 
@@ -133,47 +144,16 @@ def _emit(records: list[dict[str, Any]], fmt: Format, document: Any = None) -> N
     writer.writerows(records)
 
 
-BinModeOption = Annotated[
-    str,
-    typer.Option(
-        help="Event data: count (events per pixel and time bin, up to 255) or binary (1 where "
-        "any event). Refused on image datasets."
-    ),
-]
-DownsampleOption = Annotated[
-    int,
-    typer.Option(
-        help="Event data: sum events over N x N pixel blocks (128x128 DVS with 2 -> 64x64). "
-        "Refused on image datasets."
-    ),
-]
-ChannelGroupOption = Annotated[
-    int,
-    typer.Option(
-        help="Event data: sum N adjacent channels (2 merges a camera's polarities; SHD's 700 "
-        "channels with 4 -> 175). Refused on image datasets."
-    ),
-]
-
-ClassesOption = Annotated[
-    str | None,
-    typer.Option(
-        help="Keep only these classes, e.g. 0-7 or 0,1,2,3 (relabelled 0..k-1 in ascending "
-        "order), for a chip with fewer outputs than the data has classes."
-    ),
-]
+BinModeOption = Annotated[str, typer.Option(help=BIN_MODE_HELP)]
+DownsampleOption = Annotated[int, typer.Option(help=DOWNSAMPLE_HELP)]
+ChannelGroupOption = Annotated[int, typer.Option(help=CHANNEL_GROUP_HELP)]
+ClassesOption = Annotated[str | None, typer.Option(help=CLASSES_HELP)]
 
 
 @app.command()
 @guarded
 def train(
-    dataset: Annotated[
-        str,
-        typer.Option(
-            help="digits, fashion-mnist, mnist, npz, a .npz path, or event data: an N-MNIST "
-            "folder, an SHD .h5 file or an event .npz."
-        ),
-    ] = "digits",
+    dataset: Annotated[str, typer.Option(help=DATASET_HELP)] = "digits",
     data_dir: Annotated[
         Path | None, typer.Option(help="Folder with IDX files, or a .npz file.")
     ] = None,
@@ -183,7 +163,7 @@ def train(
     lr: Annotated[float, typer.Option(help="Adam learning rate.")] = 3e-3,
     batch_size: Annotated[int, typer.Option(help="Samples per step.")] = 64,
     seed: Annotated[int, typer.Option(help="Seed for weights, shuffling and rate coding.")] = 0,
-    accelerator: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    accelerator: Annotated[str, typer.Option(help=ACCELERATOR_HELP)] = "auto",
     bin_mode: BinModeOption = "count",
     downsample: DownsampleOption = 1,
     channel_group: ChannelGroupOption = 1,
@@ -192,7 +172,7 @@ def train(
     """Train one float spiking MLP (no compression) and print its accuracy."""
     from spikefit_search.data import Binning, load_dataset, parse_classes
     from spikefit_search.data.binning import check_binning_applies, check_binning_options
-    from spikefit_search.search import check_seed
+    from spikefit_search.search.options import check_seed
     from spikefit_search.search.space import MAX_TIMESTEPS, MAX_WIDTH
     from spikefit_search.snn import NetworkConfig
     from spikefit_search.training import TrainConfig, resolve_device, train_network
@@ -239,237 +219,127 @@ def train(
     )
 
 
-@app.command()
-@guarded
-def search(
-    device: Annotated[
-        str, typer.Option(help="Chip name or profile YAML path; comma-separated for several.")
-    ] = "speck",
-    budget: Annotated[int, typer.Option(help="Trained candidates (rejected ones are free).")] = 50,
-    dataset: Annotated[
-        str,
-        typer.Option(
-            help="digits, fashion-mnist, mnist, npz, a .npz path, or event data: an N-MNIST "
-            "folder, an SHD .h5 file or an event .npz."
-        ),
-    ] = "digits",
-    data_dir: Annotated[str | None, typer.Option(help="Folder with IDX files, or a .npz.")] = None,
-    space: Annotated[str, typer.Option(help="Search space name (mlp, conv) or YAML path.")] = "mlp",
-    epochs: Annotated[
-        int | None, typer.Option(help="Epochs per candidate (2/3 warm-up, 1/3 fine-tune).")
-    ] = None,
-    timesteps: Annotated[int | None, typer.Option(help="Fix the timesteps T.")] = None,
-    accelerator: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
-    out: Annotated[str, typer.Option(help="Folder that holds run folders.")] = "runs",
-    study: Annotated[
-        str | None, typer.Option(help="Study name (default DEVICE-SPACE-DATA).")
-    ] = None,
-    storage: Annotated[
-        str | None, typer.Option(help="Optuna RDB URL (e.g. PostgreSQL) instead of a journal.")
-    ] = None,
-    workers: Annotated[int, typer.Option(help="Worker processes on this machine.")] = 1,
-    seed: Annotated[int, typer.Option(help="Seed of the sampler and of every trial.")] = 0,
-    sampler: Annotated[str, typer.Option(help="gp, tpe, nsga2 or random.")] = "gp",
-    fidelity: Annotated[
-        str,
-        typer.Option(
-            help="full: train every candidate with all its epochs; halving: multi-objective "
-            "successive halving (most candidates briefly, the promising ones fully)."
-        ),
-    ] = "full",
-    objective: Annotated[
-        str | None,
-        typer.Option(
-            help="Second objective, minimised: energy (total), dynamic (energy without the "
-            "static term), sops or latency (clocked chips). Default: energy where the chip's "
-            "energy is modelled, else sops."
-        ),
-    ] = None,
-    window_ms: Annotated[
-        float | None,
-        typer.Option(
-            help="Inference window in ms of an event-driven chip (Speck, DYNAP-SE2): the time "
-            "it is on per inference. Default: the data's recording length, else the profile's."
-        ),
-    ] = None,
-    limit_train: Annotated[
-        int | None, typer.Option(help="Use at most this many training samples.", hidden=True)
-    ] = None,
-    confirm: Annotated[
-        int, typer.Option(help="After the budget, retrain the top K front points in full.")
-    ] = 0,
-    confirm_epochs: Annotated[
-        int | None, typer.Option(help="Epochs of --confirm (default 2x the space's).")
-    ] = None,
-    confirm_seeds: Annotated[
-        int,
-        typer.Option(help="Seeds per --confirm point: the mean ± its standard error is shown."),
-    ] = 1,
-    bin_mode: BinModeOption = "count",
-    downsample: DownsampleOption = 1,
-    channel_group: ChannelGroupOption = 1,
-    classes: ClassesOption = None,
-) -> None:
+class _SearchCommand(TyperCommand):
+    """The search command, whose options are made from ``SearchOptions``'s fields
+    (:mod:`spikefit_search._cli_options`) when it is first parsed or its help shown: importing
+    the search takes seconds (torch), which ``--help``, ``--version`` and the other commands do
+    not wait for."""
+
+    _made: Any = None
+
+    def _real(self) -> Any:
+        if self._made is None:
+            from spikefit_search.search import SearchOptions
+
+            _run_search.__signature__ = options_signature(SearchOptions)  # type: ignore[attr-defined]
+            info = CommandInfo(name=self.name, callback=guarded(_run_search))
+            self._made = typer.main.get_command_from_info(
+                info,
+                pretty_exceptions_short=app.pretty_exceptions_short,
+                rich_markup_mode=app.rich_markup_mode,
+            )
+        return self._made
+
+    @property
+    def params(self) -> list[Any]:
+        return self._real().params
+
+    @params.setter
+    def params(self, value: list[Any]) -> None:
+        """The parameters typer made from :func:`search`'s signature: none."""
+
+    @property
+    def callback(self) -> Any:
+        return self._real().callback
+
+    @callback.setter
+    def callback(self, value: Any) -> None:
+        """Typer's wrapper of :func:`search`, which takes no options."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _plain_flags(super().get_params(ctx))
+
+
+@app.command(cls=_SearchCommand)
+def search() -> None:
     """Search for networks that fit the chip: accuracy up, energy per inference down."""
+
+
+def _run_search(**values: Any) -> None:
+    """:func:`search`'s body; its options are :func:`options_signature`'s."""
     # on screen at once: the imports and the data below take seconds
-    console.print(f"[dim]spikefit-search: preparing {device} on {dataset} ...[/]")
-    import optuna
+    console.print(
+        f"[dim]spikefit-search: preparing {values['device']} on {values['dataset']} ...[/]"
+    )
+    from spikefit_search.reporting.live import front_table
+    from spikefit_search.reporting.searches import (
+        Confirmation,
+        ConfirmedFront,
+        SearchInterrupted,
+        device_names,
+        search_devices,
+    )
+    from spikefit_search.search import SearchOptions
+
+    device_names(values["device"])  # refused before any other option is read
+    options, rest = split_values(SearchOptions, values)
+    confirmation = Confirmation(rest["confirm"], rest["confirm_epochs"], rest["confirm_seeds"])
+    try:
+        for step in search_devices(options, confirmation, argv=sys.argv[1:], watch=_live):
+            if isinstance(step, ConfirmedFront):
+                from spikefit_search.reporting.confirm import confirmed_table
+
+                console.print(confirmed_table(step.confirmed))
+                console.print(f"[dim]wrote {step.confirmed.path}[/]", soft_wrap=True)
+                continue
+            result = step.result
+            console.print(front_table(step.trials))
+            for note in result.notes:
+                console.print(f"[dim]- {note}[/]")
+            console.print(step.summary)
+            console.print(f"Run folder: [bold]{result.run_dir}[/]", highlight=False, soft_wrap=True)
+            if step.already_trained is not None:
+                console.print(
+                    f"[yellow]nothing to train:[/] study {result.study_name} already has "
+                    f"{step.already_trained} trained candidates (--budget "
+                    f"{step.options.budget}). To extend it, raise the budget: "
+                    f"{step.extend_command}",
+                    soft_wrap=True,
+                    highlight=False,
+                )
+            if step.journal is not None:
+                console.print(f"[dim]optuna-dashboard {step.journal}[/]", soft_wrap=True)
+            if not step.finished:
+                raise typer.Exit(code=2)
+    except SearchInterrupted as stop:
+        from spikefit_search._interrupt import exit_status, interrupt_name
+
+        with contextlib.suppress(OSError):  # after SIGHUP the terminal may be gone
+            err_console.print(
+                f"[yellow]interrupted ({interrupt_name()}):[/] every finished trial is kept; "
+                "resume with: " + stop.resume,
+                soft_wrap=True,
+            )
+        raise typer.Exit(code=exit_status()) from None
+
+
+@contextlib.contextmanager
+def _live(options: Any) -> Iterator[tuple[Callable[[Any], None], Callable[[Any], None]]]:
+    """The live table of one search: updated at its start and after every trial."""
     from rich.live import Live
 
-    from spikefit_search.data import parse_classes
-    from spikefit_search.reporting.live import SearchDisplay, front_table
-    from spikefit_search.search import SearchOptions, count_trials, prepare, run_search
+    from spikefit_search.reporting.live import SearchDisplay
 
-    started: dict[str, dict[str, int]] = {}
-    devices = [d.strip() for d in device.split(",") if d.strip()]
-    if not devices:
-        raise fail(f"--device must name at least one chip, but got {device!r}.")
-    labels = parse_classes(classes) if classes is not None else None
-    all_options = [
-        SearchOptions(
-            device=d,
-            budget=budget,
-            dataset=dataset,
-            data_dir=data_dir,
-            space=space,
-            epochs=epochs,
-            timesteps=timesteps,
-            accelerator=accelerator,
-            out=out,
-            study=(f"{study}-{d}" if study and len(devices) > 1 else study),
-            storage=storage,
-            workers=workers,
-            seed=seed,
-            sampler=sampler,
-            fidelity=fidelity,
-            limit_train=limit_train,
-            objective=objective,
-            window_ms=window_ms,
-            bin_mode=bin_mode,
-            downsample=downsample,
-            channel_group=channel_group,
-            classes=labels,
-        )
-        for d in devices
-    ]
-    if confirm < 0 or (confirm_epochs is not None and confirm_epochs < 2):
-        raise fail(
-            "--confirm must be >= 0 and --confirm-epochs >= 2, but got "
-            f"{confirm} and {confirm_epochs}."
-        )
-    if confirm_seeds < 1:
-        raise fail(f"--confirm-seeds must be at least 1, but got {confirm_seeds}.")
-    for options in all_options:
-        prepare(options)  # every input is checked before any study starts
-    for options in all_options:
-        display = SearchDisplay(
-            options.budget, title=f"{options.device} · {options.dataset} · {options.sampler}"
-        )
-        resume = "spikefit-search " + " ".join(_shell_quote(a) for a in sys.argv[1:])
-        try:
-            with Live(display, console=console, refresh_per_second=2, transient=True) as live:
+    display = SearchDisplay(
+        options.budget, title=f"{options.device} · {options.dataset} · {options.sampler}"
+    )
+    with Live(display, console=console, refresh_per_second=2, transient=True) as live:
 
-                def on_update(st: Any, d: SearchDisplay = display, lv: Live = live) -> None:
-                    d.update(st)
-                    lv.refresh()
+        def on_update(study: Any) -> None:
+            display.update(study)
+            live.refresh()
 
-                def on_start(
-                    _: Any, st: Any, d: SearchDisplay = display, name: str = options.device
-                ) -> None:
-                    d.update(st)
-                    started[name] = count_trials(st.get_trials(deepcopy=False))
-
-                result = run_search(options, on_update=on_update, on_start=on_start)
-        except KeyboardInterrupt:
-            from spikefit_search._interrupt import exit_status, ignore_interrupts, interrupt_name
-
-            ignore_interrupts()  # a further Ctrl-C must not break the way out
-            with contextlib.suppress(OSError):  # after SIGHUP the terminal may be gone
-                err_console.print(
-                    f"[yellow]interrupted ({interrupt_name()}):[/] every finished trial is kept; "
-                    "resume with: " + resume,
-                    soft_wrap=True,
-                )
-            raise typer.Exit(code=exit_status()) from None
-        study_obj = optuna.load_study(
-            study_name=result.study_name, storage=_storage_for(result.run_dir, options.storage)
-        )
-        trials = study_obj.get_trials(deepcopy=False)
-        console.print(front_table(trials))
-        for note in result.notes:
-            console.print(f"[dim]- {note}[/]")
-        console.print(summary_line(options.device, options.budget, result.counts))
-        console.print(f"Run folder: [bold]{result.run_dir}[/]", highlight=False, soft_wrap=True)
-        before = started.get(options.device)
-        if before is not None and before["budget_used"] >= options.budget:
-            console.print(
-                f"[yellow]nothing to train:[/] study {result.study_name} already has "
-                f"{before['budget_used']} trained candidates (--budget {options.budget}). "
-                f"To extend it, raise the budget: {_with_budget(2 * options.budget)}",
-                soft_wrap=True,
-                highlight=False,
-            )
-        if options.storage is None:
-            console.print(
-                f"[dim]optuna-dashboard {result.run_dir / 'study.journal'}[/]", soft_wrap=True
-            )
-        if confirm and result.stop_reason == "budget":
-            from spikefit_search.reporting.confirm import confirm_front, confirmed_table
-
-            confirmed = confirm_front(
-                result.run_dir,
-                confirm,
-                epochs=confirm_epochs,
-                accelerator=accelerator,
-                storage=options.storage,
-                seeds=confirm_seeds,
-            )
-            console.print(confirmed_table(confirmed))
-            console.print(f"[dim]wrote {confirmed.path}[/]", soft_wrap=True)
-        if result.stop_reason != "budget":
-            raise typer.Exit(code=2)
-
-
-def summary_line(device: str, budget: int, c: dict[str, int]) -> str:
-    """``speck: 45 trained + 5 stopped early = 50 of --budget 50; ...``: the numbers add up."""
-    used = f"{c['trained']} trained + {c['stopped']} stopped early = {c['budget_used']} of "
-    parts = [
-        f"{device}: {used}--budget {budget}",
-        f"{c['rejected']} rejected before training (free)",
-        f"{c['failed']} failed",
-    ]
-    if c.get("interrupted"):
-        parts.append(f"{c['interrupted']} interrupted (retried on resume)")
-    if c.get("surplus"):
-        parts.append(f"{c['surplus']} surplus")
-    return "; ".join(parts)
-
-
-def _with_budget(budget: int) -> str:
-    """This command line with ``--budget`` set to ``budget``."""
-    args = list(sys.argv[1:])
-    for i, arg in enumerate(args):
-        if arg == "--budget" and i + 1 < len(args):
-            args[i + 1] = str(budget)
-            break
-        if arg.startswith("--budget="):
-            args[i] = f"--budget={budget}"
-            break
-    else:
-        args += ["--budget", str(budget)]
-    return "spikefit-search " + " ".join(_shell_quote(a) for a in args)
-
-
-def _storage_for(run_dir: Path, url: str | None) -> Any:
-    from spikefit_search.search.storage import open_storage
-
-    return open_storage(run_dir, url)
-
-
-def _shell_quote(arg: str) -> str:
-    import shlex
-
-    return shlex.quote(arg)
+        yield display.update, on_update
 
 
 @app.command()
@@ -673,7 +543,7 @@ def retrain(
             help="Refuse unless this reader runs the NIR as trained: sinabs, snntorch, norse."
         ),
     ] = None,
-    accelerator: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    accelerator: Annotated[str, typer.Option(help=ACCELERATOR_HELP)] = "auto",
 ) -> None:
     """Train an exported config in full and write the deployable folder: model.pt, model.nir,
     check.json (measured on these weights), energy.json, metrics.json, config.yaml."""

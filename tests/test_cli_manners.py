@@ -13,7 +13,8 @@ import pytest
 from optuna.trial import TrialState
 from typer.testing import CliRunner
 
-from spikefit_search.cli import app, summary_line
+from spikefit_search.cli import app
+from spikefit_search.reporting.searches import summary_line
 from spikefit_search.search.stages import count_trials
 
 runner = CliRunner()

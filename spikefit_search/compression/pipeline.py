@@ -253,8 +253,8 @@ def finetune_optimizer(model: SpikingNetwork, cfg: PipelineConfig) -> torch.opti
     """Adam with the latent weights/biases at ``finetune_lr`` and, per bit-width, CAT codebooks
     (in grid steps) at ``codebook_lr`` and their log grid steps at ``SCALE_LR_FACTOR *
     codebook_lr``, both times :func:`coarse_grid_factor` (frozen codebooks left out). After
-    every step each CAT quantizer's :meth:`~ClusterQuantizer.maintain` clamps its codebook to
-    the grid and re-seeds dead values."""
+    every step each CAT quantizer's :meth:`~ClusterQuantizer.clamp_and_reseed` clamps its
+    codebook to the grid and re-seeds dead values."""
     quantizers = [
         layer.weight_transform
         for layer in model.weight_layers
@@ -282,11 +282,11 @@ def finetune_optimizer(model: SpikingNetwork, cfg: PipelineConfig) -> torch.opti
     opt = torch.optim.Adam(groups)
     if quantizers:
 
-        def maintain(*_: Any) -> None:
+        def clamp_and_reseed_all(*_: Any) -> None:
             for q in quantizers:
-                q.maintain()
+                q.clamp_and_reseed()
 
-        opt.register_step_post_hook(maintain)
+        opt.register_step_post_hook(clamp_and_reseed_all)
     return opt
 
 

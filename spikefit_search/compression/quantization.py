@@ -42,7 +42,7 @@ class ClusterQuantizer(BaseQuantizer):
     quantized through the snapped codebook, and the snapped centers are moved to ``M``
     distinct integer levels, none of them zero unless zero is one of the ``M``
     (``init="kmeans_zero"``, or a center that k-means put at zero without ``zero_is_free``).
-    :meth:`maintain` (called after every optimizer step by :func:`finetune_optimizer`) keeps
+    :meth:`clamp_and_reseed` (called after every optimizer step by :func:`finetune_optimizer`) keeps
     ``u`` inside the ``b``-bit range and re-seeds a value that merged with another or snapped
     to the free zero (to the nearest free level) or lost all its members (next to the most
     populated value: a split).
@@ -275,13 +275,13 @@ class ClusterQuantizer(BaseQuantizer):
         flat = weight.reshape(table.shape[0], -1)
         cells, lut = self._cells(flat.detach())
         if self.training and torch.is_grad_enabled() and self.codebook.requires_grad:
-            self._last = (flat.detach(), cells, lut)  # for maintain()
+            self._last = (flat.detach(), cells, lut)  # for clamp_and_reseed()
             self._members = None
         # each cell's value (the gradient reaches the table through the gather), one lookup
         return _Lookup.apply(torch.gather(table, 1, lut), cells, flat).reshape(weight.shape)
 
     @torch.no_grad()
-    def maintain(self) -> int:
+    def clamp_and_reseed(self) -> int:
         """Clamp the latent codebook to the ``b``-bit range and re-seed dead values.
 
         A value that snapped to the same integer as another value of its scope, or to zero
@@ -297,7 +297,7 @@ class ClusterQuantizer(BaseQuantizer):
             return 0
         u.clamp_(self.k_min, self.k_max)
         k = torch.round(u)
-        if k.shape[0] == 1 and self._healthy(k[0].tolist()):
+        if k.shape[0] == 1 and self._nothing_to_reseed(k[0].tolist()):
             return 0  # the common case in one scope, decided without a dozen small tensor ops
         m = k.shape[1]
         col = 1 if self.zero_is_free else 0
@@ -339,9 +339,9 @@ class ClusterQuantizer(BaseQuantizer):
             self._members = None
         return reseeded
 
-    def _healthy(self, levels: list[float]) -> bool:
+    def _nothing_to_reseed(self, levels: list[float]) -> bool:
         """Whether one scope's values (``levels``, rounded) are distinct, off the free zero,
-        and (after a training call) each has members: :meth:`maintain` has nothing to do.
+        and (after a training call) each has members: :meth:`clamp_and_reseed` has nothing to do.
 
         A value without members gets exactly no gradient, so a non-zero gradient on every
         value settles the last point without counting; only a zero one is counted."""

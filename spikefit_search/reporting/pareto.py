@@ -46,9 +46,11 @@ from spikefit_search.search.stages import (
     count_trials,
 )
 
-OBJECTIVE_NAMES = ("accuracy", "energy_uj")
-OBJECTIVE_LABELS = ("Validation accuracy (%)", "Energy per inference (µJ)")
-"""Axis labels of the default objectives; :func:`objective_label` gives the chosen one's."""
+METRIC_NAMES = ("accuracy", "energy_uj")
+"""The study's metric names (Optuna's ``Study.metric_names``) with the default objective."""
+METRIC_LABELS = ("Validation accuracy (%)", "Energy per inference (µJ)")
+"""Axis labels of the default metrics; :attr:`ParetoFront.objective_label` gives the chosen
+second objective's."""
 ENERGY_TERMS = ("sop_uj", "update_uj", "spike_uj", "static_uj")
 """The four energy terms of a point, in formula order (they sum to ``energy_uj``)."""
 DIRECTIONS = ("maximize", "minimize")
@@ -357,9 +359,9 @@ class ParetoFront:
             training or after), most first.
         reasons: every candidate not placed as a feasible trained point, grouped by outcome
             and reason, most common first (:func:`group_reasons`).
-        objective_names: ``("accuracy", "energy_uj")``.
-        objective_names: ``("accuracy", KEY)``, KEY the second objective's metric
-            (``energy_uj``, ``dynamic_uj``, ``sops`` or ``latency_ms``).
+        metric_names: the study's metric names (Optuna's ``Study.metric_names``),
+            ``("accuracy", KEY)``, KEY the second objective's metric (``energy_uj``,
+            ``dynamic_uj``, ``sops`` or ``latency_ms``).
         directions: ``("maximize", "minimize")``.
         label: a name for legends (e.g. the device).
     """
@@ -372,14 +374,14 @@ class ParetoFront:
     counts: dict[str, int] = field(default_factory=dict)
     rejections: dict[str, int] = field(default_factory=dict)
     reasons: tuple[ReasonGroup, ...] = ()
-    objective_names: tuple[str, str] = OBJECTIVE_NAMES
+    metric_names: tuple[str, str] = METRIC_NAMES
     directions: tuple[str, str] = DIRECTIONS
     label: str = ""
 
     @property
     def objective_label(self) -> str:
         """Axis label of the second objective."""
-        return objective_for_key(self.objective_names[1]).label
+        return objective_for_key(self.metric_names[1]).label
 
     @property
     def has_feasible(self) -> bool:
@@ -522,7 +524,7 @@ def compute_pareto_front(
         counts=counts,
         rejections=_rejections(trials),
         reasons=group_reasons(trials),
-        objective_names=("accuracy", key),
+        metric_names=("accuracy", key),
         label=label,
     )
 
@@ -537,7 +539,7 @@ def constant_static(front: ParetoFront, *, any_objective: bool = False) -> float
     part a plot or a table should leave out to show what differs. None otherwise (a static
     that varies, none recorded, or, unless ``any_objective``, a run that did not minimise the
     total energy: its axis is not an energy)."""
-    if not any_objective and front.objective_names[1] != "energy_uj":
+    if not any_objective and front.metric_names[1] != "energy_uj":
         return None
     statics = [p.static_uj for name in CATEGORIES for p in front.category(name)]
     if not statics or any(math.isnan(s) for s in statics):
@@ -556,7 +558,7 @@ def comparison_warning(fronts: Sequence[ParetoFront]) -> str | None:
         return None
     parts = []
     for f in fronts:
-        if f.objective_names[1] not in ENERGY_KEYS:
+        if f.metric_names[1] not in ENERGY_KEYS:
             continue
         points = [p for name in CATEGORIES for p in f.category(name)]
         missing = sorted({t for p in points for t in p.not_modelled})

@@ -34,7 +34,7 @@ from matplotlib.transforms import Bbox
 
 from spikefit_search._io import atomic_write_bytes
 from spikefit_search.reporting.pareto import (
-    OBJECTIVE_LABELS,
+    METRIC_LABELS,
     ParetoFront,
     ParetoPoint,
     comparison_warning,
@@ -139,12 +139,12 @@ def pareto_figure(fronts: Sequence[ParetoFront], *, title: str | None = None) ->
             color="gray",
             gid="empty",
         )
-    labels = sorted({f.objective_label for f in fronts}) or [OBJECTIVE_LABELS[1]]
+    labels = sorted({f.objective_label for f in fronts}) or [METRIC_LABELS[1]]
     x_label = " / ".join(labels)  # runs with different objectives share one axis only in name
     if dynamic_axis:
         x_label = _dynamic_label(fronts, offsets)
     ax.set_xlabel(x_label)
-    ax.set_ylabel(OBJECTIVE_LABELS[0])
+    ax.set_ylabel(METRIC_LABELS[0])
     ax.grid(True, alpha=0.3)
     if title is None:
         what = x_label.split(" (")[0].lower()
@@ -172,7 +172,7 @@ def _draw_bands(
 ) -> None:
     """A horizontal bar from each plotted point's low to its high energy (the constants'
     ranges), behind the markers; nothing for a point with a single figure."""
-    metric = key or front.objective_names[1]
+    metric = key or front.metric_names[1]
     xs, ys, lo, hi = [], [], [], []
     points: list[ParetoPoint] = [*front.front, *front.dominated, *front.infeasible]
     for p in points:

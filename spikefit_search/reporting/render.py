@@ -209,7 +209,7 @@ def knee_line(front: ParetoFront) -> Text:
     k = front.knee
     if k is None:
         return Text("no feasible trained candidate yet: no front, no knee", style="yellow")
-    key = front.objective_names[1]
+    key = front.metric_names[1]
     if key == "sops" and not math.isnan(k.sops):
         at = f"{k.sops:,.0f} SOPs per inference"
     elif key == "latency_ms" and not math.isnan(k.latency_ms):

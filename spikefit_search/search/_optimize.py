@@ -14,6 +14,7 @@ from optuna.trial import TrialState
 
 from spikefit_search._interrupt import interrupt_name, raise_if_interrupted
 from spikefit_search.compression import run_pipeline
+from spikefit_search.search._optuna import set_system_attr, stored_trial
 from spikefit_search.search.dashboard import write_dashboard_constraints
 from spikefit_search.search.halving import carried_attrs, next_promotion, promote, rung_of
 from spikefit_search.search.objective import PipelineFn, TrialSettings, run_trial
@@ -107,7 +108,7 @@ def worker_loop(
 
         def objective(trial: optuna.Trial, last: dict[str, Any] = last) -> tuple[float, float]:
             last["trial"] = trial
-            study._storage.set_trial_system_attr(trial._trial_id, WORKER_ATTR, worker_id())
+            set_system_attr(study, trial, WORKER_ATTR, worker_id())
             try:
                 outcome = run_trial(study, trial, settings, pipeline=pipeline)
                 write_dashboard_constraints(study, trial)
@@ -139,7 +140,7 @@ def worker_loop(
             raise
         trial = last.get("trial")
         if trial is not None:
-            frozen = study._storage.get_trial(trial._trial_id)
+            frozen = stored_trial(study, trial)
             if frozen.state == TrialState.FAIL:
                 failures += 1
                 if failures > options.max_failures:

@@ -15,6 +15,8 @@ from __future__ import annotations
 import optuna
 from optuna.trial import FrozenTrial
 
+from spikefit_search.search._optuna import set_system_attr, set_user_attr, stored_trial
+
 DASHBOARD_KEY = "constraints"
 """The trial system attribute optuna-dashboard reads constraint values from."""
 NAMES_KEY = "constraint_names"
@@ -32,11 +34,9 @@ def named_constraints(trial: FrozenTrial) -> dict[str, float]:
 
 def write_dashboard_constraints(study: optuna.Study, trial: optuna.Trial) -> None:
     """Copy a running trial's named constraints into the list optuna-dashboard shows."""
-    storage = study._storage
-    frozen = storage.get_trial(trial._trial_id)
-    named = named_constraints(frozen)
+    named = named_constraints(stored_trial(study, trial))
     if not named:
         return
     names = sorted(named)
-    storage.set_trial_user_attr(trial._trial_id, NAMES_KEY, names)
-    storage.set_trial_system_attr(trial._trial_id, DASHBOARD_KEY, [named[n] for n in names])
+    set_user_attr(study, trial, NAMES_KEY, names)
+    set_system_attr(study, trial, DASHBOARD_KEY, [named[n] for n in names])

@@ -36,7 +36,7 @@ from __future__ import annotations
 import copy
 import math
 import warnings
-from collections.abc import Callable, Container, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -44,10 +44,15 @@ import optuna
 from optuna.distributions import BaseDistribution
 from optuna.samplers import BaseSampler
 from optuna.study import Study
-from optuna.study._constrained_optimization import _CONSTRAINTS_KEY
 from optuna.trial import FrozenTrial, TrialState
 
 from spikefit_search._registry import Registry
+from spikefit_search.search._optuna import (
+    CONSTRAINTS_KEY,
+    StudyView,
+    forget_constraint_models,
+    study_trials,
+)
 from spikefit_search.search.dashboard import named_constraints
 from spikefit_search.search.halving import rung_of
 from spikefit_search.search.stages import ACCURACY_REACHED, STAGE, Stage
@@ -104,7 +109,7 @@ def _mean(values: Sequence[float], default: float) -> float:
 
 
 def _is_constraint_key(key: str) -> bool:
-    return key == _CONSTRAINTS_KEY or key.startswith(_CONSTRAINTS_KEY + ":")
+    return key == CONSTRAINTS_KEY or key.startswith(CONSTRAINTS_KEY + ":")
 
 
 def sampler_view(trials: Sequence[FrozenTrial], threshold: float) -> list[FrozenTrial]:
@@ -178,30 +183,21 @@ def sampler_view(trials: Sequence[FrozenTrial], threshold: float) -> list[Frozen
         view.state = TrialState.COMPLETE
         view.values = values
         attrs = {k: v for k, v in t.system_attrs.items() if not _is_constraint_key(k)}
-        attrs.update({f"{_CONSTRAINTS_KEY}:{k}": float(v) for k, v in shown.items()})
+        attrs.update({f"{CONSTRAINTS_KEY}:{k}": float(v) for k, v in shown.items()})
         view.system_attrs = attrs
         out.append(view)
     return out
 
 
-class _StudyView:
+class _SamplerView(StudyView):
     """A study whose trials are :func:`sampler_view`'s; everything else is the study's."""
 
     def __init__(self, study: Study, threshold: float, cache: dict[str, Any]) -> None:
-        self._study = study
+        super().__init__(study)
         self._threshold = threshold
         self._cache = cache
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._study, name)
-
-    def _get_trials(
-        self,
-        deepcopy: bool = True,
-        states: Container[TrialState] | None = None,
-        use_cache: bool = False,
-    ) -> list[FrozenTrial]:
-        trials = self._study._get_trials(deepcopy=False, states=None, use_cache=use_cache)
+    def view_trials(self, trials: Sequence[FrozenTrial]) -> list[FrozenTrial]:
         # the view of a finished trial never changes: rebuild only when one more has finished
         key = tuple((t.number, t.state) for t in trials if t.state.is_finished())
         if self._cache.get("key") != key:
@@ -210,16 +206,7 @@ class _StudyView:
         view = [t for t in self._cache["view"] if t.state.is_finished()]
         view += [t for t in trials if not t.state.is_finished()]
         view.sort(key=lambda t: t.number)
-        return [t for t in view if states is None or t.state in states]
-
-    def get_trials(
-        self, deepcopy: bool = True, states: Container[TrialState] | None = None
-    ) -> list[FrozenTrial]:
-        return self._get_trials(deepcopy=deepcopy, states=states)
-
-    @property
-    def trials(self) -> list[FrozenTrial]:
-        return self._get_trials()
+        return view
 
 
 class ConstraintAwareSampler(BaseSampler):
@@ -236,7 +223,7 @@ class ConstraintAwareSampler(BaseSampler):
         self._cache: dict[str, Any] = {}
 
     def _view(self, study: Study) -> Study:
-        return _StudyView(study, self.threshold, self._cache)  # type: ignore[return-value]
+        return _SamplerView(study, self.threshold, self._cache)  # type: ignore[return-value]
 
     def infer_relative_search_space(
         self, study: Study, trial: FrozenTrial
@@ -256,12 +243,11 @@ class ConstraintAwareSampler(BaseSampler):
         A limit first broken mid-search adds a constraint to the view; Optuna's GPSampler
         (5.1) warm-starts constraint model ``i`` from its cached model ``i`` and indexes past
         its cache when there are more constraints than at its last proposal."""
-        complete = view._get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        complete = study_trials(view, states=(TrialState.COMPLETE,))
         names = tuple(complete[-1].constraints) if complete else ()
         if names != self._cache.get("constraint_names"):
             self._cache["constraint_names"] = names
-            if hasattr(self.inner, "_constraints_gprs_cache_list"):
-                self.inner._constraints_gprs_cache_list = None
+            forget_constraint_models(self.inner)
 
     def sample_independent(
         self,

@@ -20,6 +20,7 @@ from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
 from optuna.trial import FrozenTrial, TrialState
 
 from spikefit_search.exceptions import RunError
+from spikefit_search.search._optuna import set_state, set_user_attr
 from spikefit_search.search.halving import carried_attrs
 from spikefit_search.search.stages import FAIL_REASON, RETRY_OF, SEED, STAGE, Stage
 
@@ -331,14 +332,13 @@ def recover_orphans(
     no other search runs in the folder; elsewhere ``only`` picks the trials of the workers
     that are known dead. Returns the numbers of the recovered trials.
     """
-    storage = study._storage
     recovered = []
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         if only is not None and not only(t):
             continue
-        storage.set_trial_user_attr(t._trial_id, FAIL_REASON, reason)
-        storage.set_trial_user_attr(t._trial_id, STAGE, Stage.FAILED.value)
-        storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
+        set_user_attr(study, t, FAIL_REASON, reason)
+        set_user_attr(study, t, STAGE, Stage.FAILED.value)
+        set_state(study, t, TrialState.FAIL)
         user_attrs = {RETRY_OF: t.number, **carried_attrs(t.user_attrs)}
         if SEED in t.user_attrs:
             user_attrs[SEED] = t.user_attrs[SEED]

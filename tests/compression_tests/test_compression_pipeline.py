@@ -152,8 +152,8 @@ def test_freeze_codebooks_leaves_post_training_kmeans_alone() -> None:
     q = cat.synaptic_layers[0].weight_transform
     assert isinstance(q, ClusterQuantizer) and not q.log_scale.requires_grad
     with torch.no_grad():
-        q.codebook.add_(40.0)  # far outside the grid: a frozen codebook is not maintained
-    assert q.maintain() == 0 and float(q.codebook.min()) > q.k_max
+        q.codebook.add_(40.0)  # far outside the grid: a frozen codebook is left as it is
+    assert q.clamp_and_reseed() == 0 and float(q.codebook.min()) > q.k_max
     assert freeze_codebooks(cat, frozen=False) == 2
 
 

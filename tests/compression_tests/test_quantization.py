@@ -123,7 +123,7 @@ def test_every_weight_takes_its_nearest_value_after_the_levels_move(
     for shift in (0.0, 2.0, -3.0, 1.0):  # other integer levels: the lookup must follow them
         with torch.no_grad():
             q.codebook.add_(shift)
-        q.maintain()  # clamps, and parts values that merged
+        q.clamp_and_reseed()  # clamps, and parts values that merged
         assert all(len(set(row.tolist())) == len(row) for row in q._table().detach())
         w.grad = None
         q.codebook.grad = None
@@ -409,7 +409,7 @@ def test_symmetric_codebook_never_uses_the_lowest_code(bits: int, zero_is_free: 
                 # latent values pushed far below the grid come back inside it
                 with torch.no_grad():
                     q.codebook.sub_(4 * 2**bits)
-                q.maintain()
+                q.clamp_and_reseed()
                 assert int(q.integer_values().min()) == lowest + 1, where
     full = grid_levels(bits, zero_is_free=zero_is_free)
     w = -_weights("heavy", (1, 400), gen).abs()
@@ -431,7 +431,7 @@ def test_symmetric_uniform_quantizer(bits: int) -> None:
     assert int(torch.round(plain(w) / plain.scale).min()) == -(2 ** (bits - 1))
 
 
-def test_maintain_clamps_to_the_grid_and_reseeds_merged_and_memberless_values() -> None:
+def test_codebook_is_clamped_to_the_grid_and_merged_and_memberless_values_reseeded() -> None:
     gen = torch.Generator().manual_seed(0)
     q = ClusterQuantizer(torch.randn(1, 400, generator=gen) * 0.05, n_values=4, bits=3)
     q.train()
@@ -441,13 +441,13 @@ def test_maintain_clamps_to_the_grid_and_reseeds_merged_and_memberless_values() 
     with torch.no_grad():
         q.codebook[0, 0] = 40.0  # far outside the 3-bit range
     q(w)
-    q.maintain()
+    q.clamp_and_reseed()
     u = q.codebook.detach()
     assert float(u.max()) <= q.k_max and float(u.min()) >= q.k_min
     with torch.no_grad():  # two values merge on level 1; level -4 has no members
         q.codebook[0] = torch.tensor([1.0, 1.2, -4.0, -1.0])
     q(w)
-    assert q.maintain() == 2
+    assert q.clamp_and_reseed() == 2
     assert torch.unique(q.integer_values()[0]).numel() == 4
 
 
@@ -459,7 +459,7 @@ def test_a_merged_value_moves_to_the_nearest_free_level() -> None:
     with torch.no_grad():
         q.codebook[0] = torch.tensor([2.0, 2.3])  # both on level 2
     q(w)
-    assert q.maintain() == 1
+    assert q.clamp_and_reseed() == 1
     assert sorted(q.integer_values()[0].tolist()) == [2, 3]  # 2.3 is nearest to 3
     q(w)
     assert bool((q.members > 0).all())
@@ -477,7 +477,7 @@ def test_a_memberless_value_splits_the_largest_cluster(backward: bool) -> None:
     if backward:  # the gradient of a memberless value is zero: it must still be found
         (out * torch.rand(1, 400, generator=gen)).sum().backward()
         assert q.codebook.grad is not None and float(q.codebook.grad[0, 1]) == 0.0
-    assert q.maintain() == 1
+    assert q.clamp_and_reseed() == 1
     k = sorted(q.integer_values()[0].tolist())
     assert k in ([1, 2], [2, 3])  # beside the cluster at 2, which it splits
     q(w)
@@ -494,7 +494,7 @@ def test_a_value_pushed_onto_the_free_zero_keeps_its_sign() -> None:
     with torch.no_grad():
         q.codebook[0, positive] = 0.4  # the loss pushed the positive value onto zero
     q(w)
-    assert q.maintain() == 1
+    assert q.clamp_and_reseed() == 1
     assert int(q.integer_values()[0, positive]) == 1, "a ternary codebook must stay ternary"
 
 
@@ -509,7 +509,7 @@ def test_codebook_values_travel_several_grid_steps_when_the_loss_asks() -> None:
         opt.zero_grad()
         loss.backward()
         opt.step()
-        q.maintain()
+        q.clamp_and_reseed()
     assert q.drift() >= 3.0
 
 

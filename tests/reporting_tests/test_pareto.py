@@ -36,7 +36,7 @@ def test_front_dominated_and_infeasible_are_split() -> None:
     assert numbers(front.dominated) == [2]
     assert numbers(front.infeasible) == [4]
     assert front.infeasible[0].violated == ("neurons",)
-    assert front.objective_names == ("accuracy", "energy_uj")
+    assert front.metric_names == ("accuracy", "energy_uj")
     assert front.directions == ("maximize", "minimize")
     assert front.counts["trained"] == 5 and front.counts["rejected"] == 1
     assert front.rejections == {"neurons": 1, "synapses": 1}

@@ -133,7 +133,7 @@ def test_plot_axis_and_front_follow_the_run_objective(make_run: MakeRun) -> None
     manifest["objective"] = {"name": "sops", "key": "sops", "label": "x", "clocked": True}
     manifest_path.write_text(json.dumps(manifest))
     front = load_run(run).pareto()
-    assert front.objective_names == ("accuracy", "sops")
+    assert front.metric_names == ("accuracy", "sops")
     assert [p.number for p in front.front] == [0, 1]  # ranked by SOPs, not by energy
     assert [p.energy_uj for p in front.front] == [9.0, 1.0]
     ax = pareto_figure([front]).axes[0]
