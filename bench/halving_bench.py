@@ -3,7 +3,8 @@
 Each arm is one search (``run_search``) per seed with the same ``--budget``; arms are
 ``FIDELITY:SAMPLER`` (e.g. ``full:gp``, ``halving:gp``, ``full:random``), or
 ``FIDELITY:SAMPLER:BUDGET`` for an arm with its own budget (e.g. full fidelity at the compute
-of a halving search). For every run it keeps
+of a halving search); fidelity ``halving-unbounded`` is ASHA's promotion rule (rungs not held to
+a third of the one below). For every run it keeps
 each trial's rung, fidelity, compute (epochs x training samples, a cached warm-up costing
 nothing), completion time and, for feasible full-fidelity trials, (accuracy, objective).
 
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import json
 import shlex
 import shutil
@@ -60,6 +62,13 @@ def run_arm(arm: str, chip: str, dataset: str, seed: int, budget: int, out: Path
 
     fidelity, sampler, *rest = arm.split(":")
     budget = int(rest[0]) if rest else budget
+    from spikefit_search.search import preparation
+    from spikefit_search.search.halving import Halving
+
+    # halving-unbounded: ASHA's promotions, rungs not held to a third of the one below
+    bounded = fidelity != "halving-unbounded"
+    preparation.Halving = functools.partial(Halving, bounded=bounded)  # type: ignore[misc]
+    fidelity = "halving" if fidelity.startswith("halving") else fidelity
     start = time.perf_counter()
     result = run_search(
         SearchOptions(

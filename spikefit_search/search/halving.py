@@ -13,7 +13,9 @@ worker ranks alike. Stopped (near-chance), infeasible and failed candidates are 
 
 Promotions are asynchronous, as in ASHA (Li et al. 2020, arXiv:1810.05934): a worker promotes
 whenever a rung holds an unpromoted candidate among its best, before it samples a new one, so no
-worker waits for a rung to fill. Two workers may promote the same candidate at once; the trial
+worker waits for a rung to fill. Each rung holds at most a third of the one below (``bounded``):
+a slot opens with every ``eta`` more finished below, and goes to the best unpromoted candidate
+then, so the training spent stays that of the halving schedule. Two workers may promote the same candidate at once; the trial
 with the lower number trains it and the other records the stage ``duplicate`` and trains
 nothing. ``--budget N`` counts the candidates sampled on rung 0; promotions come on top of it.
 """
@@ -51,6 +53,11 @@ class Halving:
 
     eta: int = 3
     rungs: int = 3
+    bounded: bool = True
+    """Promote into rung ``r + 1`` only while it holds fewer than ``floor(k / eta)`` of the ``k``
+    finished on rung ``r`` (the schedule's share). Unbounded, as in ASHA, a candidate that enters
+    a rung's top third after others were promoted is promoted too, and with a sampler that
+    improves as it learns most candidates end up promoted."""
 
     def __post_init__(self) -> None:
         if self.eta < 2:
@@ -127,17 +134,21 @@ def _by_contribution(front: list[FrozenTrial]) -> list[FrozenTrial]:
 
 def next_promotion(trials: Sequence[FrozenTrial], halving: Halving) -> FrozenTrial | None:
     """The candidate to promote next, or None: the best unpromoted one among the top
-    ``floor(finished / eta)`` of a rung, the highest rung first."""
+    ``floor(finished / eta)`` of a rung, the highest rung first; with ``halving.bounded``, only
+    while the rung above holds fewer promotions than that."""
     promoted = {
         (int(t.user_attrs[PROMOTED_FROM]), rung_of(t))
         for t in trials
         if PROMOTED_FROM in t.user_attrs and _is_alive(t)
     }
+    taken: dict[int, int] = {}  # promotions held per rung
+    for _, up in promoted:
+        taken[up] = taken.get(up, 0) + 1
     for rung in range(halving.top - 1, -1, -1):
         on_rung = [t for t in trials if rung_of(t) == rung and t.state != TrialState.FAIL]
         finished = [t for t in on_rung if t.user_attrs.get(STAGE) in BUDGET_STAGES]
         k = len(finished) // halving.eta
-        if k == 0:
+        if k == 0 or (halving.bounded and taken.get(rung + 1, 0) >= k):
             continue
         eligible = [t for t in finished if _promotable(t)]
         for t in promotion_order(eligible)[:k]:
