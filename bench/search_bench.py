@@ -108,8 +108,8 @@ def bench_reject(n: int = 300) -> None:
 
     from spikefit_search.data import load_dataset
     from spikefit_search.hardware import load_profile
-    from spikefit_search.search.objective import TrialSettings, run_trial
     from spikefit_search.search.space import load_search_space
+    from spikefit_search.search.trial import TrialSettings, run_trial
 
     space_path = Path(tempfile.mkdtemp()) / "wide.yaml"
     # every candidate needs far more than TrueNorth's 256-input cores allow per neuron

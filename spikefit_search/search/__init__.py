@@ -14,7 +14,6 @@ import optuna
 
 from spikefit_search.search.consistency import TRIAL_SETTINGS, TrialSetting, check_same_settings
 from spikefit_search.search.dashboard import named_constraints
-from spikefit_search.search.objective import TrialSettings, pipeline_config, run_trial
 from spikefit_search.search.records import is_feasible, pareto_frame, pareto_trials, trials_frame
 from spikefit_search.search.samplers import SAMPLERS, make_sampler
 from spikefit_search.search.space import (
@@ -25,6 +24,7 @@ from spikefit_search.search.space import (
     load_search_space,
 )
 from spikefit_search.search.stages import Stage, count_trials
+from spikefit_search.search.trial import TrialSettings, pipeline_config, run_trial
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)  # the search and its readers print their own
 

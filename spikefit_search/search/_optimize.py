@@ -17,7 +17,6 @@ from spikefit_search.compression import run_pipeline
 from spikefit_search.search._optuna import set_system_attr, stored_trial
 from spikefit_search.search.dashboard import write_dashboard_constraints
 from spikefit_search.search.halving import carried_attrs, next_promotion, promote, rung_of
-from spikefit_search.search.objective import PipelineFn, TrialSettings, run_trial
 from spikefit_search.search.options import SearchOptions
 from spikefit_search.search.stages import (
     BUDGET_STAGES,
@@ -33,6 +32,7 @@ from spikefit_search.search.stages import (
     set_stage,
 )
 from spikefit_search.search.storage import heartbeat_interval
+from spikefit_search.search.trial import PipelineFn, TrialSettings, run_trial
 
 OVER_BUDGET_CAP = 10
 """More over-budget trials (:attr:`Stage.OVER_BUDGET`) in a row than this, plus the workers,
@@ -106,7 +106,7 @@ def worker_loop(
                 return "rejections"
         last: dict[str, Any] = {}
 
-        def objective(trial: optuna.Trial, last: dict[str, Any] = last) -> tuple[float, float]:
+        def evaluate(trial: optuna.Trial, last: dict[str, Any] = last) -> tuple[float, float]:
             last["trial"] = trial
             set_system_attr(study, trial, WORKER_ATTR, worker_id())
             try:
@@ -125,7 +125,7 @@ def worker_loop(
             return outcome.values
 
         try:
-            study.optimize(objective, n_trials=1, catch=(Exception,), gc_after_trial=False)
+            study.optimize(evaluate, n_trials=1, catch=(Exception,), gc_after_trial=False)
         except KeyboardInterrupt:
             trial = last.get("trial")
             if trial is not None and trial.params:

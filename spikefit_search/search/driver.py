@@ -27,7 +27,6 @@ from spikefit_search.hardware import get_objective
 from spikefit_search.hardware.energy import DEFAULT_OBJECTIVE
 from spikefit_search.search._optimize import OVER_BUDGET_CAP, worker_loop
 from spikefit_search.search.consistency import continued_manifest
-from spikefit_search.search.objective import PipelineFn, stop_level
 from spikefit_search.search.options import SearchOptions
 from spikefit_search.search.preparation import PreparedRun, prepare, run_manifest, trial_settings
 from spikefit_search.search.records import pareto_frame, trials_frame
@@ -35,6 +34,7 @@ from spikefit_search.search.run_folder import MANIFEST, check_same_run, existing
 from spikefit_search.search.samplers import make_sampler
 from spikefit_search.search.stages import count_trials, most_rejecting
 from spikefit_search.search.storage import open_storage, recover_orphans, repair_journal
+from spikefit_search.search.trial import PipelineFn, stop_level
 from spikefit_search.search.workers import run_workers, torch_threads
 from spikefit_search.training import resolve_device
 

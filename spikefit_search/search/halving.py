@@ -15,9 +15,10 @@ Promotions are asynchronous, as in ASHA (Li et al. 2020, arXiv:1810.05934): a wo
 whenever a rung holds an unpromoted candidate among its best, before it samples a new one, so no
 worker waits for a rung to fill. Each rung holds at most a third of the one below (``bounded``):
 a slot opens with every ``eta`` more finished below, and goes to the best unpromoted candidate
-then, so the training spent stays that of the halving schedule. Two workers may promote the same candidate at once; the trial
-with the lower number trains it and the other records the stage ``duplicate`` and trains
-nothing. ``--budget N`` counts the candidates sampled on rung 0; promotions come on top of it.
+then, so the training spent stays that of the halving schedule. Two workers may promote the
+same candidate at once; the trial with the lower number trains it and the other records the
+stage ``duplicate`` and trains nothing. ``--budget N`` counts the candidates sampled on rung 0;
+promotions come on top of it.
 """
 
 from __future__ import annotations

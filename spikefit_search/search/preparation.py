@@ -29,10 +29,10 @@ from spikefit_search.hardware.energy import default_objective
 from spikefit_search.search.cache import CACHE_DIR, WarmupCache
 from spikefit_search.search.halving import Halving
 from spikefit_search.search.inputs import fit_to_data, refusal_hint, smallest_check
-from spikefit_search.search.objective import TrialSettings
 from spikefit_search.search.options import SearchOptions
 from spikefit_search.search.space import Param, SearchSpace, load_search_space
 from spikefit_search.search.storage import mask_url
+from spikefit_search.search.trial import TrialSettings
 
 MAX_STUDY_NAME = 200
 """Longest study name: it is a folder name (most file systems allow 255 bytes) and a prefix."""

@@ -26,12 +26,12 @@ from spikefit_search._interrupt import (
     watch_parent,
 )
 from spikefit_search.search._optimize import worker_id, worker_loop
-from spikefit_search.search.objective import stop_level
 from spikefit_search.search.options import SearchOptions
 from spikefit_search.search.preparation import prepare, trial_settings
 from spikefit_search.search.samplers import make_sampler
 from spikefit_search.search.stages import WORKER_ATTR, count_trials
 from spikefit_search.search.storage import open_storage, recover_orphans, release_killed_writer
+from spikefit_search.search.trial import stop_level
 from spikefit_search.training import resolve_device
 
 WORKER_GRACE_S = 120.0

@@ -13,7 +13,7 @@ from optuna.distributions import CategoricalDistribution
 from optuna.trial import TrialState, create_trial
 
 from spikefit_search.search import SearchOptions, count_trials, run_search
-from spikefit_search.search import objective as objective_module
+from spikefit_search.search import trial as trial_module
 from spikefit_search.search._optimize import OVER_BUDGET_CAP
 from spikefit_search.search.preparation import prepare, run_manifest
 from spikefit_search.search.storage import open_storage
@@ -57,7 +57,7 @@ def test_a_run_of_surplus_trials_stops_with_a_reason(
     tmp_path: Path, tiny_space: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Should the budget count ever disagree again, the search stops instead of hanging."""
-    monkeypatch.setattr(objective_module, "_over_budget", lambda *_: True)
+    monkeypatch.setattr(trial_module, "_over_budget", lambda *_: True)
 
     def never(*_: object, **__: object) -> None:
         raise AssertionError("a surplus trial must not train")

@@ -9,7 +9,7 @@ from spikefit_search.data import load_dataset
 from spikefit_search.exceptions import SearchSpaceError, UnknownNameError
 from spikefit_search.hardware import load_profile
 from spikefit_search.search import list_search_spaces, load_search_space
-from spikefit_search.search.objective import TrialSettings, pipeline_config
+from spikefit_search.search.trial import TrialSettings, pipeline_config
 
 
 @pytest.mark.parametrize("name", list_search_spaces())

@@ -27,10 +27,10 @@ from spikefit_search.hardware import list_profiles, load_profile
 from spikefit_search.hardware.target import load_target
 from spikefit_search.reporting.export import export_trial
 from spikefit_search.search import list_search_spaces, load_search_space, run_search
-from spikefit_search.search.objective import TrialSettings, fit_to_grid, pipeline_config
 from spikefit_search.search.samplers import make_sampler
 from spikefit_search.search.space import Param, SearchSpace
 from spikefit_search.search.storage import open_storage
+from spikefit_search.search.trial import TrialSettings, fit_to_grid, pipeline_config
 from spikefit_search.snn import SpikingNetwork
 
 INPUT = {"mlp": (1, 8, 8), "rnn": (1, 8, 8), "conv": (1, 8, 8), "dvs": (2, 34, 34)}
