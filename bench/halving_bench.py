@@ -46,6 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import torch
 from _common import machine, replace_section
+from search_bench import hypervolume
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_MD = ROOT / "docs" / "benchmarks.md"
@@ -103,16 +104,6 @@ def run_arm(arm: str, chip: str, dataset: str, seed: int, budget: int, out: Path
         )
     trials.sort(key=lambda r: r["done"])
     return {"wall_s": wall, "trials": trials, "counts": result.counts}
-
-
-def hypervolume(points: list[tuple[float, float]], ref_obj: float, ref_acc: float) -> float:
-    pts = sorted((e, a) for a, e in points if e < ref_obj and a > ref_acc)
-    area, best = 0.0, ref_acc
-    for i, (e, a) in enumerate(pts):
-        best = max(best, a)
-        nxt = pts[i + 1][0] if i + 1 < len(pts) else ref_obj
-        area += (best - ref_acc) * (nxt - e)
-    return area
 
 
 def curve(run: dict[str, Any], ref_obj: float) -> list[tuple[float, float]]:

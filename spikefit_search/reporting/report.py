@@ -34,6 +34,7 @@ from spikefit_search.reporting.render import (
 )
 from spikefit_search.reporting.run import RunView, load_run
 from spikefit_search.search.records import TIE_SE
+from spikefit_search.search.stages import COUNTS
 
 if TYPE_CHECKING:
     from spikefit_search.hardware import HardwareProfile
@@ -364,18 +365,9 @@ def _run_html(r: RunReport) -> str:
     )
     counts = [
         [k, str(c.get(k, 0)), OUTCOME_MEANINGS[k]]
-        for k in (
-            "trained",
-            "stopped",
-            "rejected",
-            "failed",
-            "interrupted",
-            "surplus",
-            "running",
-            "promoted",
-            "duplicate",
-        )
-        if k in ("trained", "stopped", "rejected", "failed") or c.get(k)
+        for k in COUNTS
+        if k not in ("budget_used", "queued")
+        and (k in ("trained", "stopped", "rejected", "failed") or c.get(k))
     ]
     counts.append(
         ["trained but infeasible", str(len(f.infeasible)), OUTCOME_MEANINGS["infeasible"]]

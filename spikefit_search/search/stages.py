@@ -78,6 +78,22 @@ def set_stage(trial: optuna.Trial, stage: Stage) -> None:
     trial.set_user_attr(STAGE, stage.value)
 
 
+COUNTS = (
+    "budget_used",
+    "trained",
+    "stopped",
+    "rejected",
+    "failed",
+    "interrupted",
+    "surplus",
+    "running",
+    "queued",
+    "promoted",
+    "duplicate",
+)
+"""The keys of :func:`count_trials`, in the order reports list them."""
+
+
 def count_trials(trials: list[optuna.trial.FrozenTrial]) -> dict[str, int]:
     """trained (the budget), rejected, stopped early, failed, interrupted, surplus, running;
     ``promoted``: promotions of successive halving that trained (rungs above 0, not counted in
@@ -101,22 +117,7 @@ def count_trials(trials: list[optuna.trial.FrozenTrial]) -> dict[str, int]:
         elif stage in (Stage.TRAINED, Stage.STOPPED, Stage.REJECTED, Stage.OVER_BUDGET):
             c[stage] += 1
     c["budget_used"] = c["trained"] + c["stopped"]
-    return {
-        k: c[k]
-        for k in (
-            "budget_used",
-            "trained",
-            "stopped",
-            "rejected",
-            "failed",
-            "interrupted",
-            "surplus",
-            "running",
-            "queued",
-            "promoted",
-            "duplicate",
-        )
-    }
+    return {k: c[k] for k in COUNTS}
 
 
 def most_rejecting(trials: list[optuna.trial.FrozenTrial]) -> list[tuple[str, int]]:
@@ -132,6 +133,7 @@ __all__ = [
     "ACCURACY_REACHED",
     "BUDGET_STAGES",
     "COMPUTE",
+    "COUNTS",
     "FAIL_REASON",
     "FIDELITY",
     "PROGRESS",
