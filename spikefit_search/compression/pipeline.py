@@ -344,6 +344,7 @@ def run_pipeline(
     stop_below: float | None = None,
     warm_start: SpikingNetwork | None = None,
     warmup_store: WarmupStore | None = None,
+    ranking_only: bool = False,
 ) -> PipelineResult:
     """Float warm-up -> prune ``rho`` of the hidden neurons (scored on ``data.x_calib``) ->
     optional fan-in cap -> quantized fine-tune -> validation and test evaluation.
@@ -361,6 +362,9 @@ def run_pipeline(
         warmup_store: when no ``warm_start`` is given, the warm-up comes from this store,
             which trains it (with :func:`warm_up`) only if no candidate before did; ``losses``
             then hold the fine-tune only.
+        ranking_only: score validation with one encoding draw and nothing else (test
+            accuracy NaN, activity the validation one): what a lower rung of successive
+            halving needs to rank candidates, at a fraction of the evaluation's cost.
 
     Raises:
         CandidateStopped: the warm-up validation accuracy is below ``stop_below``.
@@ -427,6 +431,20 @@ def run_pipeline(
     progress.phase("evaluation")
     # the score the search selects on gets several encoding draws; the reported-only scores
     # one (their standard error is then the binomial one, which counts the draw too)
+    if ranking_only:  # a lower rung of successive halving: one draw to rank, nothing reported
+        val = evaluate(model, data.x_val, data.y_val, draws=1)
+        return PipelineResult(
+            model=model.eval(),
+            network=model.config,
+            val_accuracy=val.accuracy,
+            test_accuracy=math.nan,
+            warmup_val_accuracy=warm_val,
+            activity=val.activity,
+            val_activity=val.activity,
+            losses=losses,
+            seconds=time.perf_counter() - start,
+            val=val,
+        )
     val = evaluate(model, data.x_val, data.y_val)
     test = evaluate(model, data.x_test, data.y_test, draws=1)
     float_val = float_test = math.nan

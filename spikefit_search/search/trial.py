@@ -251,6 +251,8 @@ def run_trial(
     full = halving is None or rung == halving.top
     stop_below = stop_level(settings) if full else 0.0
     extra: dict[str, Any] = {}
+    if not full:
+        extra["ranking_only"] = True
     cache = settings.warmup_cache
     if cache is not None:
         extra["warmup_store"] = cache
