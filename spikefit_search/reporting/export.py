@@ -28,7 +28,8 @@ from spikefit_search.exceptions import ConfigError, RunError
 from spikefit_search.reporting.pareto import ParetoFront, ParetoPoint
 from spikefit_search.reporting.run import RunView, load_run
 from spikefit_search.schema import DatasetRef, ExportConfig
-from spikefit_search.search.stages import FAIL_REASON, REASON, STAGE
+from spikefit_search.search.halving import is_full_fidelity
+from spikefit_search.search.stages import FAIL_REASON, FIDELITY, REASON, RUNG, STAGE
 
 PICKS = ("knee",)
 
@@ -139,6 +140,13 @@ def config_from_trial(run: RunView, number: int) -> ExportConfig:
             f"--trial must be a trained trial, but trial {number} is {stage}"
             + (f" ({str(why).rstrip('.')})" if why else "")
             + "."
+        )
+    if not is_full_fidelity(trial):
+        share = float(trial.user_attrs.get(FIDELITY, 1.0))
+        raise RunError(
+            f"--trial must be trained with all its epochs, but trial {number} is on rung "
+            f"{trial.user_attrs.get(RUNG, 0)} of successive halving ({share:.0%} of them); "
+            "export a trial of the front (--pick knee) or one on the top rung."
         )
     opts = run.manifest.get("options", {})
     ds = run.manifest.get("dataset", {})

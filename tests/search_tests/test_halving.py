@@ -12,6 +12,7 @@ from search_options import options
 
 from spikefit_search.compression import run_pipeline
 from spikefit_search.exceptions import RunError, SpikefitError
+from spikefit_search.reporting.export import export_trial
 from spikefit_search.search import count_trials, pareto_trials, run_search
 from spikefit_search.search.halving import (
     Halving,
@@ -185,6 +186,13 @@ def test_a_halving_search_trains_the_budget_on_rung_zero_and_promotes_the_best(
     frame = pd.read_csv(result.run_dir / "trials.csv")
     assert {"rung", "promoted_from", "fidelity", "compute"} <= set(frame.columns)
     assert (frame["compute"] > 0).all()
+    # a lower rung is no answer: exporting one is refused, the front's knee is exported
+    low = next(t for t in study.trials if t.user_attrs["rung"] == 0 and t.values)
+    with pytest.raises(RunError, match="--trial must be trained with all its epochs"):
+        export_trial(result.run_dir, trial=low.number, out=tmp_path / "low.yaml")
+    assert not (tmp_path / "low.yaml").exists()
+    export_trial(result.run_dir, pick="knee", out=tmp_path / "knee.yaml")
+    assert "warmup_epochs: 9" in (tmp_path / "knee.yaml").read_text()
     # a continued study keeps its fidelity
     with pytest.raises(RunError, match="--fidelity"):
         run_search(options(tmp_path, space, budget=9, fidelity="full"))
