@@ -138,7 +138,8 @@ def report(data: dict[str, Any], command: str, write: bool) -> None:
         statistics.mean(c[-1][0] for c in curves["full:random"]) if target is not None else None
     )
     lines = [
-        f"Command: `{command}` ({dataset}, {chip}, `--budget {budget}`; hypervolume of "
+        f"Command: `{command}` ({dataset}, {chip}, `--budget {budget}` where an arm does "
+        "not name its own; hypervolume of "
         f"(validation accuracy, objective) above accuracy {CHANCE} and below {ref:.4g}, the "
         "worst feasible full-fidelity objective of all runs; compute = epochs x training "
         "samples, a warm-up read from the cache counting nothing; 'to reach' = compute until "
