@@ -466,10 +466,23 @@ def report(
     return block
 
 
+def _same_measurement(body: str, block: str) -> str | None:
+    """The ``### `` block of ``body`` with ``block``'s heading and command line, if any."""
+    heading = block.split("\n", 1)[0]
+    command = next((ln for ln in block.splitlines() if ln.startswith("- command: ")), None)
+    parts = body.split("\n### ")
+    for i, part in enumerate(parts):
+        old = part if i == 0 else "### " + part
+        if old.startswith(heading + "\n") and (command is None or command in old.splitlines()):
+            return old.rstrip("\n")
+    return None
+
+
 def append_section(block: str, section: str = TRAINING, path: Path | None = None) -> None:
     """Append ``block`` at the end of ``section`` (a ``## `` heading line, created at the end of
     the file if missing) of ``path`` (docs/benchmarks.md), leaving the rest of the file as it
-    is."""
+    is; a block of the section with the same heading and command is replaced instead (the page
+    keeps the current figure of each measurement)."""
     path = BENCH_MD if path is None else path
     text = path.read_text() if path.exists() else "# Benchmarks\n"
     line = f"\n{section}\n"
@@ -479,7 +492,12 @@ def append_section(block: str, section: str = TRAINING, path: Path | None = None
     nxt = text.find("\n## ", start - 1)
     end = len(text) if nxt < 0 else nxt + 1
     body = text[start:end].rstrip("\n")
-    body = (body + "\n\n" if body.strip() else "\n") + block.rstrip("\n") + "\n"
+    old = _same_measurement(body, block)
+    if old is not None:  # the same heading and command measured again: the new figure replaces it
+        body = body.replace(old, block.rstrip("\n"))
+    else:
+        body = (body + "\n\n" if body.strip() else "\n") + block.rstrip("\n")
+    body += "\n"
     text = text[:start] + body + ("\n" + text[end:] if end < len(text) else "")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)

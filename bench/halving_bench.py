@@ -23,8 +23,8 @@ Usage:
         --seeds 1 --results bench/results/halving_fashion_loihi.json
     python bench/halving_bench.py --results FILE --from-results   # recompute only
 
-Results are printed, and written to docs/benchmarks.md under "Successive halving" with
-``--write``.
+Results are printed, and written to docs/benchmarks.md under "Search" with ``--write`` (a
+re-run of the same command replaces its figure).
 """
 
 from __future__ import annotations
@@ -45,12 +45,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import torch
-from _common import machine, replace_section
+from _common import append_section, machine
 from search_bench import hypervolume
 
-ROOT = Path(__file__).resolve().parents[1]
-BENCH_MD = ROOT / "docs" / "benchmarks.md"
-SECTION = "## Successive halving"
+SECTION = "## Search"
 CHANCE = 0.1
 
 
@@ -138,13 +136,15 @@ def report(data: dict[str, Any], command: str, write: bool) -> None:
         statistics.mean(c[-1][0] for c in curves["full:random"]) if target is not None else None
     )
     lines = [
-        f"Command: `{command}` ({dataset}, {chip}, `--budget {budget}` where an arm does "
-        "not name its own; hypervolume of "
-        f"(validation accuracy, objective) above accuracy {CHANCE} and below {ref:.4g}, the "
-        "worst feasible full-fidelity objective of all runs; compute = epochs x training "
-        "samples, a warm-up read from the cache counting nothing; 'to reach' = compute until "
-        "the run's front reaches full:random's mean final hypervolume, as a share of "
-        "full:random's mean compute). Machine: " + machine(torch.device("cpu")) + ".",
+        f"- date: {dt.date.today().isoformat()}; machine: " + machine(torch.device("cpu")),
+        f"- command: `{command}`",
+        "",
+        f"{dataset}, {chip}, `--budget {budget}` where an arm does not name its own. "
+        f"Hypervolume of (validation accuracy, objective) above accuracy {CHANCE} and below "
+        f"{ref:.4g}, the worst feasible full-fidelity objective of all runs. Compute = epochs x "
+        "training samples, a warm-up read from the cache counting nothing. 'To reach' = compute "
+        "until the run's front reaches full:random's mean final hypervolume, as a share of "
+        "full:random's mean compute ('>' = never).",
         "",
         "| arm | hypervolume per seed | mean | compute (M sample-epochs) | wall s | "
         "promoted | to reach full:random |",
@@ -170,8 +170,7 @@ def report(data: dict[str, Any], command: str, write: bool) -> None:
     text = "\n".join(lines)
     print(text)
     if write:
-        stamp = dt.date.today().isoformat()
-        replace_section(f"{SECTION}: {dataset} on {chip}\n\nMeasured {stamp}. " + text, BENCH_MD)
+        append_section(f"### Successive halving: {dataset} on {chip} (CPU)\n\n{text}", SECTION)
 
 
 def main() -> None:
@@ -202,7 +201,8 @@ def main() -> None:
                     a.results.write_text(json.dumps(data))
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-    report(data, "python bench/halving_bench.py " + shlex.join(sys.argv[1:]), a.write)
+    shown = [x for x in sys.argv[1:] if x not in ("--from-results", "--write")]  # what measures
+    report(data, "python bench/halving_bench.py " + shlex.join(shown), a.write)
 
 
 if __name__ == "__main__":

@@ -82,3 +82,20 @@ def test_log_objective_sampler_shows_the_log_of_the_second_objective() -> None:
     study.ask({"x": optuna.distributions.IntDistribution(0, 3)})
     assert seen == [[0.8, math.log(2.0)], [0.6, math.log(40.0)]]
     assert [t.values for t in study.trials[:2]] == [[0.8, 2.0], [0.6, 40.0]]  # stored unchanged
+
+
+def test_the_same_measurement_written_again_replaces_its_figure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    docs = tmp_path / "benchmarks.md"
+    monkeypatch.setattr(_common, "BENCH_MD", docs)
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(sys, "argv", ["bench/x.py", "--threads", "1"])
+    _common.report("Speed", cpu, "| a |\n|---|\n| 1 |", write=True)
+    monkeypatch.setattr(sys, "argv", ["bench/x.py", "--threads", "2"])
+    _common.report("Speed", cpu, "| a |\n|---|\n| 2 |", write=True)  # another command: kept
+    _common.report("Speed", cpu, "| a |\n|---|\n| 3 |", write=True)  # the same: replaced
+    text = docs.read_text()
+    assert text.count("### Speed") == 2
+    assert "| 1 |" in text and "| 2 |" not in text and "| 3 |" in text
+    assert text.index("--threads 1") < text.index("| 3 |")
