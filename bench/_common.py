@@ -226,15 +226,15 @@ class SnnTorchRNN(nn.Module):
         return total / spikes.shape[0]
 
 
-class SpikingJellyRNN(nn.Module):
+class SpikingJellyRNN(SpikingJellyNet):
     """``layer.Linear`` + ``layer.LinearRecurrentContainer(neuron.LIFNode, n, n, bias=False)``
     per hidden layer, SpikingJelly's documented recurrent layer: the container feeds the LIF
     ``[x[t], s[t-1]] W^T`` with ``W = [I, W_rec]`` at the start (``W_in x[t] + W_rec s[t-1]``,
     the function of ours; the identity block then trains too), one ``2n -> n`` product a step;
-    multi-step mode, output as :class:`SpikingJellyNet`."""
+    multi-step mode, output and ``forward`` as :class:`SpikingJellyNet`."""
 
     def __init__(self, widths: tuple[int, ...], steps: int) -> None:
-        super().__init__()
+        nn.Module.__init__(self)  # its own layers, not SpikingJellyNet's
         from spikingjelly.activation_based import layer, neuron, surrogate
 
         mods: list[nn.Module] = []
@@ -256,13 +256,6 @@ class SpikingJellyRNN(nn.Module):
         mods.append(layer.Linear(widths[-2], widths[-1], bias=False, step_mode="m"))
         mods.append(neuron.NonSpikingLIFNode(tau=1.0 / (1.0 - BETA), decode="mean-mem"))
         self.seq = nn.Sequential(*mods)
-
-    def forward(self, spikes: torch.Tensor) -> torch.Tensor:
-        from spikingjelly.activation_based import functional
-
-        functional.reset_net(self.seq)
-        out: torch.Tensor = self.seq(spikes)
-        return out
 
 
 BUILDERS: dict[str, Callable[[tuple[int, ...], int], nn.Module]] = {
