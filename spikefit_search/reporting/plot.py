@@ -73,44 +73,20 @@ def pareto_figure(fronts: Sequence[ParetoFront], *, title: str | None = None) ->
                 xs, ys, s=40, color=color, zorder=3, label=f"{name}Pareto front", gid=f"{i}:front"
             )
             energies += xs
-        if f.dominated:
-            xs = [_x(p, offsets[i]) for p in f.dominated]
-            ax.scatter(
-                xs,
-                [100 * p.accuracy for p in f.dominated],
-                s=30,
-                facecolors="none",
-                edgecolors=color,
-                alpha=0.7,
-                label=f"{name}dominated (feasible)",
-                gid=f"{i}:dominated",
-            )
-            energies += xs
-        if f.low_fidelity:
-            xs = [_x(p, offsets[i]) for p in f.low_fidelity]
-            ax.scatter(
-                xs,
-                [100 * p.accuracy for p in f.low_fidelity],
-                s=10,
-                color=color,
-                alpha=0.25,
-                label=f"{name}lower rung (trained briefly)",
-                gid=f"{i}:low-fidelity",
-            )
-            energies += xs
-        if f.infeasible:
-            xs = [_x(p, offsets[i]) for p in f.infeasible]
-            ax.scatter(
-                xs,
-                [100 * p.accuracy for p in f.infeasible],
-                s=36,
-                marker="x",
-                color=color,
-                alpha=0.6,
-                label=f"{name}infeasible (breaks a limit)",
-                gid=f"{i}:infeasible",
-            )
-            energies += xs
+        dominated = {"s": 30, "facecolors": "none", "edgecolors": color, "alpha": 0.7}
+        low = {"s": 10, "color": color, "alpha": 0.25}
+        infeasible = {"s": 36, "marker": "x", "color": color, "alpha": 0.6}
+        others: tuple[tuple[tuple[ParetoPoint, ...], str, str, dict[str, Any]], ...] = (
+            (f.dominated, "dominated", "dominated (feasible)", dominated),
+            (f.low_fidelity, "low-fidelity", "lower rung (trained briefly)", low),
+            (f.infeasible, "infeasible", "infeasible (breaks a limit)", infeasible),
+        )
+        for points, gid, legend, style in others:  # drawn in this order
+            if points:
+                xs = [_x(p, offsets[i]) for p in points]
+                ys = [100 * p.accuracy for p in points]
+                ax.scatter(xs, ys, label=f"{name}{legend}", gid=f"{i}:{gid}", **style)
+                energies += xs
         if f.knee is not None:
             k = f.knee
             ax.scatter(
