@@ -33,16 +33,14 @@ from optuna.trial import FrozenTrial, TrialState
 
 from spikefit_search.search.stages import (
     BUDGET_STAGES,
-    COMPUTE,
     FIDELITY,
     PROMOTED_FROM,
     RUNG,
     SEED,
     STAGE,
     Stage,
+    is_feasible,
 )
-
-__all__ = ["COMPUTE", "FIDELITY", "PROMOTED_FROM", "RUNG", "Halving"]
 
 FIDELITIES = ("full", "halving")
 """Values of ``--fidelity``."""
@@ -85,7 +83,8 @@ class Halving:
         return max(1, round(warmup * share)), max(1, round(finetune * share))
 
 
-def rung_of(trial: FrozenTrial) -> int:
+def rung_of(trial: FrozenTrial | optuna.Trial) -> int:
+    """The rung a trial trains on (0 in a full-fidelity search)."""
     return int(trial.user_attrs.get(RUNG, 0))
 
 
@@ -151,18 +150,11 @@ def next_promotion(trials: Sequence[FrozenTrial], halving: Halving) -> FrozenTri
         k = len(finished) // halving.eta
         if k == 0 or (halving.bounded and taken.get(rung + 1, 0) >= k):
             continue
-        eligible = [t for t in finished if _promotable(t)]
+        eligible = [t for t in finished if is_feasible(t)]  # not stopped, on the chip
         for t in promotion_order(eligible)[:k]:
             if (t.number, rung + 1) not in promoted:
                 return t
     return None
-
-
-def _promotable(trial: FrozenTrial) -> bool:
-    """Trained, on the chip and with values: a stopped or infeasible candidate stays where it is."""
-    if trial.state != TrialState.COMPLETE or trial.values is None:
-        return False
-    return all(v <= 0 for v in (trial.constraints or {}).values())
 
 
 def promote(study: optuna.Study, trial: FrozenTrial) -> None:

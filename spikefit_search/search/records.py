@@ -14,8 +14,18 @@ from optuna.trial import FrozenTrial, TrialState
 
 from spikefit_search.hardware.neurobench import COLUMNS as NEUROBENCH_COLUMNS
 from spikefit_search.search.dashboard import named_constraints
-from spikefit_search.search.halving import COMPUTE, FIDELITY, PROMOTED_FROM, RUNG, is_full_fidelity
-from spikefit_search.search.stages import FAIL_REASON, REASON, STAGE, Stage
+from spikefit_search.search.halving import is_full_fidelity
+from spikefit_search.search.stages import (
+    COMPUTE,
+    FAIL_REASON,
+    FIDELITY,
+    PROMOTED_FROM,
+    REASON,
+    RUNG,
+    STAGE,
+    Stage,
+    is_feasible,
+)
 from spikefit_search.training.stats import VAL_CORRECT, decode_correct, paired_se
 
 BASE_COLUMNS = [
@@ -83,13 +93,6 @@ ENERGY_COLUMNS = (
 """Energy (µJ per inference: the low and high ends of the central ``energy_uj``, the terms)
 and latency (ms) of a trial; ``energy_estimated`` names the terms that use an estimated
 constant, ``energy_not_modelled`` those no figure exists for."""
-
-
-def is_feasible(trial: FrozenTrial) -> bool:
-    """Completed, and every constraint value <= 0."""
-    if trial.state != TrialState.COMPLETE:
-        return False
-    return all(v <= 0 for v in (trial.constraints or {}).values())
 
 
 def trial_row(trial: FrozenTrial) -> dict[str, Any]:

@@ -78,6 +78,13 @@ def set_stage(trial: optuna.Trial, stage: Stage) -> None:
     trial.set_user_attr(STAGE, stage.value)
 
 
+def is_feasible(trial: optuna.trial.FrozenTrial) -> bool:
+    """Completed, and every constraint value <= 0."""
+    if trial.state != TrialState.COMPLETE:
+        return False
+    return all(v <= 0 for v in (trial.constraints or {}).values())
+
+
 COUNTS = (
     "budget_used",
     "trained",
@@ -148,6 +155,7 @@ __all__ = [
     "WORKER_ATTR",
     "Stage",
     "count_trials",
+    "is_feasible",
     "most_rejecting",
     "set_stage",
 ]

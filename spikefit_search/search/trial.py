@@ -40,15 +40,18 @@ from spikefit_search.hardware import (
 )
 from spikefit_search.hardware.neurobench import neurobench_metrics
 from spikefit_search.search.cache import WarmupCache
-from spikefit_search.search.halving import COMPUTE, FIDELITY, RUNG, Halving, duplicate_of
+from spikefit_search.search.halving import Halving, duplicate_of, rung_of
 from spikefit_search.search.space import Candidate, SearchSpace
 from spikefit_search.search.stages import (
     ACCURACY_REACHED,
     BUDGET_STAGES,
+    COMPUTE,
+    FIDELITY,
     PROGRESS,
     REASON,
     REJECTED_BY,
     RESERVED,
+    RUNG,
     SEED,
     STAGE,
     Stage,
@@ -189,7 +192,7 @@ def run_trial(
     """
     data = settings.data
     halving = settings.halving
-    rung = int(trial.user_attrs.get(RUNG, 0))
+    rung = rung_of(trial)
     if halving is not None:
         trial.set_user_attr(RUNG, rung)
         trial.set_user_attr(FIDELITY, halving.fraction(rung))
