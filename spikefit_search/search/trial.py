@@ -264,14 +264,19 @@ def run_trial(
     def report(phase: str, done: int, total: int) -> None:
         trial.set_user_attr(PROGRESS, [phase, done, total])
 
+    def record_training(finetuned: bool) -> None:
+        """Whether the warm-up came from the cache, and the epochs x samples trained."""
+        reused = cache is not None and cache.stats.hits > hits
+        if cache is not None:
+            trial.set_user_attr("warmup_reused", reused)
+        epochs = (0 if reused else cfg.warmup_epochs) + (cfg.finetune_epochs if finetuned else 0)
+        trial.set_user_attr(COMPUTE, epochs * len(data.y_train))
+
     try:
         with progress.listen(report):
             result = pipeline(cfg, data, device=settings.device, stop_below=stop_below, **extra)
     except CandidateStopped as exc:
-        reused = cache is not None and cache.stats.hits > hits
-        if cache is not None:
-            trial.set_user_attr("warmup_reused", reused)
-        trial.set_user_attr(COMPUTE, (0 if reused else cfg.warmup_epochs) * len(data.y_train))
+        record_training(finetuned=False)
         for name, margin in static.margins().items():
             trial.set_constraint(name, margin)
         set_stage(trial, Stage.STOPPED)
@@ -280,11 +285,7 @@ def run_trial(
         trial.set_user_attr("seconds", time.perf_counter() - start)
         return TrialOutcome(TrialState.PRUNED)
 
-    reused = cache is not None and cache.stats.hits > hits
-    if cache is not None:
-        trial.set_user_attr("warmup_reused", reused)
-    epochs = (0 if reused else cfg.warmup_epochs) + cfg.finetune_epochs
-    trial.set_user_attr(COMPUTE, epochs * len(data.y_train))
+    record_training(finetuned=True)
     report("chip check", 0, 0)
     measured = measured_check(settings.profile, result.model)
     margins = measured.margins()
