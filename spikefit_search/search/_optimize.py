@@ -77,14 +77,13 @@ def worker_loop(
     while True:
         raise_if_interrupted()
         trials = study.get_trials(deepcopy=False)
-        if halving is not None:
-            chosen = next_promotion(trials, halving)
-            if chosen is not None:
-                promote(study, chosen)
-                trials = study.get_trials(deepcopy=False)
+        chosen = next_promotion(trials, halving) if halving is not None else None
+        if chosen is not None:
+            promote(study, chosen)  # queued: the optimize below trains it (or another worker)
         counts = count_trials(trials)
-        promotion_queued = halving is not None and any(
-            t.state == TrialState.WAITING and rung_of(t) > 0 for t in trials
+        promotion_queued = chosen is not None or (
+            halving is not None
+            and any(t.state == TrialState.WAITING and rung_of(t) > 0 for t in trials)
         )
         if not promotion_queued:
             if counts["budget_used"] >= options.budget:
