@@ -7,11 +7,11 @@ tables without them.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import optuna
 
+from spikefit_search._lazy import lazy_attributes
 from spikefit_search.search.consistency import TRIAL_SETTINGS, TrialSetting, check_same_settings
 from spikefit_search.search.dashboard import named_constraints
 from spikefit_search.search.records import is_feasible, pareto_frame, pareto_trials, trials_frame
@@ -35,25 +35,18 @@ if TYPE_CHECKING:
     from spikefit_search.search.preparation import PreparedRun, prepare
 
 _LAZY = {
-    "SearchOptions": "spikefit_search.search.options",
-    "check_seed": "spikefit_search.search.options",
-    "PreparedRun": "spikefit_search.search.preparation",
-    "prepare": "spikefit_search.search.preparation",
-    "worker_loop": "spikefit_search.search._optimize",
-    "SearchResult": "spikefit_search.search.driver",
-    "open_run": "spikefit_search.search.driver",
-    "run_search": "spikefit_search.search.driver",
+    "SearchOptions": "options",
+    "check_seed": "options",
+    "PreparedRun": "preparation",
+    "prepare": "preparation",
+    "worker_loop": "_optimize",
+    "SearchResult": "driver",
+    "open_run": "driver",
+    "run_search": "driver",
 }
 """Names re-exported from modules that import torch, each imported on first use."""
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _LAZY, globals())
 
 
 __all__ = [

@@ -6,8 +6,9 @@ import torch: ``spikefit-search check`` stays fast.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from spikefit_search._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from spikefit_search.snn.config import LayerSpec, NetworkConfig
@@ -101,10 +102,4 @@ _MODULES = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _MODULES.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _MODULES, globals())

@@ -25,6 +25,8 @@ def test_the_driver_names_are_still_exported() -> None:
     import spikefit_search.search as search
 
     for name, module in search._LAZY.items():
-        assert getattr(search, name) is getattr(importlib.import_module(module), name)
+        assert getattr(search, name) is getattr(
+            importlib.import_module(f"spikefit_search.search.{module}"), name
+        )
     for name in ("SearchOptions", "prepare", "run_search", "worker_loop", "check_seed"):
         assert callable(getattr(search, name))
