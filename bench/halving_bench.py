@@ -62,7 +62,7 @@ def run_arm(arm: str, chip: str, dataset: str, seed: int, budget: int, out: Path
     fidelity, sampler, *rest = arm.split(":")
     budget = int(rest[0]) if rest else budget
     from spikefit_search.search import preparation
-    from spikefit_search.search.halving import Halving
+    from spikefit_search.search.halving import Halving, is_full_fidelity, rung_of
 
     # halving-unbounded: ASHA's promotions, rungs not held to a third of the one below
     bounded = fidelity != "halving-unbounded"
@@ -87,15 +87,15 @@ def run_arm(arm: str, chip: str, dataset: str, seed: int, budget: int, out: Path
     trials = []
     for t in study.trials:
         ua = t.user_attrs
-        if t.datetime_complete is None or "compute" not in ua:
+        if t.datetime_complete is None or "compute" not in ua:  # never trained
             continue
-        full = float(ua.get("fidelity", 1.0)) >= 1.0
-        point = [float(t.values[0]), float(t.values[1])] if full and is_feasible(t) else None
+        placed = is_full_fidelity(t) and is_feasible(t)
+        point = [float(t.values[0]), float(t.values[1])] if placed else None
         trials.append(
             {
                 "number": t.number,
                 "done": t.datetime_complete.timestamp(),
-                "rung": int(ua.get("rung", 0)),
+                "rung": rung_of(t),
                 "compute": float(ua["compute"]),
                 "point": point,
             }
